@@ -1,0 +1,309 @@
+//! The per-session builder handed to the closures of [`SessionsConfig`](super::SessionsConfig).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::serializer::{Codec, ErasedCodec, SessionSerializer};
+use crate::storage::SessionStorage;
+use crate::transform::{Chain, Transformer};
+use crate::transport::{CookieConfig, CookieEncoding, SameSite};
+
+/// Marker types that say what kind of session a [`SessionBuilder`] configures, so that each
+/// kind offers only the settings that apply to it.
+pub mod kind {
+    /// A session whose serialized value travels in a cookie.
+    #[derive(Debug)]
+    pub enum CookieByValue {}
+    /// A session whose id travels in a cookie; the value is kept in a storage.
+    #[derive(Debug)]
+    pub enum CookieById {}
+    /// A session whose serialized value travels in a header.
+    #[derive(Debug)]
+    pub enum HeaderByValue {}
+    /// A session whose id travels in a header; the value is kept in a storage.
+    #[derive(Debug)]
+    pub enum HeaderById {}
+
+    /// Kinds carried in a cookie.
+    pub trait Cookie: sealed::Sealed {}
+    impl Cookie for CookieByValue {}
+    impl Cookie for CookieById {}
+
+    /// Kinds carried by value.
+    pub trait ByValue: sealed::Sealed {}
+    impl ByValue for CookieByValue {}
+    impl ByValue for HeaderByValue {}
+
+    /// Kinds carried by id.
+    pub trait ById: sealed::Sealed {}
+    impl ById for CookieById {}
+    impl ById for HeaderById {}
+
+    /// Any kind.
+    pub trait Any: sealed::Sealed {}
+    impl<K: sealed::Sealed> Any for K {}
+
+    mod sealed {
+        pub trait Sealed {}
+        impl Sealed for super::CookieByValue {}
+        impl Sealed for super::CookieById {}
+        impl Sealed for super::HeaderByValue {}
+        impl Sealed for super::HeaderById {}
+    }
+}
+
+/// What a custom id generator ([`SessionBuilder::identity`]) sees of the request.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The request method.
+    pub method: http::Method,
+    /// The request URI.
+    pub uri: http::Uri,
+    /// The request headers.
+    pub headers: http::HeaderMap,
+}
+
+pub(crate) type IdentityFn = Arc<dyn Fn(&RequestInfo) -> String + Send + Sync>;
+
+/// The non-generic part of a session's configuration.
+pub(crate) struct Draft {
+    pub(crate) name: String,
+    pub(crate) cookie: CookieConfig,
+    pub(crate) chain: Chain,
+    pub(crate) send_only_if_modified: bool,
+    pub(crate) ttl: Option<Option<Duration>>,
+    pub(crate) storage: Option<Arc<dyn SessionStorage>>,
+    pub(crate) lifetime: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) renew_fraction: f64,
+    pub(crate) identity: Option<IdentityFn>,
+}
+
+impl Draft {
+    pub(crate) fn new(name: &str, storage: Option<Arc<dyn SessionStorage>>) -> Draft {
+        Draft {
+            name: name.to_owned(),
+            cookie: CookieConfig::default(),
+            chain: Chain::default(),
+            send_only_if_modified: false,
+            ttl: None,
+            storage,
+            lifetime: None,
+            idle_timeout: None,
+            renew_fraction: DEFAULT_RENEW_FRACTION,
+            identity: None,
+        }
+    }
+}
+
+/// By default a session with an idle timeout is renewed once a quarter of the idle window has
+/// passed since the last renewal.
+pub const DEFAULT_RENEW_FRACTION: f64 = 0.25;
+
+/// Configures one session type. Handed to the closures of
+/// [`SessionsConfig::cookie`](super::SessionsConfig::cookie) and its siblings; each method
+/// takes and returns the builder, so settings chain.
+///
+/// `T` is the session type and `K` the [kind](kind) of session, which decides which settings
+/// exist. The serializer is JSON unless [`serializer`](Self::serializer) replaces it.
+///
+/// ```
+/// use std::time::Duration;
+/// use typed_sessions::{SameSite, SessionsConfig};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
+///
+/// let layer = SessionsConfig::new()
+///     .cookie::<UserSession>("user_session", |c| c
+///         .path("/")
+///         .max_age(Duration::from_secs(600))
+///         .same_site(SameSite::Strict))
+///     .build()
+///     .unwrap();
+/// ```
+#[must_use = "a builder does nothing until it is returned from the registration closure"]
+pub struct SessionBuilder<T, K = kind::CookieByValue> {
+    pub(crate) draft: Draft,
+    pub(crate) codec: Box<dyn ErasedCodec>,
+    _marker: PhantomData<fn() -> (T, K)>,
+}
+
+impl<T, K> std::fmt::Debug for SessionBuilder<T, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionBuilder")
+            .field("name", &self.draft.name)
+            .field("type", &std::any::type_name::<T>())
+            .field("cookie", &self.draft.cookie)
+            .field("chain", &self.draft.chain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, K> SessionBuilder<T, K> {
+    pub(crate) fn new(draft: Draft, codec: Box<dyn ErasedCodec>) -> Self {
+        SessionBuilder {
+            draft,
+            codec,
+            _marker: PhantomData,
+        }
+    }
+}
+
+/// Settings of every kind of session.
+impl<T: Send + Sync + 'static, K: kind::Any> SessionBuilder<T, K> {
+    /// Appends a transformer to the chain (signing, encryption, your own). Values are written
+    /// through the chain in the order of these calls and read back in reverse.
+    pub fn transform(mut self, transformer: impl Transformer) -> Self {
+        self.draft.chain.push(Box::new(transformer));
+        self
+    }
+
+    /// Replaces the serializer (JSON by default), for example with
+    /// [`KtorLegacy`](crate::serializer::KtorLegacy) or one of your own.
+    pub fn serializer<S: SessionSerializer<T>>(mut self, serializer: S) -> Self {
+        self.codec = Box::new(Codec::<T, S>::new(serializer));
+        self
+    }
+
+    /// Skip sending the session when a handler sets a value that serializes exactly as the one
+    /// the request brought (Ktor's `sendOnlyIfModified`). Off by default, as in Ktor.
+    ///
+    /// Unlike Ktor, which compares objects, this compares serialized forms, so a value that was
+    /// changed in place is still sent.
+    pub fn send_only_if_modified(mut self, enabled: bool) -> Self {
+        self.draft.send_only_if_modified = enabled;
+        self
+    }
+}
+
+/// Cookie settings.
+impl<T, K: kind::Cookie> SessionBuilder<T, K> {
+    /// The cookie `Path` (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.draft.cookie.path = Some(path.into());
+        self
+    }
+
+    /// Sends the cookie without a `Path` attribute (the browser then uses the request's
+    /// directory).
+    pub fn no_path(mut self) -> Self {
+        self.draft.cookie.path = None;
+        self
+    }
+
+    /// The cookie `Domain` (none by default, which keeps the cookie on the exact host).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.draft.cookie.domain = Some(domain.into());
+        self
+    }
+
+    /// How long the browser keeps the cookie (default 7 days). `None` makes a browser-session
+    /// cookie (no `Max-Age`, no `Expires`); zero makes the browser delete it at once. `Max-Age`
+    /// is clamped to `i32::MAX` seconds; `Expires` is computed from it.
+    pub fn max_age(mut self, max_age: impl Into<Option<Duration>>) -> Self {
+        self.draft.cookie.max_age = max_age.into();
+        self
+    }
+
+    /// The `Secure` flag (on by default; turn it off only for plain-http development).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.draft.cookie.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` flag (on by default).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.draft.cookie.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (`Lax` by default); `None` (the Rust `Option::None`) omits it.
+    pub fn same_site(mut self, same_site: impl Into<Option<SameSite>>) -> Self {
+        self.draft.cookie.same_site = same_site.into();
+        self
+    }
+
+    /// Adds an attribute of your own: `key=value`, or a bare `key` when `value` is `None`
+    /// (for example `Partitioned`, or `Priority=High`).
+    pub fn attribute(mut self, key: impl Into<String>, value: Option<&str>) -> Self {
+        self.draft
+            .cookie
+            .extensions
+            .push((key.into(), value.map(str::to_owned)));
+        self
+    }
+
+    /// How the value is encoded in the cookie (Ktor's URI encoding by default).
+    pub fn encoding(mut self, encoding: CookieEncoding) -> Self {
+        self.draft.cookie.encoding = encoding;
+        self
+    }
+
+    /// Ktor's cookie defaults exactly: `Secure` off, no `SameSite`, and the `$x-enc` attribute
+    /// Ktor appends (see [`CookieConfig::ktor_defaults`]). Settings made after this call apply
+    /// on top.
+    pub fn ktor_defaults(mut self) -> Self {
+        let ktor = CookieConfig::ktor_defaults();
+        self.draft.cookie.secure = ktor.secure;
+        self.draft.cookie.same_site = ktor.same_site;
+        self.draft.cookie.encoding_marker = ktor.encoding_marker;
+        self
+    }
+
+    /// Replaces every cookie attribute at once.
+    pub fn cookie_config(mut self, config: CookieConfig) -> Self {
+        self.draft.cookie = config;
+        self
+    }
+}
+
+/// Settings of sessions carried by value.
+impl<T, K: kind::ByValue> SessionBuilder<T, K> {
+    /// How long a value written now stays valid. Transformers that can carry an expiry inside
+    /// what they authenticate (the modern [`Sign`](crate::transform::Sign) and
+    /// [`Encrypt`](crate::transform::Encrypt)) do, so a replayed old value dies on time even if
+    /// the client ignores `Max-Age`. Each `set` starts a new period.
+    ///
+    /// Default: the cookie's max age, or 7 days when there is none (browser-session cookies,
+    /// header sessions). `None` writes no expiry.
+    pub fn ttl(mut self, ttl: impl Into<Option<Duration>>) -> Self {
+        self.draft.ttl = Some(ttl.into());
+        self
+    }
+}
+
+/// Settings of sessions carried by id.
+impl<T, K: kind::ById> SessionBuilder<T, K> {
+    /// The absolute lifetime of a session, counted from its creation and enforced by the
+    /// server whatever the client sends. Default: the cookie's max age, or 7 days when there
+    /// is none.
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.draft.lifetime = Some(lifetime);
+        self
+    }
+
+    /// The idle timeout: a session not used for this long expires, on the server. Using it
+    /// renews it (see [`renew_after`](Self::renew_after)). None by default.
+    pub fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.draft.idle_timeout = Some(idle_timeout);
+        self
+    }
+
+    /// Which part of the idle window must have passed since the last renewal before a read
+    /// renews the session (default `0.25`). Higher values write less often; `0.0` renews on
+    /// every use.
+    pub fn renew_after(mut self, fraction: f64) -> Self {
+        self.draft.renew_fraction = fraction;
+        self
+    }
+
+    /// A custom id generator (Ktor's `identity { call -> ... }`). Its ids must still be
+    /// 1 to 128 characters from `[A-Za-z0-9_-]`; an id that is not is refused with an error.
+    pub fn identity(
+        mut self,
+        generator: impl Fn(&RequestInfo) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.draft.identity = Some(Arc::new(generator));
+        self
+    }
+}

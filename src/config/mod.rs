@@ -1,0 +1,298 @@
+//! The configuration: which sessions exist, how each travels, where each lives.
+//!
+//! [`SessionsConfig`] registers session types, each under a unique name and a unique Rust type,
+//! as a cookie or a header, by value or by id. [`SessionsConfig::build`] checks everything and
+//! returns the [`SessionsLayer`]; every configuration mistake is an error there, never a panic
+//! or a surprise at request time.
+
+pub(crate) mod builder;
+
+use std::any::TypeId;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use builder::{DEFAULT_RENEW_FRACTION, RequestInfo, SessionBuilder, kind};
+
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::error::ConfigError;
+use crate::layer::SessionsLayer;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::serializer::{Codec, Json};
+use crate::storage::SessionStorage;
+use crate::tracker::{ById, Provider, Tracker};
+use crate::transport::cookie::CookieTransport;
+use crate::transport::header::HeaderTransport;
+use crate::transport::{DEFAULT_MAX_AGE, Transport};
+use builder::Draft;
+
+/// What a session type must be: owned, cloneable, shareable between threads, and (for the
+/// default JSON serializer) serde-serializable. Implemented for every such type.
+pub trait SessionData: Clone + Send + Sync + Serialize + DeserializeOwned + 'static {}
+impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> SessionData for T {}
+
+/// Registers session types and builds the [`SessionsLayer`].
+///
+/// ```
+/// use std::time::Duration;
+/// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+///
+/// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// struct UserSession { id: String, count: u32 }
+/// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// struct CartSession { items: Vec<u64> }
+/// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// struct ApiSession { token: String }
+///
+/// let layer = SessionsConfig::new()
+///     .cookie::<UserSession>("user_session", |c| c.max_age(Duration::from_secs(600)))
+///     .cookie_with_storage::<CartSession, _>("cart_session", MemoryStorage::new(), |c| c.path("/shop"))
+///     .header::<ApiSession>("x-api-session", |h| h)
+///     .build()?;
+/// # Ok::<(), typed_sessions::ConfigError>(())
+/// ```
+#[must_use = "nothing happens until `build` is called and the layer is added to a router"]
+pub struct SessionsConfig {
+    drafts: Vec<Registration>,
+    clock: SharedClock,
+}
+
+struct Registration {
+    type_id: TypeId,
+    type_name: &'static str,
+    build: Box<dyn FnOnce() -> Result<Provider, ConfigError> + Send>,
+    name: String,
+}
+
+impl std::fmt::Debug for SessionsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionsConfig")
+            .field(
+                "sessions",
+                &self
+                    .drafts
+                    .iter()
+                    .map(|d| (&d.name, d.type_name))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig::new()
+    }
+}
+
+impl SessionsConfig {
+    /// An empty configuration.
+    pub fn new() -> SessionsConfig {
+        SessionsConfig {
+            drafts: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Uses `clock` for every time-dependent decision (for tests; see [`crate::clock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Registers `T` as a session carried whole (serialized) in cookie `name`.
+    ///
+    /// Without a transformer the value is readable and forgeable by the client; add
+    /// [`Encrypt`](crate::transform::Encrypt) (recommended) or [`Sign`](crate::transform::Sign).
+    pub fn cookie<T: SessionData>(
+        self,
+        name: &str,
+        configure: impl FnOnce(
+            SessionBuilder<T, kind::CookieByValue>,
+        ) -> SessionBuilder<T, kind::CookieByValue>,
+    ) -> Self {
+        self.register(name, None, configure)
+    }
+
+    /// Registers `T` as a session kept in `storage`, whose id travels in cookie `name`.
+    pub fn cookie_with_storage<T: SessionData, St: SessionStorage>(
+        self,
+        name: &str,
+        storage: St,
+        configure: impl FnOnce(
+            SessionBuilder<T, kind::CookieById>,
+        ) -> SessionBuilder<T, kind::CookieById>,
+    ) -> Self {
+        self.register(name, Some(Arc::new(storage)), configure)
+    }
+
+    /// Registers `T` as a session carried whole in header `name`: the server sends it in that
+    /// response header when a handler sets it, and the client sends it back in the same
+    /// request header.
+    pub fn header<T: SessionData>(
+        self,
+        name: &str,
+        configure: impl FnOnce(
+            SessionBuilder<T, kind::HeaderByValue>,
+        ) -> SessionBuilder<T, kind::HeaderByValue>,
+    ) -> Self {
+        self.register(name, None, configure)
+    }
+
+    /// Registers `T` as a session kept in `storage`, whose id travels in header `name`.
+    pub fn header_with_storage<T: SessionData, St: SessionStorage>(
+        self,
+        name: &str,
+        storage: St,
+        configure: impl FnOnce(
+            SessionBuilder<T, kind::HeaderById>,
+        ) -> SessionBuilder<T, kind::HeaderById>,
+    ) -> Self {
+        self.register(name, Some(Arc::new(storage)), configure)
+    }
+
+    /// Registers a session whose storage is already shared (an `Arc`), so several
+    /// configurations or the application itself can use the same storage. `K` is the
+    /// [kind](kind): [`kind::CookieById`] or [`kind::HeaderById`].
+    pub fn with_shared_storage<T: SessionData, K: KindInfo + kind::ById>(
+        self,
+        name: &str,
+        storage: Arc<dyn SessionStorage>,
+        configure: impl FnOnce(SessionBuilder<T, K>) -> SessionBuilder<T, K>,
+    ) -> Self {
+        self.register(name, Some(storage), configure)
+    }
+
+    fn register<T: SessionData, K: KindInfo>(
+        mut self,
+        name: &str,
+        storage: Option<Arc<dyn SessionStorage>>,
+        configure: impl FnOnce(SessionBuilder<T, K>) -> SessionBuilder<T, K>,
+    ) -> Self {
+        let default_codec = Box::new(Codec::<T, Json>::new(Json));
+        let builder = configure(SessionBuilder::new(
+            Draft::new(name, storage),
+            default_codec,
+        ));
+        let type_name = std::any::type_name::<T>();
+        let build = move || -> Result<Provider, ConfigError> {
+            finish(
+                builder.draft,
+                K::HEADER,
+                type_name,
+                TypeId::of::<T>(),
+                builder.codec,
+            )
+        };
+        self.drafts.push(Registration {
+            type_id: TypeId::of::<T>(),
+            type_name,
+            build: Box::new(build),
+            name: name.to_owned(),
+        });
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    ///
+    /// Fails on the first mistake: a repeated name or type, an invalid cookie or header name,
+    /// an invalid attribute or combination of attributes, an unusable transformer setting.
+    pub fn build(self) -> Result<SessionsLayer, ConfigError> {
+        let mut providers: Vec<Provider> = Vec::with_capacity(self.drafts.len());
+        for registration in self.drafts {
+            if providers.iter().any(|p| p.name == registration.name) {
+                return Err(ConfigError::DuplicateName {
+                    name: registration.name,
+                });
+            }
+            if let Some(existing) = providers.iter().find(|p| p.type_id == registration.type_id) {
+                return Err(ConfigError::DuplicateType {
+                    type_name: registration.type_name.to_owned(),
+                    existing: existing.name.clone(),
+                });
+            }
+            providers.push((registration.build)()?);
+        }
+        Ok(SessionsLayer::new(providers, self.clock))
+    }
+}
+
+/// What the registration code needs to know about a kind.
+pub trait KindInfo: kind::Any {
+    /// Carried in a header (not a cookie).
+    const HEADER: bool;
+}
+impl KindInfo for kind::CookieByValue {
+    const HEADER: bool = false;
+}
+impl KindInfo for kind::CookieById {
+    const HEADER: bool = false;
+}
+impl KindInfo for kind::HeaderByValue {
+    const HEADER: bool = true;
+}
+impl KindInfo for kind::HeaderById {
+    const HEADER: bool = true;
+}
+
+fn finish(
+    draft: Draft,
+    header: bool,
+    type_name: &'static str,
+    type_id: TypeId,
+    codec: Box<dyn crate::serializer::ErasedCodec>,
+) -> Result<Provider, ConfigError> {
+    let name = draft.name;
+    let invalid = |reason: &'static str| ConfigError::Invalid {
+        name: name.clone(),
+        reason: reason.into(),
+    };
+    let transport = if header {
+        Transport::Header(HeaderTransport::new(&name)?)
+    } else {
+        Transport::Cookie(CookieTransport::new(&name, &draft.cookie)?)
+    };
+    let cookie_max_age = match &transport {
+        Transport::Cookie(c) => c.max_age().filter(|d| !d.is_zero()),
+        Transport::Header(_) => None,
+    };
+    let default_lifetime = cookie_max_age.unwrap_or(DEFAULT_MAX_AGE);
+    let tracker = match draft.storage {
+        None => Tracker::ByValue {
+            ttl: draft.ttl.unwrap_or(Some(default_lifetime)),
+        },
+        Some(storage) => {
+            let lifetime = draft.lifetime.unwrap_or(default_lifetime);
+            if lifetime.is_zero() {
+                return Err(invalid("the lifetime must be longer than zero"));
+            }
+            if draft.idle_timeout.is_some_and(|d| d.is_zero()) {
+                return Err(invalid("the idle timeout must be longer than zero"));
+            }
+            if !(0.0..=1.0).contains(&draft.renew_fraction) {
+                return Err(invalid("`renew_after` must be between 0.0 and 1.0"));
+            }
+            Tracker::ById(ById {
+                storage,
+                lifetime,
+                idle_timeout: draft.idle_timeout,
+                renew_fraction: draft.renew_fraction,
+                identity: draft.identity,
+            })
+        }
+    };
+    Ok(Provider {
+        name,
+        type_id,
+        type_name,
+        transport,
+        chain: draft.chain,
+        codec,
+        tracker,
+        send_only_if_modified: draft.send_only_if_modified,
+    })
+}
+
+/// A duration far enough in the future to mean "no expiry" in storages.
+pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);

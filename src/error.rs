@@ -1,0 +1,212 @@
+//! The library's error types.
+//!
+//! There are three, each for a different moment in a session's life:
+//!
+//! * [`ConfigError`]: a mistake in the configuration, returned by
+//!   [`SessionsConfig::build`](crate::SessionsConfig::build). It never happens per request.
+//! * [`SessionError`]: what a handler can get back from [`Sessions`](crate::Sessions) while it
+//!   serves a request. With the `axum` feature it is an `IntoResponse`: a storage outage maps to
+//!   `503 Service Unavailable`, everything else to `500`, both with a generic body; the detail goes
+//!   to `tracing`, never to the client.
+//! * [`StorageError`](crate::storage::StorageError): what a storage backend reports. It reaches
+//!   handlers wrapped in [`SessionError::Storage`].
+//!
+//! Bad input from a client is **not** an error: a tampered, malformed, expired or unknown session
+//! value reads as "no session" (`Ok(None)`), and the response clears the client's copy.
+
+use std::borrow::Cow;
+
+use crate::storage::StorageError;
+
+/// A configuration mistake, reported by [`SessionsConfig::build`](crate::SessionsConfig::build).
+///
+/// Every variant names the session it concerns and says what is wrong, so the message alone
+/// is enough to fix the configuration.
+///
+/// ```
+/// use typed_sessions::{ConfigError, SessionsConfig};
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct A;
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct B;
+/// let err = SessionsConfig::new()
+///     .cookie::<A>("s", |c| c)
+///     .cookie::<B>("s", |c| c)
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::DuplicateName { .. }));
+/// assert_eq!(err.to_string(), "a session named `s` is already registered");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Two sessions share one name.
+    #[error("a session named `{name}` is already registered")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+    /// Two sessions share one Rust type.
+    #[error(
+        "a session of type `{type_name}` is already registered (as `{existing}`); each type can be registered once"
+    )]
+    DuplicateType {
+        /// The repeated type.
+        type_name: String,
+        /// The name it was first registered under.
+        existing: String,
+    },
+    /// The cookie name is not a valid RFC 6265 cookie name.
+    #[error("`{name}` is not a valid cookie name: {reason}")]
+    InvalidCookieName {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The header name is not a valid HTTP header name.
+    #[error("`{name}` is not a valid header name: {reason}")]
+    InvalidHeaderName {
+        /// The rejected name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A cookie attribute value cannot be rendered safely (it would break the `Set-Cookie` line).
+    #[error("session `{name}`: invalid cookie attribute `{attribute}`: {reason}")]
+    InvalidAttribute {
+        /// The session name.
+        name: String,
+        /// The attribute.
+        attribute: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A combination of cookie attributes that browsers reject or that is unsafe.
+    #[error("session `{name}`: {reason}")]
+    InvalidCombination {
+        /// The session name.
+        name: String,
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
+    /// A transformer or key could not be set up.
+    #[error("session `{name}`: {reason}")]
+    InvalidTransformer {
+        /// The session name.
+        name: String,
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
+    /// Any other invalid setting.
+    #[error("session `{name}`: {reason}")]
+    Invalid {
+        /// The session name.
+        name: String,
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
+}
+
+/// An error a handler can get while it uses sessions.
+///
+/// Client input never produces this error: invalid session values read as `Ok(None)`.
+/// These are programming mistakes (an unregistered type, no session layer, a `set` after the
+/// response left), storage failures, and values the library refuses to send (too large).
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum_core::response::IntoResponse;
+/// use typed_sessions::{SessionError, storage::StorageError};
+///
+/// let outage = SessionError::Storage(StorageError::unavailable("connection refused"));
+/// assert_eq!(outage.into_response().status(), 503);
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The type was never registered with [`SessionsConfig`](crate::SessionsConfig).
+    #[error(
+        "session type `{type_name}` is not registered with the sessions layer that serves this request"
+    )]
+    NotRegistered {
+        /// The type asked for.
+        type_name: String,
+    },
+    /// The request did not pass through a sessions layer.
+    #[error(
+        "no sessions layer serves this request: add the `SessionsLayer` from `SessionsConfig::build` to the router (or to the nested router) that holds this handler"
+    )]
+    LayerMissing,
+    /// `set`, `clear` or `regenerate` ran after the response was sent.
+    #[error("too late to change session `{name}`: the response has already been sent")]
+    TooLate {
+        /// The session name.
+        name: String,
+    },
+    /// An id operation on a session that is carried by value.
+    #[error("session `{name}` is carried by value, not by id; it has no id")]
+    NotById {
+        /// The session name.
+        name: String,
+    },
+    /// The storage failed (unreachable, timed out, refused). Maps to `503`.
+    #[error("session storage failed")]
+    Storage(#[from] StorageError),
+    /// An earlier storage failure in this request makes the session state unknown, so it is
+    /// neither replaced nor cleared (the client's cookie is kept). Maps to `503`.
+    #[error("session `{name}` could not be loaded because the storage failed; it is left as it is")]
+    Unavailable {
+        /// The session name.
+        name: String,
+    },
+    /// The session value could not be serialized.
+    #[error("session `{name}` could not be serialized: {reason}")]
+    Serialize {
+        /// The session name.
+        name: String,
+        /// The serializer's message.
+        reason: String,
+    },
+    /// The value could not be protected (signing or encryption failed).
+    #[error("session `{name}` could not be protected: {reason}")]
+    Transform {
+        /// The session name.
+        name: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The finished cookie or header would be larger than a browser accepts.
+    #[error("session `{name}` is too large: {size} bytes, the limit is {limit}")]
+    TooLarge {
+        /// The session name.
+        name: String,
+        /// The size it would have had.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A session id is not valid: one given to [`clear_by_id`](crate::Sessions::clear_by_id),
+    /// or one a custom id generator produced. The message never contains the id.
+    #[error("invalid session id: {0}")]
+    InvalidId(String),
+}
+
+impl SessionError {
+    /// The HTTP status this error maps to: `503` for storage failures, `500` otherwise.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SessionError::Storage(_) | SessionError::Unavailable { .. } => {
+                http::StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A generic body text for the status, which never carries detail.
+    pub(crate) fn public_message(&self) -> &'static str {
+        match self.status() {
+            http::StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+            _ => "Internal Server Error",
+        }
+    }
+}

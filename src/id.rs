@@ -1,0 +1,190 @@
+//! Session ids: generated from the OS CSPRNG, validated before they reach any storage.
+//!
+//! A default id is 32 random bytes written as 64 lowercase hex characters, the format Ktor 3.5
+//! uses, so ids can be shared with a Ktor service. Ids are untrusted input: whatever the client
+//! sends goes through [`SessionId::parse`] before a storage sees it. An application may plug in
+//! its own generator ([`CookieSessionBuilder::identity`](crate::config::SessionBuilder::identity));
+//! its ids must pass the same kind of check (see [`SessionId::parse_custom`]).
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// Length of a default session id in characters.
+pub const DEFAULT_ID_LEN: usize = 64;
+
+/// Longest id accepted from a custom generator.
+pub const MAX_CUSTOM_ID_LEN: usize = 128;
+
+/// A validated session id.
+///
+/// Holds only characters from `[A-Za-z0-9_-]` (and exactly 64 lowercase hex characters for
+/// generated ids), so it is safe as a file name, an SQL parameter or a Redis key suffix.
+/// `Debug` shows only a short hash prefix: ids are secrets and never appear in logs.
+///
+/// ```
+/// use typed_sessions::SessionId;
+/// let id = SessionId::generate();
+/// assert_eq!(id.as_str().len(), 64);
+/// assert!(SessionId::parse(id.as_str()).is_some());
+/// assert!(SessionId::parse("../../etc/passwd").is_none());
+/// assert!(!format!("{id:?}").contains(id.as_str()));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(Box<str>);
+
+impl SessionId {
+    /// A new id: 32 bytes from the OS CSPRNG, as 64 lowercase hex characters.
+    ///
+    /// # Panics
+    ///
+    /// Only if the operating system has no usable random source, in which case no session can be
+    /// made safely at all.
+    pub fn generate() -> SessionId {
+        let mut bytes = [0u8; DEFAULT_ID_LEN / 2];
+        crate::random::fill(&mut bytes);
+        SessionId(hex::encode(bytes).into_boxed_str())
+    }
+
+    /// Parses a default-format id: exactly 64 lowercase hex characters. Anything else is `None`.
+    pub fn parse(text: &str) -> Option<SessionId> {
+        let ok = text.len() == DEFAULT_ID_LEN
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then(|| SessionId(text.into()))
+    }
+
+    /// Parses an id made by a custom generator: 1 to 128 characters from `[A-Za-z0-9_-]`.
+    ///
+    /// This keeps every id safe for every storage (no path separators, dots, quotes, spaces or
+    /// control characters), whatever the generator produces.
+    pub fn parse_custom(text: &str) -> Option<SessionId> {
+        let ok = !text.is_empty()
+            && text.len() <= MAX_CUSTOM_ID_LEN
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        ok.then(|| SessionId(text.into()))
+    }
+
+    /// The id as text (a secret: do not log it).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A short, non-reversible tag for logs: the first 8 hex characters of SHA-256 of the id.
+    pub fn log_tag(&self) -> LogTag {
+        let digest = Sha256::digest(self.0.as_bytes());
+        let mut tag = [0u8; 4];
+        tag.copy_from_slice(&digest[..4]);
+        LogTag(tag)
+    }
+
+    /// The SHA-256 of the id as 64 hex characters: the key persistent storages file the record
+    /// under, so a dump of the storage does not reveal live ids.
+    pub fn storage_key(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.log_tag())
+    }
+}
+
+impl AsRef<str> for SessionId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A printable short hash of a session id, safe to log (see [`SessionId::log_tag`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LogTag([u8; 4]);
+
+impl fmt::Display for LogTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for LogTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn generated_ids_are_64_lowercase_hex_and_distinct() {
+        let ids: HashSet<String> = (0..1000)
+            .map(|_| SessionId::generate().as_str().to_owned())
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            assert!(SessionId::parse(id).is_some(), "{id}");
+        }
+        // Monobit: over 1000 ids x 256 bits the share of ones is close to one half.
+        let ones: u32 = ids
+            .iter()
+            .flat_map(|id| hex::decode(id).unwrap())
+            .map(u8::count_ones)
+            .sum();
+        let share = f64::from(ones) / (1000.0 * 256.0);
+        assert!((0.49..0.51).contains(&share), "share of one bits {share}");
+    }
+
+    #[test]
+    fn hostile_ids_are_refused() {
+        let long = "a".repeat(10_000);
+        let upper = "A".repeat(64);
+        for bad in [
+            "",
+            "..",
+            "../../etc/passwd",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            long.as_str(),
+            "ünïcödé",
+            upper.as_str(),
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad:?}");
+        }
+        for bad in [
+            "",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "a b",
+            "ü",
+            long.as_str(),
+            "a.b",
+        ] {
+            assert!(SessionId::parse_custom(bad).is_none(), "{bad:?}");
+        }
+        assert!(SessionId::parse_custom("custom-1000-TestB").is_some());
+        assert!(SessionId::parse_custom("777").is_some());
+    }
+
+    #[test]
+    fn debug_and_log_tag_hide_the_id() {
+        let id = SessionId::generate();
+        let shown = format!("{id:?} {}", id.log_tag());
+        assert!(!shown.contains(&id.as_str()[..8]));
+        assert_eq!(id.log_tag().to_string().len(), 8);
+        assert_eq!(id.storage_key().len(), 64);
+        assert_ne!(id.storage_key(), id.as_str());
+    }
+}

@@ -1,0 +1,119 @@
+//! Serializers: a session value to a string and back.
+//!
+//! * [`Json`] (the default): compact JSON through serde, byte for byte what Ktor 3 writes for the
+//!   same fields in the same order.
+//! * [`KtorLegacy`]: Ktor's pre-3.0 `#`-format (`name=%23sJohn&count=%23i3`), as a serde data
+//!   format, for sharing sessions with Ktor 2 services.
+//! * Any type of yours that implements [`SessionSerializer`].
+//!
+//! ```
+//! use typed_sessions::serializer::{Json, SessionSerializer};
+//!
+//! #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+//! struct UserSession { id: String, count: u32 }
+//!
+//! let text = Json.serialize(&UserSession { id: "123abc".into(), count: 0 }).unwrap();
+//! assert_eq!(text, r#"{"id":"123abc","count":0}"#);
+//! let back: UserSession = Json.deserialize(&text).unwrap();
+//! assert_eq!(back.count, 0);
+//! ```
+
+mod json;
+pub mod ktor_legacy;
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+
+pub use json::Json;
+pub use ktor_legacy::KtorLegacy;
+
+/// Why a value could not be serialized or deserialized.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SerializerError(pub String);
+
+impl SerializerError {
+    /// An error with this message.
+    pub fn new(message: impl fmt::Display) -> SerializerError {
+        SerializerError(message.to_string())
+    }
+}
+
+/// Turns a session value of type `T` into a string and back.
+///
+/// Implement it to use your own format; register it with
+/// [`SessionBuilder::serializer`](crate::config::SessionBuilder::serializer).
+///
+/// ```
+/// use typed_sessions::serializer::{SerializerError, SessionSerializer};
+///
+/// #[derive(Clone)]
+/// struct Cart { user: String, items: Vec<String> }
+///
+/// /// `user;item1,item2`, as in Ktor's custom serializer test.
+/// struct CartFormat;
+///
+/// impl SessionSerializer<Cart> for CartFormat {
+///     fn serialize(&self, cart: &Cart) -> Result<String, SerializerError> {
+///         Ok(format!("{};{}", cart.user, cart.items.join(",")))
+///     }
+///     fn deserialize(&self, text: &str) -> Result<Cart, SerializerError> {
+///         let (user, items) = text.split_once(';').ok_or_else(|| SerializerError::new("no `;`"))?;
+///         let items = items.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+///         Ok(Cart { user: user.to_owned(), items })
+///     }
+/// }
+///
+/// let text = CartFormat.serialize(&Cart { user: "u1".into(), items: vec!["a".into()] }).unwrap();
+/// assert_eq!(text, "u1;a");
+/// ```
+pub trait SessionSerializer<T>: Send + Sync + 'static {
+    /// The value as a string.
+    fn serialize(&self, value: &T) -> Result<String, SerializerError>;
+    /// The value back from a string. Input comes from clients: any error means "no session".
+    fn deserialize(&self, text: &str) -> Result<T, SerializerError>;
+}
+
+/// A serializer for one session type with the type erased, so providers need no generics.
+pub(crate) trait ErasedCodec: Send + Sync {
+    /// Serializes `value`, which must be the provider's type.
+    fn serialize(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError>;
+    /// Deserializes a value of the provider's type.
+    fn deserialize(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError>;
+}
+
+/// The erased form of a `(T, S)` pair.
+pub(crate) struct Codec<T, S> {
+    serializer: S,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T, S> Codec<T, S> {
+    pub(crate) fn new(serializer: S) -> Self {
+        Codec {
+            serializer,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T, S> ErasedCodec for Codec<T, S>
+where
+    T: Send + Sync + 'static,
+    S: SessionSerializer<T>,
+{
+    fn serialize(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError> {
+        let value = value.downcast_ref::<T>().ok_or_else(|| {
+            SerializerError::new(format_args!(
+                "expected a value of type `{}`",
+                std::any::type_name::<T>()
+            ))
+        })?;
+        self.serializer.serialize(value)
+    }
+
+    fn deserialize(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
+        Ok(Box::new(self.serializer.deserialize(text)?))
+    }
+}

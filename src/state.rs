@@ -1,0 +1,516 @@
+//! Per-request session state: what came in, what was loaded, what the handler changed, and the
+//! write-out when the response leaves.
+//!
+//! One [`RequestState`] per request, holding one [`Slot`] per registered session. A slot is
+//! loaded at most once (on first use), and its pending change is a small enum behind a mutex
+//! that is never held across an `.await`. When the inner service answers, [`RequestState::finish`]
+//! commits the state (later changes are errors) and writes each changed session exactly once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderName, HeaderValue, Response};
+use tokio::sync::OnceCell;
+
+use crate::config::RequestInfo;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::layer::Shared;
+use crate::tracker::{AnyValue, Loaded, Outcome, Provider, Stored, Tracker};
+use crate::transport::Transport;
+use crate::transport::incoming::{self, Incoming};
+
+/// The state of all sessions of one request.
+pub(crate) struct RequestState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) slots: Box<[Slot]>,
+    /// Set when the response has been taken over for writing; changes are refused after.
+    committed: AtomicBool,
+    /// Set once any session is used; an untouched request skips the write-out entirely.
+    used: AtomicBool,
+    /// What a custom id generator sees (only kept when one is configured).
+    pub(crate) request: Option<Arc<RequestInfo>>,
+    /// The handle of an enclosing sessions layer, consulted for types this one does not know.
+    pub(crate) parent: Option<crate::Sessions>,
+}
+
+/// One session of one request.
+pub(crate) struct Slot {
+    pub(crate) incoming: Option<Incoming>,
+    pub(crate) loaded: OnceCell<Loaded>,
+    pub(crate) pending: Mutex<Pending>,
+    used: AtomicBool,
+}
+
+/// What the handler asked for.
+#[derive(Default)]
+pub(crate) struct Pending {
+    pub(crate) change: Change,
+    /// By id: issue a new id for the same session, and kill the old one.
+    pub(crate) regenerate: bool,
+    /// By id: the id a new or regenerated session will get, minted early when the handler asks
+    /// for it.
+    pub(crate) minted: Option<SessionId>,
+}
+
+/// A change the handler made.
+#[derive(Default)]
+pub(crate) enum Change {
+    /// Nothing.
+    #[default]
+    Keep,
+    /// A new value, already serialized (and for by-value sessions already rendered, so size
+    /// and encoding errors reach the handler at `set` time).
+    Set {
+        value: AnyValue,
+        serialized: String,
+        rendered: Option<(HeaderName, HeaderValue)>,
+    },
+    /// Remove the session.
+    Clear,
+}
+
+impl Slot {
+    fn new(incoming: Option<Incoming>) -> Slot {
+        Slot {
+            incoming,
+            loaded: OnceCell::new(),
+            pending: Mutex::new(Pending::default()),
+            used: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What the write-out adds to the response.
+#[derive(Default)]
+struct Outgoing {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    vary: Vec<HeaderName>,
+}
+
+impl RequestState {
+    pub(crate) fn new<B>(
+        shared: &Arc<Shared>,
+        request: &http::Request<B>,
+        parent: Option<crate::Sessions>,
+    ) -> RequestState {
+        let mut slots: Vec<Slot> = (0..shared.providers.len())
+            .map(|_| Slot::new(None))
+            .collect();
+        incoming::collect(request.headers(), &shared.sources, |index, value| {
+            if let Some(slot) = slots.get_mut(index) {
+                slot.incoming = Some(value);
+            }
+        });
+        RequestState {
+            shared: Arc::clone(shared),
+            slots: slots.into_boxed_slice(),
+            committed: AtomicBool::new(false),
+            used: AtomicBool::new(false),
+            request: shared
+                .needs_request_info
+                .then(|| crate::tracker::request_info(request)),
+            parent,
+        }
+    }
+
+    pub(crate) fn now(&self) -> SystemTime {
+        self.shared.clock.now()
+    }
+
+    pub(crate) fn provider(&self, index: usize) -> &Provider {
+        &self.shared.providers[index]
+    }
+
+    /// Marks session `index` as used by the handler.
+    pub(crate) fn touch(&self, index: usize) {
+        self.slots[index].used.store(true, Ordering::Relaxed);
+        self.used.store(true, Ordering::Release);
+    }
+
+    /// Fails if the response has already been taken over.
+    pub(crate) fn check_open(&self, index: usize) -> Result<(), SessionError> {
+        if self.committed.load(Ordering::Acquire) {
+            return Err(SessionError::TooLate {
+                name: self.provider(index).name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Loads session `index` on first use; later calls return the same result.
+    pub(crate) async fn load(&self, index: usize) -> Result<&Loaded, SessionError> {
+        let slot = &self.slots[index];
+        let provider = self.provider(index);
+        let limit = incoming::limit(&self.shared.sources[index]);
+        slot.loaded
+            .get_or_try_init(|| async {
+                let loaded = provider
+                    .load(slot.incoming.as_ref(), limit, self.now())
+                    .await
+                    .map_err(|error| {
+                        tracing::error!(session = %provider.name, %error, "session storage failed while loading");
+                        SessionError::Storage(error)
+                    })?;
+                if let Outcome::Invalid { reason, .. } = &loaded.outcome {
+                    tracing::debug!(session = %provider.name, reason = reason.as_str(), "invalid session value; it will be cleared");
+                }
+                Ok(loaded)
+            })
+            .await
+    }
+
+    /// Commits the state and writes every changed session into `response`.
+    ///
+    /// Returns an error (and the caller answers with its status instead) when a storage write
+    /// fails: a session change is never silently lost.
+    pub(crate) async fn finish<B>(&self, response: &mut Response<B>) -> Result<(), SessionError> {
+        self.committed.store(true, Ordering::Release);
+        if !self.used.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut out = Outgoing::default();
+        for index in 0..self.slots.len() {
+            self.finish_slot(index, &mut out).await?;
+        }
+        let headers = response.headers_mut();
+        let wrote = !out.headers.is_empty();
+        for (name, value) in out.headers {
+            headers.append(name, value);
+        }
+        for name in out.vary {
+            let present = headers.get_all(VARY).iter().any(|v| {
+                v.to_str().is_ok_and(|v| {
+                    v.split(',')
+                        .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(name.as_str()))
+                })
+            });
+            if !present {
+                headers.append(VARY, HeaderValue::from(name));
+            }
+        }
+        if wrote && !headers.contains_key(CACHE_CONTROL) {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        Ok(())
+    }
+
+    /// Whether the handler used any session.
+    pub(crate) fn is_used(&self) -> bool {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// Commits without writing anything (nothing was used, or the inner service failed).
+    pub(crate) fn abandon(&self) {
+        self.committed.store(true, Ordering::Release);
+    }
+
+    async fn finish_slot(&self, index: usize, out: &mut Outgoing) -> Result<(), SessionError> {
+        let slot = &self.slots[index];
+        if !slot.used.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let provider = self.provider(index);
+        let vary = match &provider.transport {
+            Transport::Cookie(_) => http::header::COOKIE,
+            Transport::Header(h) => h.header().clone(),
+        };
+        if !out.vary.contains(&vary) {
+            out.vary.push(vary);
+        }
+        let pending = std::mem::take(&mut *slot.lock());
+        match &provider.tracker {
+            Tracker::ByValue { .. } => self.finish_by_value(index, pending, out),
+            Tracker::ById(_) => self.finish_by_id(index, pending, out).await,
+        }
+    }
+
+    fn finish_by_value(
+        &self,
+        index: usize,
+        pending: Pending,
+        out: &mut Outgoing,
+    ) -> Result<(), SessionError> {
+        let slot = &self.slots[index];
+        let provider = self.provider(index);
+        match pending.change {
+            Change::Set {
+                serialized,
+                rendered,
+                ..
+            } => {
+                if provider.send_only_if_modified && slot.incoming.is_some() {
+                    let previous = match slot.loaded.get() {
+                        Some(loaded) => loaded.valid().map(|v| v.serialized == serialized),
+                        // Not read by the handler: unwrap the incoming value now (no storage).
+                        None => slot.incoming.as_ref().and_then(|incoming| {
+                            let limit = incoming::limit(&self.shared.sources[index]);
+                            provider
+                                .unwrap_incoming(incoming, limit, self.now())
+                                .ok()
+                                .map(|t| t == serialized)
+                        }),
+                    };
+                    if previous == Some(true) {
+                        return Ok(());
+                    }
+                }
+                if let Some(header) = rendered {
+                    out.headers.push(header);
+                }
+            }
+            Change::Clear => self.remove(index, out),
+            Change::Keep => {
+                if matches!(
+                    slot.loaded.get().map(|l| &l.outcome),
+                    Some(Outcome::Invalid { .. })
+                ) {
+                    self.remove(index, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish_by_id(
+        &self,
+        index: usize,
+        pending: Pending,
+        out: &mut Outgoing,
+    ) -> Result<(), SessionError> {
+        let slot = &self.slots[index];
+        let provider = self.provider(index);
+        let Some(by_id) = provider.tracker.by_id() else {
+            return Ok(());
+        };
+        let now = self.now();
+        if let Change::Clear = pending.change {
+            // The id to delete: the loaded one, or (not loaded) the incoming one, unwrapped
+            // without a storage round trip.
+            let id = match slot.loaded.get() {
+                Some(loaded) => match &loaded.outcome {
+                    Outcome::Valid(valid) => valid.stored.as_ref().map(|s| s.id.clone()),
+                    Outcome::Invalid { id, .. } => id.clone(),
+                    Outcome::Absent => None,
+                },
+                None => slot.incoming.as_ref().and_then(|incoming| {
+                    let limit = incoming::limit(&self.shared.sources[index]);
+                    let text = provider.unwrap_incoming(incoming, limit, now).ok()?;
+                    by_id.parse_id(&text)
+                }),
+            };
+            if let Some(id) = id {
+                by_id
+                    .storage
+                    .delete(&id)
+                    .await
+                    .map_err(|e| self.storage_failed(index, e))?;
+                tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared");
+            }
+            self.remove(index, out);
+            return Ok(());
+        }
+
+        let has_change = matches!(pending.change, Change::Set { .. }) || pending.regenerate;
+        if has_change && slot.loaded.get().is_none() && slot.incoming.is_some() {
+            // A write needs to know the current session (its id and creation time).
+            self.load(index).await?;
+        }
+        let loaded = slot.loaded.get();
+        let valid_stored = loaded
+            .and_then(Loaded::valid)
+            .and_then(|v| v.stored.as_ref());
+        if let Some(Outcome::Invalid {
+            id: Some(broken), ..
+        }) = loaded.map(|l| &l.outcome)
+        {
+            by_id
+                .storage
+                .delete(broken)
+                .await
+                .map_err(|e| self.storage_failed(index, e))?;
+        }
+
+        let (data, changed) = match (pending.change, loaded.and_then(Loaded::valid)) {
+            (Change::Set { serialized, .. }, Some(valid)) => {
+                let changed = !(provider.send_only_if_modified && valid.serialized == serialized);
+                (Some(serialized), changed)
+            }
+            (Change::Set { serialized, .. }, None) => (Some(serialized), true),
+            (_, Some(valid)) if pending.regenerate => (Some(valid.serialized.clone()), true),
+            _ => (None, false),
+        };
+
+        match (valid_stored, data) {
+            // A new session.
+            (None, Some(data)) => {
+                let id = match pending.minted {
+                    Some(id) => id,
+                    None => by_id.new_id(&provider.name, self.request.as_deref())?,
+                };
+                let id = by_id
+                    .create(&provider.name, id, data, now)
+                    .await
+                    .map_err(|e| self.session_failed(index, e))?;
+                self.send_id(index, &id, now, out)?;
+            }
+            // A new id for an existing session.
+            (Some(stored), Some(data)) if pending.regenerate => {
+                let new_id = match pending.minted {
+                    Some(id) => id,
+                    None => by_id.new_id(&provider.name, self.request.as_deref())?,
+                };
+                let record = crate::storage::Record {
+                    data,
+                    created_at: stored.created_at,
+                    expires_at: by_id.expiry(stored.created_at, now),
+                };
+                let moved = by_id
+                    .storage
+                    .change_id(&stored.id, &new_id, &record, now)
+                    .await
+                    .map_err(|e| self.storage_failed(index, e))?;
+                if moved {
+                    self.send_id(index, &new_id, now, out)?;
+                } else {
+                    tracing::debug!(session = %provider.name, "session ended by a concurrent request; not regenerated");
+                    self.remove(index, out);
+                }
+            }
+            // New data for an existing session.
+            (Some(stored), Some(data)) if changed => {
+                self.update(index, stored, data, now, out).await?
+            }
+            // Unchanged data: renew the idle deadline if it is due.
+            (Some(stored), _) => {
+                if by_id.due_for_renewal(stored, now) {
+                    let data = loaded
+                        .and_then(Loaded::valid)
+                        .map(|v| v.serialized.clone())
+                        .unwrap_or_default();
+                    self.update(index, stored, data, now, out).await?;
+                }
+            }
+            // Nothing to write; an invalid value is cleared.
+            (None, None) => {
+                if matches!(loaded.map(|l| &l.outcome), Some(Outcome::Invalid { .. })) {
+                    self.remove(index, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        index: usize,
+        stored: &Stored,
+        data: String,
+        now: SystemTime,
+        out: &mut Outgoing,
+    ) -> Result<(), SessionError> {
+        let provider = self.provider(index);
+        let Some(by_id) = provider.tracker.by_id() else {
+            return Ok(());
+        };
+        let live = by_id
+            .update(stored, data, now)
+            .await
+            .map_err(|e| self.session_failed(index, e))?;
+        if live {
+            self.send_id(index, &stored.id, now, out)
+        } else {
+            // Deleted meanwhile (a concurrent logout): deletion wins, nothing is recreated.
+            tracing::debug!(session = %provider.name, id = %stored.id.log_tag(), "session ended by a concurrent request; not written back");
+            self.remove(index, out);
+            Ok(())
+        }
+    }
+
+    fn send_id(
+        &self,
+        index: usize,
+        id: &SessionId,
+        now: SystemTime,
+        out: &mut Outgoing,
+    ) -> Result<(), SessionError> {
+        let header = render(self.provider(index), id.as_str(), now)?;
+        out.headers.push(header);
+        Ok(())
+    }
+
+    /// Tells the client to drop its copy (only if it sent one).
+    fn remove(&self, index: usize, out: &mut Outgoing) {
+        if self.slots[index].incoming.is_none() {
+            return;
+        }
+        out.headers.push(match &self.provider(index).transport {
+            Transport::Cookie(c) => (SET_COOKIE, c.removal()),
+            Transport::Header(h) => (h.header().clone(), HeaderValue::from_static("")),
+        });
+    }
+
+    fn storage_failed(&self, index: usize, error: crate::storage::StorageError) -> SessionError {
+        tracing::error!(session = %self.provider(index).name, %error, "session storage failed while writing");
+        SessionError::Storage(error)
+    }
+
+    fn session_failed(&self, index: usize, error: SessionError) -> SessionError {
+        if let SessionError::Storage(inner) = &error {
+            tracing::error!(session = %self.provider(index).name, error = %inner, "session storage failed while writing");
+        }
+        error
+    }
+}
+
+/// Protects `value` with the session's transformer chain and renders its response header.
+pub(crate) fn render(
+    provider: &Provider,
+    value: &str,
+    now: SystemTime,
+) -> Result<(HeaderName, HeaderValue), SessionError> {
+    let protected = provider
+        .chain
+        .write(&provider.context(now), value.to_owned())
+        .map_err(|e| SessionError::Transform {
+            name: provider.name.clone(),
+            reason: e.0,
+        })?;
+    match &provider.transport {
+        Transport::Cookie(cookie) => match cookie.render(&protected, now) {
+            Ok(value) => Ok((SET_COOKIE, value)),
+            Err(crate::transport::cookie::Render::TooLarge(size)) => Err(SessionError::TooLarge {
+                name: provider.name.clone(),
+                size,
+                limit: crate::transport::MAX_COOKIE_SIZE,
+            }),
+            Err(crate::transport::cookie::Render::Unencodable) => Err(SessionError::Transform {
+                name: provider.name.clone(),
+                reason: format!(
+                    "the value cannot be written with the {} cookie encoding",
+                    cookie.encoding.ktor_name()
+                ),
+            }),
+        },
+        Transport::Header(header) => match header.render(&protected) {
+            Ok(value) => Ok((header.header().clone(), value)),
+            Err(Some(size)) => Err(SessionError::TooLarge {
+                name: provider.name.clone(),
+                size,
+                limit: crate::transport::MAX_HEADER_SIZE,
+            }),
+            Err(None) => Err(SessionError::Transform {
+                name: provider.name.clone(),
+                reason: "the value holds characters a header cannot carry; add a transformer that encodes it".into(),
+            }),
+        },
+    }
+}

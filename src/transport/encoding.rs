@@ -1,0 +1,229 @@
+//! How a session value is written into a cookie value, and read back.
+//!
+//! The default, [`CookieEncoding::Uri`], is exactly Ktor's `URI_ENCODING` (its
+//! `encodeURLParameter(spaceToPlus = true)`): UTF-8 bytes, `[A-Za-z0-9-._~]` kept, a space
+//! becomes `+`, every other byte becomes `%XX` with uppercase hex. Decoding turns `+` into a space
+//! and accepts `%XX` in either case. Unlike Ktor, a malformed escape or invalid UTF-8 reads as
+//! "no session" instead of failing the request.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+
+/// How a cookie value is encoded on the wire.
+///
+/// ```
+/// use typed_sessions::CookieEncoding;
+/// let v = r#"{"id":"123abc","count":0}"#;
+/// assert_eq!(CookieEncoding::Uri.encode(v), "%7B%22id%22%3A%22123abc%22%2C%22count%22%3A0%7D");
+/// assert_eq!(CookieEncoding::Uri.decode("a+b%2fc").as_deref(), Some("a b/c"));
+/// assert_eq!(CookieEncoding::Uri.decode("%zz"), None);
+/// assert_eq!(CookieEncoding::Base64.encode("id"), "aWQ=");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CookieEncoding {
+    /// Ktor's `URI_ENCODING` (the default).
+    #[default]
+    Uri,
+    /// Ktor's `BASE64_ENCODING`: standard alphabet with `=` padding.
+    Base64,
+    /// Ktor's `DQUOTES`: the value as is, wrapped in double quotes if it holds whitespace, a
+    /// control character, `;` or `,`. A value holding `"` cannot be written.
+    DoubleQuotes,
+    /// Ktor's `RAW`: the value as is. Only for values you know are cookie-safe.
+    Raw,
+}
+
+impl CookieEncoding {
+    /// Ktor's name for the encoding, as in its `$x-enc` cookie attribute.
+    pub fn ktor_name(self) -> &'static str {
+        match self {
+            CookieEncoding::Uri => "URI_ENCODING",
+            CookieEncoding::Base64 => "BASE64_ENCODING",
+            CookieEncoding::DoubleQuotes => "DQUOTES",
+            CookieEncoding::Raw => "RAW",
+        }
+    }
+
+    /// Encodes `value` for a cookie.
+    pub fn encode(self, value: &str) -> Cow<'_, str> {
+        match self {
+            CookieEncoding::Uri => uri_encode(value),
+            CookieEncoding::Base64 => Cow::Owned(STANDARD.encode(value)),
+            CookieEncoding::DoubleQuotes => {
+                if value
+                    .bytes()
+                    .any(|b| b <= b' ' || b == b';' || b == b',' || b == 0x7f)
+                {
+                    Cow::Owned(format!("\"{value}\""))
+                } else {
+                    Cow::Borrowed(value)
+                }
+            }
+            CookieEncoding::Raw => Cow::Borrowed(value),
+        }
+    }
+
+    /// Whether `value` can be written with this encoding into a `Set-Cookie` line without
+    /// breaking it (only [`Raw`](CookieEncoding::Raw) and
+    /// [`DoubleQuotes`](CookieEncoding::DoubleQuotes) can fail).
+    pub fn can_encode(self, value: &str) -> bool {
+        match self {
+            CookieEncoding::Uri | CookieEncoding::Base64 => true,
+            CookieEncoding::DoubleQuotes => {
+                value.bytes().all(|b| b != b'"' && is_visible_or_space(b))
+            }
+            CookieEncoding::Raw => value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\'),
+        }
+    }
+
+    /// Decodes a cookie value; `None` if it is not valid in this encoding.
+    pub fn decode(self, value: &str) -> Option<Cow<'_, str>> {
+        match self {
+            CookieEncoding::Uri => uri_decode(value),
+            CookieEncoding::Base64 => {
+                let bytes = LENIENT_PADDING.decode(value).ok()?;
+                String::from_utf8(bytes).ok().map(Cow::Owned)
+            }
+            CookieEncoding::DoubleQuotes | CookieEncoding::Raw => Some(Cow::Borrowed(
+                value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value),
+            )),
+        }
+    }
+}
+
+const LENIENT_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+fn is_visible_or_space(b: u8) -> bool {
+    b == b' ' || b == b'\t' || b.is_ascii_graphic()
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Ktor's `encodeURLParameter(spaceToPlus = true)`.
+pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
+    let bytes = value.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| !is_unreserved(b)) else {
+        return Cow::Borrowed(value);
+    };
+    let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
+    out.push_str(&value[..first]);
+    for &b in &bytes[first..] {
+        if is_unreserved(b) {
+            out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
+            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Ktor's `decodeURLQueryComponent(plusIsSpace = true)`, failing on malformed input.
+pub(crate) fn uri_decode(value: &str) -> Option<Cow<'_, str>> {
+    let bytes = value.as_bytes();
+    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(value));
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        match b {
+            b'+' => {
+                out.push(b' ');
+                rest = tail;
+            }
+            b'%' => {
+                let (&hi, tail) = tail.split_first()?;
+                let (&lo, tail) = tail.split_first()?;
+                out.push(hex_value(hi)? << 4 | hex_value(lo)?);
+                rest = tail;
+            }
+            _ => {
+                out.push(b);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_encoding_matches_ktor_vectors() {
+        assert_eq!(
+            uri_encode(r#"{"userId":"id1","cart":[]}"#),
+            "%7B%22userId%22%3A%22id1%22%2C%22cart%22%3A%5B%5D%7D"
+        );
+        assert_eq!(
+            uri_encode(
+                r#"{"userId":"id 2","cart":[]}/0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16"#
+            ),
+            "%7B%22userId%22%3A%22id+2%22%2C%22cart%22%3A%5B%5D%7D%2F0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16"
+        );
+        assert_eq!(uri_encode("ab-._~09"), "ab-._~09");
+        assert_eq!(uri_encode("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn uri_decoding_is_lenient_on_case_and_strict_on_garbage() {
+        assert_eq!(uri_decode("%c3%A9+x").as_deref(), Some("é x"));
+        assert_eq!(uri_decode("%"), None);
+        assert_eq!(uri_decode("%4"), None);
+        assert_eq!(uri_decode("%g0"), None);
+        assert_eq!(uri_decode("%FF"), None, "invalid UTF-8");
+        // Ktor < 2.2 left `/:` unescaped; those still decode.
+        assert_eq!(uri_decode("a/b:c").as_deref(), Some("a/b:c"));
+    }
+
+    #[test]
+    fn every_encoding_round_trips() {
+        for enc in [
+            CookieEncoding::Uri,
+            CookieEncoding::Base64,
+            CookieEncoding::DoubleQuotes,
+        ] {
+            for v in ["", "plain", "with space", "ü;,=\"", "{\"a\":[1,2]}"] {
+                if !enc.can_encode(v) {
+                    continue;
+                }
+                let e = enc.encode(v);
+                assert_eq!(enc.decode(&e).as_deref(), Some(v), "{enc:?} {v:?}");
+            }
+        }
+        assert!(!CookieEncoding::Raw.can_encode("a;b"));
+        assert!(!CookieEncoding::DoubleQuotes.can_encode("a\"b"));
+        assert_eq!(CookieEncoding::Base64.decode("aWQ").as_deref(), Some("id"));
+        assert_eq!(CookieEncoding::Base64.decode("!!"), None);
+    }
+}

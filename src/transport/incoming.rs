@@ -1,0 +1,233 @@
+//! The session values a request brings, found in one pass over its headers.
+
+use http::{HeaderMap, HeaderValue, header::COOKIE};
+
+use super::MAX_HEADER_SIZE;
+use super::cookie::MAX_COOKIE_SIZE;
+
+/// Cookie headers larger than this in total are not scanned: no browser sends one, and
+/// scanning it would let a client make every request expensive.
+pub const MAX_COOKIE_HEADER_TOTAL: usize = 64 * 1024;
+
+/// The raw value a request brought for one session, as a cheap handle on the header bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Incoming {
+    header: HeaderValue,
+    start: usize,
+    end: usize,
+}
+
+impl Incoming {
+    fn whole(header: HeaderValue) -> Incoming {
+        let end = header.len();
+        Incoming {
+            header,
+            start: 0,
+            end,
+        }
+    }
+
+    /// The raw text, or `None` if it is not valid text or longer than any value this library
+    /// writes (which makes the session invalid).
+    pub(crate) fn text(&self, limit: usize) -> Option<&str> {
+        let bytes = self.header.as_bytes().get(self.start..self.end)?;
+        if bytes.len() > limit {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+/// Where each registered session looks for its value.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// The cookie with this name.
+    Cookie(Box<[u8]>),
+    /// The first request header with this name.
+    Header(http::HeaderName),
+}
+
+/// The most sessions one configuration may register (the scan tracks them in a bit set).
+pub const MAX_SESSIONS: usize = 128;
+
+/// Finds each source's value in `headers` and hands it to `found(index, value)`.
+///
+/// One pass over the `Cookie` headers serves every cookie session. When a cookie name appears
+/// more than once, the **first** occurrence wins: browsers send the cookie with the longest
+/// matching path first (RFC 6265 §5.4), which is the one the most specific session layer set.
+pub(crate) fn collect(
+    headers: &HeaderMap,
+    sources: &[Source],
+    mut found: impl FnMut(usize, Incoming),
+) {
+    let mut wanted: u128 = 0;
+    for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+        match source {
+            Source::Header(name) => {
+                if let Some(value) = headers.get(name) {
+                    found(slot, Incoming::whole(value.clone()));
+                }
+            }
+            Source::Cookie(_) => wanted |= 1 << slot,
+        }
+    }
+    if wanted == 0 {
+        return;
+    }
+    let cookies = headers.get_all(COOKIE);
+    let total: usize = cookies.iter().map(HeaderValue::len).sum();
+    if total > MAX_COOKIE_HEADER_TOTAL {
+        tracing::debug!(total, "Cookie headers too large; not scanned for sessions");
+        return;
+    }
+    for header in cookies {
+        let bytes = header.as_bytes();
+        let mut pos = 0;
+        while pos < bytes.len() && wanted != 0 {
+            let end = bytes[pos..]
+                .iter()
+                .position(|&b| b == b';')
+                .map_or(bytes.len(), |i| pos + i);
+            if let Some((name, start, stop)) = split_pair(bytes, pos, end) {
+                for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+                    if let Source::Cookie(expected) = source
+                        && wanted & (1 << slot) != 0
+                        && **expected == *name
+                    {
+                        found(
+                            slot,
+                            Incoming {
+                                header: header.clone(),
+                                start,
+                                end: stop,
+                            },
+                        );
+                        wanted &= !(1 << slot);
+                    }
+                }
+            }
+            pos = end + 1;
+        }
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Splits `bytes[from..to]` into a trimmed name and the trimmed, unquoted value range.
+fn split_pair(bytes: &[u8], from: usize, to: usize) -> Option<(&[u8], usize, usize)> {
+    let part = bytes.get(from..to)?;
+    let eq = part.iter().position(|&b| b == b'=')?;
+    let name = trim(part.get(..eq)?);
+    let mut start = from + eq + 1;
+    let mut stop = to;
+    while start < stop && is_space(bytes[start]) {
+        start += 1;
+    }
+    while stop > start && is_space(bytes[stop - 1]) {
+        stop -= 1;
+    }
+    if stop - start >= 2 && bytes[start] == b'"' && bytes[stop - 1] == b'"' {
+        start += 1;
+        stop -= 1;
+    }
+    (!name.is_empty()).then_some((name, start, stop))
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if !is_space(*first) {
+            break;
+        }
+        s = rest;
+    }
+    while let [rest @ .., last] = s {
+        if !is_space(*last) {
+            break;
+        }
+        s = rest;
+    }
+    s
+}
+
+/// The limit on an incoming value for a source.
+pub(crate) fn limit(source: &Source) -> usize {
+    match source {
+        Source::Cookie(_) => MAX_COOKIE_SIZE,
+        Source::Header(_) => MAX_HEADER_SIZE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(cookie_headers: &[&str], names: &[&str]) -> Vec<Option<String>> {
+        let mut headers = HeaderMap::new();
+        for h in cookie_headers {
+            headers.append(COOKIE, HeaderValue::from_str(h).unwrap());
+        }
+        let sources: Vec<Source> = names
+            .iter()
+            .map(|n| Source::Cookie(n.as_bytes().into()))
+            .collect();
+        let mut out = vec![None; sources.len()];
+        collect(&headers, &sources, |i, v| out[i] = Some(v));
+        out.into_iter()
+            .map(|o| o.and_then(|i| i.text(4096).map(str::to_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn picks_registered_names_only() {
+        assert_eq!(
+            scan(&["a=1; s=two; b=3"], &["s", "b", "zz"]),
+            vec![Some("two".into()), Some("3".into()), None]
+        );
+    }
+
+    #[test]
+    fn first_occurrence_wins_within_and_across_headers() {
+        assert_eq!(
+            scan(&["s=first; s=second"], &["s"]),
+            vec![Some("first".into())]
+        );
+        assert_eq!(scan(&["x=1", "s=a", "s=b"], &["s"]), vec![Some("a".into())]);
+    }
+
+    #[test]
+    fn whitespace_quotes_and_odd_pairs() {
+        assert_eq!(
+            scan(&["  s = \"v 1\" ;t="], &["s", "t"]),
+            vec![Some("v 1".into()), Some("".into())]
+        );
+        assert_eq!(scan(&["s; =x; s=ok"], &["s"]), vec![Some("ok".into())]);
+        assert_eq!(scan(&["ss=1; s=2"], &["s"]), vec![Some("2".into())]);
+        assert_eq!(
+            scan(&["s={\"id\":1}"], &["s"]),
+            vec![Some("{\"id\":1}".into())]
+        );
+    }
+
+    #[test]
+    fn oversized_cookie_headers_are_not_scanned() {
+        let big = format!("s=1; pad={}", "x".repeat(MAX_COOKIE_HEADER_TOTAL));
+        assert_eq!(scan(&[&big], &["s"]), vec![None]);
+    }
+
+    #[test]
+    fn non_utf8_and_long_values_are_invalid() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_bytes(b"s=\xff\xfe").unwrap());
+        let sources = vec![Source::Cookie(b"s"[..].into())];
+        let mut out = vec![None; 1];
+        collect(&headers, &sources, |i, v| out[i] = Some(v));
+        let incoming = out[0].as_ref().unwrap();
+        assert_eq!(incoming.text(4096), None);
+        assert_eq!(
+            scan(&[&format!("s={}", "a".repeat(5000))], &["s"]),
+            vec![None]
+        );
+    }
+}

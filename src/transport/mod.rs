@@ -1,0 +1,40 @@
+//! Transports: how the session string travels between server and client.
+//!
+//! * [`cookie`](CookieConfig): a cookie with every attribute browsers know, rendered once at
+//!   build time;
+//! * header: a custom request and response header, for APIs (see
+//!   [`SessionsConfig::header`](crate::SessionsConfig::header)).
+//!
+//! Reading is one pass over the request's `Cookie` headers that picks out only the registered
+//! names and keeps a reference-counted handle on the header bytes; nothing is copied or decoded
+//! until a handler asks for the session.
+
+pub(crate) mod cookie;
+pub(crate) mod encoding;
+pub(crate) mod header;
+mod http_date;
+pub(crate) mod incoming;
+
+pub use cookie::{CookieConfig, DEFAULT_MAX_AGE, MAX_COOKIE_SIZE, SameSite};
+pub use encoding::CookieEncoding;
+pub use header::MAX_HEADER_SIZE;
+
+use cookie::CookieTransport;
+use header::HeaderTransport;
+
+/// The transport of one session.
+#[derive(Debug)]
+pub(crate) enum Transport {
+    Cookie(CookieTransport),
+    Header(HeaderTransport),
+}
+
+impl Transport {
+    /// Decodes the raw incoming text into the transformed value (cookie encoding only).
+    pub(crate) fn decode<'a>(&self, raw: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        match self {
+            Transport::Cookie(c) => c.encoding.decode(raw),
+            Transport::Header(_) => Some(std::borrow::Cow::Borrowed(raw)),
+        }
+    }
+}
