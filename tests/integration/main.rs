@@ -1,0 +1,5 @@
+//! HTTP-level tests through the real tower stack and over real loopback HTTP.
+//!
+//! One test binary (linking is the slow part of a cold build); one module per area.
+
+mod common;
