@@ -113,7 +113,10 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+/// The uppercase hex digit of a nibble (`n < 16`).
+fn hex_upper(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
+}
 
 /// Ktor's `encodeURLParameter(spaceToPlus = true)`.
 pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
@@ -122,16 +125,15 @@ pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
         return Cow::Borrowed(value);
     };
     let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
-    out.push_str(&value[..first]);
-    for &b in &bytes[first..] {
+    for &b in bytes {
         if is_unreserved(b) {
             out.push(char::from(b));
         } else if b == b' ' {
             out.push('+');
         } else {
             out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+            out.push(hex_upper(b >> 4));
+            out.push(hex_upper(b & 0x0f));
         }
     }
     Cow::Owned(out)
