@@ -233,10 +233,15 @@ impl Sessions {
         }
         entry.check_open()?;
         entry.touch();
-        entry.load().await?;
+        let stored = entry
+            .load()
+            .await?
+            .valid()
+            .is_some_and(|v| v.stored.is_some());
         let mut pending = entry.slot.lock();
         entry.check_open()?;
-        if matches!(pending.change, Change::Clear) {
+        // Only a stored session has an id to replace; a new one gets a fresh id anyway.
+        if !stored || matches!(pending.change, Change::Clear) {
             return Ok(());
         }
         pending.regenerate = true;
