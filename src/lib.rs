@@ -57,6 +57,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "axum")]
+pub mod auth;
 pub mod clock;
 pub mod config;
 mod error;

@@ -2,6 +2,7 @@
 //!
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
+mod auth;
 mod common;
 mod core;
 mod lifecycle;
