@@ -54,7 +54,7 @@ fn app(auth: SessionAuth<UserSession, User>) -> Router {
 
 fn jet_only() -> SessionAuth<UserSession, User> {
     SessionAuth::<UserSession>::new().validate(|s: UserSession| async move {
-        s.name.starts_with("jet").then(|| User { name: s.name })
+        s.name.starts_with("jet").then_some(User { name: s.name })
     })
 }
 
