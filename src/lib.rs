@@ -64,6 +64,9 @@ pub mod config;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod id;
 mod layer;
 mod random;

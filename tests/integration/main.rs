@@ -5,4 +5,7 @@
 mod auth;
 mod common;
 mod core;
+#[cfg(feature = "fuzzing")]
+mod fuzz_corpus;
 mod lifecycle;
+mod properties;
