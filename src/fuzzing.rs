@@ -223,8 +223,11 @@ impl tower_service::Service<Request<()>> for Handler {
     }
 }
 
+/// A fuzz target body.
+pub type Target = fn(&[u8]);
+
 /// The names of the targets, for the corpus replay test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("cookie_header", cookie_header),
     ("cookie_value", cookie_value),
     ("session_id", session_id),
