@@ -7,5 +7,6 @@ mod common;
 mod core;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
+mod hardening;
 mod lifecycle;
 mod properties;
