@@ -13,7 +13,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue, Request, Response, header::COOKIE};
 
-use crate::serializer::{Json, SessionSerializer};
+use crate::serializer::{Json, KtorLegacy, SessionSerializer};
 use crate::storage::MemoryStorage;
 use crate::transport::CookieEncoding;
 use crate::transport::incoming::{Source, collect};
@@ -127,6 +127,28 @@ pub fn json(data: &[u8]) {
     }
 }
 
+/// Ktor's legacy `#`-format reader: never a panic; what it accepts re-encodes into something
+/// it reads back, equal unless the value holds one of the sequences Ktor's format cannot
+/// escape (`&#` in a list item, `=#` in a map key).
+pub fn ktor_legacy(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let parsed: Result<FuzzSession, _> = KtorLegacy.deserialize(text);
+    let Ok(value) = parsed else {
+        return;
+    };
+    let Ok(again) = KtorLegacy.serialize(&value) else {
+        return;
+    };
+    let back: Result<FuzzSession, _> = KtorLegacy.deserialize(&again);
+    let ambiguous =
+        value.items.iter().any(|i| i.contains("&#")) || value.tags.keys().any(|k| k.contains("=#"));
+    if !ambiguous {
+        assert_eq!(back.ok(), Some(value));
+    }
+}
+
 struct RequestHarness {
     runtime: tokio::runtime::Runtime,
     layer: SessionsLayer,
@@ -233,5 +255,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cookie_value", cookie_value),
     ("session_id", session_id),
     ("json", json),
+    ("ktor_legacy", ktor_legacy),
     ("request", request),
 ];

@@ -320,3 +320,34 @@ async fn custom_identity() {
     assert_eq!(answer.status, 500);
     assert!(answer.set_cookies().is_empty());
 }
+
+#[tokio::test]
+async fn by_id_with_the_backward_compatible_serializer() {
+    // Ktor's testSessionByIdServerWithBackwardCompatibleSerialization.
+    let storage = ProbeStorage::default();
+    let layer = SessionsConfig::new()
+        .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| {
+            c.serializer(typed_sessions::serializer::KtorLegacy)
+        })
+        .build()
+        .unwrap();
+    let router = user_routes().layer(layer);
+    let id = get(&router, "/set/id2", None)
+        .await
+        .cookie_value("s")
+        .unwrap();
+    let record = storage
+        .inner
+        .load(
+            &SessionId::parse(&id).unwrap(),
+            std::time::SystemTime::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.data, "userId=%23sid2&cart=%23cl");
+    assert_eq!(
+        get(&router, "/get", Some(&format!("s={id}"))).await.body,
+        "id2"
+    );
+}
