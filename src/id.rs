@@ -76,9 +76,7 @@ impl SessionId {
     /// A short, non-reversible tag for logs: the first 8 hex characters of SHA-256 of the id.
     pub fn log_tag(&self) -> LogTag {
         let digest = Sha256::digest(self.0.as_bytes());
-        let mut tag = [0u8; 4];
-        tag.copy_from_slice(&digest[..4]);
-        LogTag(tag)
+        LogTag(digest.first_chunk::<4>().copied().unwrap_or_default())
     }
 
     /// The SHA-256 of the id as 64 hex characters: the key persistent storages file the record

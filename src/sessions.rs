@@ -104,7 +104,7 @@ impl Sessions {
         let (state, index) = self.locate::<T>()?;
         state.touch(index);
         {
-            let pending = state.slots[index].lock();
+            let pending = state.slot(index).lock();
             match &pending.change {
                 Change::Set { value, .. } => return Ok(value.downcast_ref::<T>().cloned()),
                 Change::Clear => return Ok(None),
@@ -139,7 +139,7 @@ impl Sessions {
             Tracker::ByValue { .. } => Some(render(provider, &serialized, state.now())?),
             Tracker::ById(_) => None,
         };
-        let mut pending = state.slots[index].lock();
+        let mut pending = state.slot(index).lock();
         state.check_open(index)?;
         pending.change = Change::Set {
             value: Box::new(value),
@@ -155,7 +155,7 @@ impl Sessions {
     /// session's record is deleted from its storage.
     pub fn clear<T: 'static>(&self) -> Result<(), SessionError> {
         let (state, index) = self.locate::<T>()?;
-        let mut pending = state.slots[index].lock();
+        let mut pending = state.slot(index).lock();
         state.check_open(index)?;
         pending.change = Change::Clear;
         pending.regenerate = false;
@@ -198,7 +198,7 @@ impl Sessions {
             Outcome::Valid(valid) => valid.stored.as_ref().map(|s| s.id.clone()),
             _ => None,
         };
-        let mut pending = state.slots[index].lock();
+        let mut pending = state.slot(index).lock();
         let wants_new_id = match pending.change {
             Change::Clear => return Ok(None),
             Change::Set { .. } => current.is_none() || pending.regenerate,
@@ -229,7 +229,7 @@ impl Sessions {
         state.check_open(index)?;
         state.touch(index);
         state.load(index).await?;
-        let mut pending = state.slots[index].lock();
+        let mut pending = state.slot(index).lock();
         state.check_open(index)?;
         if matches!(pending.change, Change::Clear) {
             return Ok(());

@@ -126,13 +126,27 @@ impl RequestState {
         self.shared.clock.now()
     }
 
+    // Slot indices come from `Shared::index_of` of the same configuration, so they are always
+    // in range; these three accessors are the only places that index.
+
+    #[allow(clippy::indexing_slicing)]
     pub(crate) fn provider(&self, index: usize) -> &Provider {
         &self.shared.providers[index]
     }
 
+    #[allow(clippy::indexing_slicing)]
+    pub(crate) fn slot(&self, index: usize) -> &Slot {
+        &self.slots[index]
+    }
+
+    #[allow(clippy::indexing_slicing)]
+    fn limit(&self, index: usize) -> usize {
+        incoming::limit(&self.shared.sources[index])
+    }
+
     /// Marks session `index` as used by the handler.
     pub(crate) fn touch(&self, index: usize) {
-        self.slots[index].used.store(true, Ordering::Relaxed);
+        self.slot(index).used.store(true, Ordering::Relaxed);
         self.used.store(true, Ordering::Release);
     }
 
@@ -148,9 +162,9 @@ impl RequestState {
 
     /// Loads session `index` on first use; later calls return the same result.
     pub(crate) async fn load(&self, index: usize) -> Result<&Loaded, SessionError> {
-        let slot = &self.slots[index];
+        let slot = self.slot(index);
         let provider = self.provider(index);
-        let limit = incoming::limit(&self.shared.sources[index]);
+        let limit = self.limit(index);
         slot.loaded
             .get_or_try_init(|| async {
                 let loaded = provider
@@ -214,7 +228,7 @@ impl RequestState {
     }
 
     async fn finish_slot(&self, index: usize, out: &mut Outgoing) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
+        let slot = self.slot(index);
         if !slot.used.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -239,7 +253,7 @@ impl RequestState {
         pending: Pending,
         out: &mut Outgoing,
     ) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
+        let slot = self.slot(index);
         let provider = self.provider(index);
         match pending.change {
             Change::Set {
@@ -252,7 +266,7 @@ impl RequestState {
                         Some(loaded) => loaded.valid().map(|v| v.serialized == serialized),
                         // Not read by the handler: unwrap the incoming value now (no storage).
                         None => slot.incoming.as_ref().and_then(|incoming| {
-                            let limit = incoming::limit(&self.shared.sources[index]);
+                            let limit = self.limit(index);
                             provider
                                 .unwrap_incoming(incoming, limit, self.now())
                                 .ok()
@@ -286,7 +300,7 @@ impl RequestState {
         pending: Pending,
         out: &mut Outgoing,
     ) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
+        let slot = self.slot(index);
         let provider = self.provider(index);
         let Some(by_id) = provider.tracker.by_id() else {
             return Ok(());
@@ -302,7 +316,7 @@ impl RequestState {
                     Outcome::Absent => None,
                 },
                 None => slot.incoming.as_ref().and_then(|incoming| {
-                    let limit = incoming::limit(&self.shared.sources[index]);
+                    let limit = self.limit(index);
                     let text = provider.unwrap_incoming(incoming, limit, now).ok()?;
                     by_id.parse_id(&text)
                 }),
@@ -449,7 +463,7 @@ impl RequestState {
 
     /// Tells the client to drop its copy (only if it sent one).
     fn remove(&self, index: usize, out: &mut Outgoing) {
-        if self.slots[index].incoming.is_none() {
+        if self.slot(index).incoming.is_none() {
             return;
         }
         out.headers.push(match &self.provider(index).transport {

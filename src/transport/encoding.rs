@@ -122,16 +122,19 @@ pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
         return Cow::Borrowed(value);
     };
     let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
-    out.push_str(&value[..first]);
-    for &b in &bytes[first..] {
+    out.push_str(value.get(..first).unwrap_or_default());
+    for &b in bytes.get(first..).unwrap_or_default() {
         if is_unreserved(b) {
             out.push(char::from(b));
         } else if b == b' ' {
             out.push('+');
         } else {
             out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+            let hex = |nibble: u8| {
+                char::from(HEX_UPPER.get(usize::from(nibble)).copied().unwrap_or(b'0'))
+            };
+            out.push(hex(b >> 4));
+            out.push(hex(b & 0x0f));
         }
     }
     Cow::Owned(out)

@@ -84,7 +84,9 @@ pub(crate) fn collect(
         let bytes = header.as_bytes();
         let mut pos = 0;
         while pos < bytes.len() && wanted != 0 {
-            let end = bytes[pos..]
+            let end = bytes
+                .get(pos..)
+                .unwrap_or_default()
                 .iter()
                 .position(|&b| b == b';')
                 .map_or(bytes.len(), |i| pos + i);
@@ -122,13 +124,14 @@ fn split_pair(bytes: &[u8], from: usize, to: usize) -> Option<(&[u8], usize, usi
     let name = trim(part.get(..eq)?);
     let mut start = from + eq + 1;
     let mut stop = to;
-    while start < stop && is_space(bytes[start]) {
+    let at = |i: usize| bytes.get(i).copied().unwrap_or(b'x');
+    while start < stop && is_space(at(start)) {
         start += 1;
     }
-    while stop > start && is_space(bytes[stop - 1]) {
+    while stop > start && is_space(at(stop - 1)) {
         stop -= 1;
     }
-    if stop - start >= 2 && bytes[start] == b'"' && bytes[stop - 1] == b'"' {
+    if stop - start >= 2 && at(start) == b'"' && at(stop - 1) == b'"' {
         start += 1;
         stop -= 1;
     }
