@@ -243,11 +243,11 @@ impl Dir {
                 if self.layout == Layout::Hashed {
                     let read = file.metadata()?;
                     drop(file);
-                    if let Some(locked) = self.lock_current(&location.file, true)? {
-                        if same_file(&locked.metadata()?, &read) {
-                            self.unlink_locked(location, locked)?;
-                            tracing::warn!(id = %tag, "corrupt session file removed");
-                        }
+                    if let Some(locked) = self.lock_current(&location.file, true)?
+                        && same_file(&locked.metadata()?, &read)
+                    {
+                        self.unlink_locked(location, locked)?;
+                        tracing::warn!(id = %tag, "corrupt session file removed");
                     }
                 }
                 Ok(None)
