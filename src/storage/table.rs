@@ -20,14 +20,13 @@
 //! [`MemoryStorage`]: super::MemoryStorage
 //! [`CacheStorage`]: super::CacheStorage
 
-use std::hash::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 
-use super::key::Key;
+use super::key::{Key, KeyHasher};
 
 /// Entries the hand inspects on each insert of a new key.
 const SWEEP_STEPS: usize = 2;
@@ -47,7 +46,7 @@ pub(crate) struct Table<V> {
 }
 
 pub(crate) struct Shard<V> {
-    map: IndexMap<Key, Slot<V>, RandomState>,
+    map: IndexMap<Key, Slot<V>, KeyHasher>,
     cap: usize,
     hand: usize,
     last_full_sweep: Option<Instant>,
@@ -186,7 +185,7 @@ impl<V> Pair<'_, V> {
 impl<V> Shard<V> {
     fn new(cap: usize) -> Shard<V> {
         Shard {
-            map: IndexMap::with_hasher(RandomState::new()),
+            map: IndexMap::with_hasher(KeyHasher::new()),
             cap,
             hand: 0,
             last_full_sweep: None,
