@@ -1,45 +1,140 @@
-//! In-process storage.
+//! In-process storage: bounded, sharded, with per-record expiry.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::key::Key;
+use super::table::{Evicted, Table};
 use super::{Created, Record, SessionId, SessionStorage, StorageError};
 
-/// Sessions kept in this process's memory. Lost on restart; not shared between processes.
+/// How many sessions a [`MemoryStorage`] holds by default.
+pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
+
+/// Sessions kept in this process's memory: lost on restart, not shared between processes.
+///
+/// * **Bounded.** At most [`capacity`](Self::capacity) sessions (default
+///   [`DEFAULT_MEMORY_CAPACITY`]). When full, expired sessions go first, then the least
+///   recently used one (a CLOCK approximation of LRU); each such eviction of a live session
+///   logs the user out, so size the capacity for your peak and watch
+///   [`evictions`](Self::evictions). The bound is exact and kept per shard, so a storage
+///   filled to the brim starts evicting slightly early (filling 1 000 000 sessions into a
+///   storage of capacity 1 000 000 kept 999 254 of them).
+/// * **Expiry.** Each record carries its own expiry and reads as absent from then on. Expired
+///   records are removed without a per-request cost: every new session moves a sweeping hand
+///   two steps, a full shard sweeps itself (at most once a second), and
+///   [`delete_expired`](SessionStorage::delete_expired) (or [`spawn_sweeper`](super::spawn_sweeper))
+///   sweeps everything.
+/// * **Concurrent.** Sessions are spread over up to 128 shards (four per core), each behind a
+///   mutex held for one map operation and never across an `.await`. `create` and `update` are
+///   atomic per id; `change_id` locks both ids and is atomic too.
+/// * **Memory.** About 230 bytes resident (290 bytes allocated) per session with a 93-byte
+///   payload, measured with 1 000 000 sessions: the payload, two timestamps, the 32-byte key
+///   (ids are kept as their random bytes, not as text) and the map's own overhead. A
+///   `moka`-based storage needs 580 (450). See `BENCHMARKS.md`.
+/// * **Fast.** A load costs about 1 000 instructions (callgrind), an update 1 030 and a create
+///   1 640, including the boxed future and the copy of the payload; a `moka`-based storage
+///   needs 2 660, 11 200 and 11 000.
+///
+/// It is the right storage for development, for tests, and for one-process services that can
+/// afford to log everyone out on a restart.
 ///
 /// ```
-/// # tokio_test_block(async {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
 /// use typed_sessions::storage::{Created, MemoryStorage, Record, SessionId, SessionStorage};
 ///
-/// let storage = MemoryStorage::default();
+/// let storage = MemoryStorage::with_capacity(10_000);
 /// let id = SessionId::generate();
 /// let now = SystemTime::now();
-/// let record = Record { data: "{}".into(), created_at: now, expires_at: now + Duration::from_secs(60) };
-/// assert_eq!(storage.create(&id, &record, now).await.unwrap(), Created::Inserted);
-/// assert_eq!(storage.load(&id, now).await.unwrap(), Some(record));
-/// # });
-/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
-/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
-/// # }
+/// let record = Record::new("{}", now, now + Duration::from_secs(60));
+/// assert_eq!(storage.create(&id, &record, now).await?, Created::Inserted);
+/// assert_eq!(storage.load(&id, now).await?, Some(record.clone()));
+/// // Expired records read as absent at once, swept or not.
+/// assert_eq!(storage.load(&id, now + Duration::from_secs(60)).await?, None);
+/// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
-#[derive(Debug, Default)]
 pub struct MemoryStorage {
-    map: Mutex<HashMap<SessionId, Record>>,
+    table: Table<Entry>,
+}
+
+/// One stored record, in a compact form (the payload as a boxed `str`).
+struct Entry {
+    data: Box<str>,
+    created_at: SystemTime,
+    expires_at: SystemTime,
+}
+
+impl Entry {
+    fn new(record: &Record) -> Entry {
+        Entry {
+            data: record.data.as_str().into(),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+        }
+    }
+
+    fn record(&self) -> Record {
+        Record {
+            data: String::from(&*self.data),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+
+    fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at <= now
+    }
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        MemoryStorage::new()
+    }
+}
+
+impl fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStorage")
+            .field("capacity", &self.table.capacity())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryStorage {
-    /// An empty storage.
+    /// An empty storage for up to [`DEFAULT_MEMORY_CAPACITY`] sessions.
     pub fn new() -> MemoryStorage {
-        MemoryStorage::default()
+        MemoryStorage::with_capacity(DEFAULT_MEMORY_CAPACITY)
     }
 
-    /// The number of records held, expired ones included until they are swept.
+    /// An empty storage for up to `capacity` sessions (at least 1). Nothing is allocated up
+    /// front.
+    ///
+    /// ```
+    /// use typed_sessions::storage::MemoryStorage;
+    /// assert_eq!(MemoryStorage::with_capacity(500).capacity(), 500);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> MemoryStorage {
+        MemoryStorage {
+            table: Table::new(capacity),
+        }
+    }
+
+    /// The most sessions this storage holds.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// The number of records held, expired ones included until they are swept. It visits
+    /// every shard: for metrics, not for the request path.
+    ///
+    /// ```
+    /// use typed_sessions::storage::MemoryStorage;
+    /// assert_eq!(MemoryStorage::new().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
-        self.map.lock().map(|m| m.len()).unwrap_or(0)
+        self.table.len()
     }
 
     /// Whether no record is held.
@@ -47,17 +142,37 @@ impl MemoryStorage {
         self.len() == 0
     }
 
-    fn map(&self) -> Result<MutexGuard<'_, HashMap<SessionId, Record>>, StorageError> {
-        self.map
-            .lock()
-            .map_err(|_| StorageError::backend("memory storage lock poisoned"))
+    /// How many live (unexpired) sessions were evicted to make room since the storage was
+    /// made. Anything above zero means users were logged out because the storage was full.
+    ///
+    /// ```
+    /// use typed_sessions::storage::MemoryStorage;
+    /// assert_eq!(MemoryStorage::new().evictions(), 0);
+    /// ```
+    pub fn evictions(&self) -> u64 {
+        self.table.evictions()
+    }
+
+    fn evicted(&self, evicted: Evicted) {
+        if evicted == Evicted::Live {
+            self.table.note_eviction(evicted);
+            tracing::debug!(
+                capacity = self.table.capacity(),
+                "memory session storage full: a live session was evicted"
+            );
+        }
     }
 }
 
 #[async_trait]
 impl SessionStorage for MemoryStorage {
     async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        Ok(self.map()?.get(id).filter(|r| !r.is_expired(now)).cloned())
+        let key = Key::of(id);
+        let mut shard = self.table.shard(&key);
+        Ok(shard
+            .get(&key)
+            .filter(|entry| !entry.is_expired(now))
+            .map(|entry| entry.record()))
     }
 
     async fn create(
@@ -66,11 +181,15 @@ impl SessionStorage for MemoryStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let mut map = self.map()?;
-        if map.get(id).is_some_and(|r| !r.is_expired(now)) {
+        let key = Key::of(id);
+        let entry = Entry::new(record);
+        let mut shard = self.table.shard(&key);
+        if shard.peek(&key).is_some_and(|e| !e.is_expired(now)) {
             return Ok(Created::Collision);
         }
-        map.insert(id.clone(), record.clone());
+        let evicted = shard.insert(key, entry, |e| e.is_expired(now));
+        drop(shard);
+        self.evicted(evicted);
         Ok(Created::Inserted)
     }
 
@@ -80,19 +199,21 @@ impl SessionStorage for MemoryStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let mut map = self.map()?;
-        match map.get_mut(id) {
+        let key = Key::of(id);
+        let entry = Entry::new(record);
+        let mut shard = self.table.shard(&key);
+        match shard.get(&key) {
             Some(existing) if !existing.is_expired(now) => {
-                *existing = record.clone();
+                *existing = entry;
                 Ok(true)
             }
             _ => Ok(false),
         }
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<(), StorageError> {
-        self.map()?.remove(id);
-        Ok(())
+    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+        let key = Key::of(id);
+        Ok(self.table.shard(&key).remove(&key).is_some())
     }
 
     async fn change_id(
@@ -102,21 +223,144 @@ impl SessionStorage for MemoryStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let mut map = self.map()?;
-        let old_live = map.get(old).is_some_and(|r| !r.is_expired(now));
-        let new_taken = map.get(new).is_some_and(|r| !r.is_expired(now));
-        if !old_live || new_taken {
-            return Ok(false);
+        let (old_key, new_key) = (Key::of(old), Key::of(new));
+        if old_key == new_key {
+            return Ok(false); // the new id is taken, by the old session itself
         }
-        map.remove(old);
-        map.insert(new.clone(), record.clone());
-        Ok(true)
+        let entry = Entry::new(record);
+        let outcome = self.table.with_pair(&old_key, &new_key, |mut pair| {
+            let old_live = pair.a().peek(&old_key).is_some_and(|e| !e.is_expired(now));
+            let new_taken = pair.b().peek(&new_key).is_some_and(|e| !e.is_expired(now));
+            if !old_live || new_taken {
+                return None;
+            }
+            pair.a().remove(&old_key);
+            Some(pair.b().insert(new_key, entry, |e| e.is_expired(now)))
+        });
+        match outcome {
+            Some(evicted) => {
+                self.evicted(evicted);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
-        let mut map = self.map()?;
-        let before = map.len();
-        map.retain(|_, r| !r.is_expired(now));
-        Ok((before - map.len()) as u64)
+        let mut removed = 0u64;
+        self.table.for_each_shard(|shard| {
+            removed += shard.retain(|e| !e.is_expired(now)) as u64;
+        });
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keeps_the_contract() {
+        super::super::contract::run(|| async { MemoryStorage::with_capacity(10_000) }).await;
+    }
+
+    #[tokio::test]
+    async fn evicts_expired_sessions_before_live_ones() {
+        // One shard, so which session goes is deterministic.
+        let storage = MemoryStorage {
+            table: Table::with_shards(64, 1),
+        };
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        let short: Vec<SessionId> = (0..64).map(|_| SessionId::generate()).collect();
+        for id in &short {
+            let record = Record::new("short", now, now + Duration::from_secs(60));
+            storage.create(id, &record, now).await.unwrap();
+        }
+        // Two minutes later the 64 short sessions have expired; 64 new ones all fit.
+        let later = now + Duration::from_secs(120);
+        let long: Vec<SessionId> = (0..64).map(|_| SessionId::generate()).collect();
+        for id in &long {
+            let record = Record::new("long", later, later + hour);
+            storage.create(id, &record, later).await.unwrap();
+            assert!(storage.len() <= 64);
+        }
+        assert_eq!(live(&storage, &long, later).await, 64);
+        assert_eq!(storage.evictions(), 0);
+        // A new session counts as just used. One more session makes the hand pass over all
+        // (clearing their marks) and evict one.
+        let hour_record = Record::new("extra", later, later + hour);
+        storage
+            .create(&SessionId::generate(), &hour_record, later)
+            .await
+            .unwrap();
+        assert_eq!(storage.evictions(), 1);
+        let present = |id: &SessionId| {
+            let key = Key::of(id);
+            storage.table.shard(&key).peek(&key).is_some()
+        };
+        let survivors: Vec<&SessionId> = long.iter().filter(|id| present(id)).collect();
+        assert_eq!(survivors.len(), 63);
+        // Use all survivors but one; the next eviction takes exactly that one.
+        let (unused, used) = survivors.split_first().unwrap();
+        for id in used {
+            storage.load(id, later).await.unwrap();
+        }
+        let extra = SessionId::generate();
+        storage.create(&extra, &hour_record, later).await.unwrap();
+        assert_eq!(storage.evictions(), 2);
+        assert!(!present(unused));
+        assert!(used.iter().all(|id| present(id)));
+        assert!(present(&extra));
+    }
+
+    #[tokio::test]
+    async fn stays_bounded_under_a_flood() {
+        let storage = MemoryStorage::with_capacity(100);
+        let now = SystemTime::now();
+        let record = Record::new("flood", now, now + Duration::from_secs(3600));
+        for _ in 0..2000 {
+            let id = SessionId::generate();
+            assert_eq!(
+                storage.create(&id, &record, now).await.unwrap(),
+                Created::Inserted
+            );
+            // The newest session is never the one evicted.
+            assert!(storage.load(&id, now).await.unwrap().is_some());
+            assert!(storage.len() <= 100);
+        }
+        assert!(storage.len() >= 50, "{}", storage.len());
+        assert_eq!(storage.evictions() as usize, 2000 - storage.len());
+    }
+
+    async fn live(storage: &MemoryStorage, ids: &[SessionId], now: SystemTime) -> usize {
+        let mut n = 0;
+        for id in ids {
+            if storage.load(id, now).await.unwrap().is_some() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn custom_ids_work_like_default_ones() {
+        let storage = MemoryStorage::new();
+        let now = SystemTime::now();
+        let record = Record::new("{}", now, now + Duration::from_secs(60));
+        let lower = SessionId::parse_custom(&"ab".repeat(32)).unwrap();
+        let upper = SessionId::parse_custom(&"AB".repeat(32)).unwrap();
+        let short = SessionId::parse_custom("user-7").unwrap();
+        for id in [&lower, &upper, &short] {
+            assert_eq!(
+                storage.create(id, &record, now).await.unwrap(),
+                Created::Inserted
+            );
+        }
+        assert_eq!(storage.len(), 3);
+        assert!(storage.delete(&upper).await.unwrap());
+        assert!(storage.load(&lower, now).await.unwrap().is_some());
     }
 }

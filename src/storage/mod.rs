@@ -1,43 +1,152 @@
 //! Storages: where the payload of a by-id session lives.
 //!
-//! The client holds only an id; the serialized session is a [`Record`] in a [`SessionStorage`].
-//! The contract every storage keeps:
+//! The client holds only an id (signed or encrypted by the transformer chain); the serialized
+//! session is a [`Record`] in a [`SessionStorage`]. Three storages come with the crate:
+//!
+//! | storage | for | survives a restart | shared between processes |
+//! |---|---|---|---|
+//! | [`MemoryStorage`] | one process, development, caches | no | no |
+//! | [`DirectoryStorage`] | production on one machine (the embedded default) | yes | yes, same directory |
+//! | [`CacheStorage`] | a bounded in-memory cache in front of any storage | (the inner one's) | (the inner one's), with bounded staleness |
+//!
+//! # The contract
+//!
+//! Every storage keeps these rules; the [contract suite](contract) (feature `test-support`)
+//! checks them against any implementation, yours included.
 //!
 //! * [`load`](SessionStorage::load) returns `Ok(None)` for an id that is unknown **or expired**,
-//!   whether or not a sweep has run;
-//! * [`create`](SessionStorage::create) inserts only if the id is free, and says so when it is
-//!   not (a collision never overwrites another session);
-//! * [`update`](SessionStorage::update) changes only a record that still exists, so a request
-//!   that read a session before a concurrent logout deleted it can never bring it back;
-//! * [`delete`](SessionStorage::delete) always wins and is idempotent;
-//! * errors are [`StorageError`]s, never "not found": an outage must not look like a logout.
+//!   whether or not a sweep has run.
+//! * [`create`](SessionStorage::create) inserts only if no live record has the id, and says
+//!   [`Created::Collision`] otherwise: a collision never overwrites another session
+//!   (tower-sessions#180). An expired record under the id may be replaced.
+//! * [`update`](SessionStorage::update) replaces only a record that is still live, so a request
+//!   that read a session before a concurrent logout deleted it can never bring it back
+//!   (CVE-2025-32441 in rack-session is that bug). An expired record is not revived either.
+//! * [`delete`](SessionStorage::delete) always wins and is idempotent.
+//! * [`change_id`](SessionStorage::change_id) moves a live record to a new id and kills the old
+//!   one, atomically where the backend allows (regeneration against session fixation). It
+//!   refuses when the old record is gone or the new id is taken.
+//! * [`delete_expired`](SessionStorage::delete_expired) removes expired records; storages also
+//!   drop them on their own where they can (see each storage).
+//! * Failures are [`StorageError`]s, never "not found": an outage must not look like a logout.
+//!   A corrupt or undecodable record is **not** an error: it reads as absent and is removed.
 //!
-//! Ids reach a storage only after validation ([`SessionId`]), so they are safe as keys, file
-//! names and SQL parameters.
+//! Concurrent writers to one session follow last-writer-wins for whole records, with the two
+//! rules above on top (deletion wins; no write to a record that is gone).
+//!
+//! # Expiry
+//!
+//! A record carries its own expiry ([`Record::expires_at`]), decided by the by-id tracker as the
+//! earlier of `created_at + lifetime` and, with an idle timeout, `last use + idle timeout`.
+//! Every operation receives `now` from the caller (the sessions layer's
+//! [`Clock`](crate::clock::Clock)); a record with `expires_at <= now` is absent from then on.
+//! A storage may in addition drop records by its own clock once their `expires_at` has passed
+//! in real time (a Redis `PXAT`, the memory storage's background eviction), so callers pass
+//! times close to the real time.
+//!
+//! # Keys
+//!
+//! Ids reach a storage only after validation ([`SessionId`]): 64 lowercase hex characters, or
+//! 1 to 128 characters from `[A-Za-z0-9_-]` for custom generators. Persistent storages file a
+//! record under [`SessionId::storage_key`] (the SHA-256 of the id), so a dump of the storage
+//! does not reveal live ids and nothing from the client ever becomes part of a path or a query.
+//!
+//! # The directory layout and its durability
+//!
+//! [`DirectoryStorage`] keeps one file per session, `root/<k0k1>/<k>` where `k` is the 64-hex
+//! storage key and `k0k1` its first two characters (256 fan-out directories). A write is
+//! crash-atomic and durable:
+//!
+//! 1. the record goes into a new temporary file in the same directory (`create_new`, mode
+//!    `0600`), then `sync_all`;
+//! 2. a create links it to the final name with `link(2)`, which fails if the name exists, so
+//!    two creators can never both win; an update `rename(2)`s it over the final name, which
+//!    readers see as either the old or the new file, never a mix;
+//! 3. the directory is fsynced, so the new name survives a power loss.
+//!
+//! Updates and deletes lock the current file (`flock`) and check that the name still points at
+//! it, so a delete and an update never interleave, also across processes sharing the directory.
+//! Reads take no lock. See [`directory`] for the file format and the Ktor-compatible layout.
+//!
+//! # Writing your own storage
+//!
+//! Implement [`SessionStorage`] (the trait's example below is a complete, if simple,
+//! implementation), then run the contract suite against it in a test:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! typed-sessions = { version = "0.1", features = ["test-support"] }
+//! ```
+//!
+//! ```
+//! # #[cfg(feature = "test-support")]
+//! # #[tokio::main(flavor = "multi_thread")]
+//! # async fn main() {
+//! # use typed_sessions::storage::MemoryStorage as MyStorage;
+//! // In your tests: #[tokio::test(flavor = "multi_thread")]
+//! typed_sessions::storage::contract::run(|| async { MyStorage::new() }).await;
+//! # }
+//! # #[cfg(not(feature = "test-support"))]
+//! # fn main() {}
+//! ```
+//!
+//! Expired records accumulate in storages that cannot expire them on their own; run
+//! [`spawn_sweeper`] (or call [`delete_expired`](SessionStorage::delete_expired) from your own
+//! scheduler) to remove them.
 
+mod cache;
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
+#[cfg(unix)]
+pub mod directory;
+mod key;
 mod memory;
+mod table;
 
 use std::fmt;
-use std::time::SystemTime;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
 pub use crate::id::SessionId;
-pub use memory::MemoryStorage;
+pub use cache::{CacheStorage, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
+#[cfg(unix)]
+pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
+pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
 
 /// One stored session.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use typed_sessions::storage::Record;
+///
+/// let now = SystemTime::now();
+/// let record = Record::new(r#"{"user":"ada"}"#, now, now + Duration::from_secs(60));
+/// assert!(!record.is_expired(now));
+/// assert!(record.is_expired(now + Duration::from_secs(60)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// The serialized session (the serializer's output, JSON by default).
     pub data: String,
     /// When the session was created; absolute lifetimes count from here.
     pub created_at: SystemTime,
-    /// When the record stops being valid. A storage must treat it as absent from then on.
+    /// When the record stops being valid. A storage treats it as absent from then on.
     pub expires_at: SystemTime,
 }
 
 impl Record {
-    /// Whether the record has expired at `now`.
+    /// A record holding `data`, created at `created_at`, valid until `expires_at`.
+    pub fn new(data: impl Into<String>, created_at: SystemTime, expires_at: SystemTime) -> Record {
+        Record {
+            data: data.into(),
+            created_at,
+            expires_at,
+        }
+    }
+
+    /// Whether the record has expired at `now` (`expires_at <= now`).
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.expires_at <= now
     }
@@ -46,7 +155,7 @@ impl Record {
 /// Whether [`SessionStorage::create`] inserted the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
-    /// The id was free and now holds the record.
+    /// The id was free (or held only an expired record) and now holds the record.
     Inserted,
     /// The id was already taken by a live session; nothing was written.
     Collision,
@@ -54,7 +163,19 @@ pub enum Created {
 
 /// A storage failure: the backend is unreachable, timed out, refused, or returned something it
 /// should not have. Handlers see it as [`SessionError::Storage`](crate::SessionError::Storage),
-/// which maps to `503`.
+/// which maps to `503`; the client's cookie is kept.
+///
+/// The message never contains a session id, a key or a session value.
+///
+/// ```
+/// use typed_sessions::storage::{StorageError, StorageErrorKind};
+///
+/// let io = std::io::Error::other("disk on fire");
+/// let error = StorageError::unavailable("cannot write the session file").with_source(io);
+/// assert_eq!(error.kind(), StorageErrorKind::Unavailable);
+/// assert_eq!(error.to_string(), "session storage unavailable: cannot write the session file");
+/// assert!(std::error::Error::source(&error).is_some());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct StorageError {
@@ -68,10 +189,11 @@ pub struct StorageError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StorageErrorKind {
-    /// The backend cannot be reached or did not answer in time.
+    /// The backend cannot be reached or did not answer in time (a full disk, a lost
+    /// connection, a permission change).
     Unavailable,
-    /// The backend answered, but with something that cannot be used (a corrupt record that
-    /// could not be removed, a schema mismatch).
+    /// The backend answered, but with something that cannot be used (a record that could not
+    /// be removed, a schema mismatch, a failed background task).
     Backend,
 }
 
@@ -116,10 +238,11 @@ impl StorageError {
 }
 
 /// The storage behind by-id sessions. Async and object-safe: sessions hold it as
-/// `Arc<dyn SessionStorage>`.
+/// `Arc<dyn SessionStorage>`; `Arc<S>` is a storage too, so one storage can serve several
+/// sessions and a [sweeper](spawn_sweeper).
 ///
-/// Implement it for your own backend; run the contract suite
-/// (`typed_sessions::storage::contract`, feature `test-support`) to check the implementation.
+/// See the [module documentation](self) for the contract. Implement it for your own backend
+/// and run the [contract suite](contract) (feature `test-support`) to check it.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -127,7 +250,7 @@ impl StorageError {
 /// use std::time::SystemTime;
 /// use typed_sessions::storage::{Created, Record, SessionId, SessionStorage, StorageError};
 ///
-/// /// A minimal storage: one mutex around a map.
+/// /// A minimal storage: one mutex around a map (unbounded: for illustration only).
 /// #[derive(Debug, Default)]
 /// struct MapStorage(Mutex<HashMap<String, Record>>);
 ///
@@ -157,9 +280,8 @@ impl StorageError {
 ///             _ => Ok(false),
 ///         }
 ///     }
-///     async fn delete(&self, id: &SessionId) -> Result<(), StorageError> {
-///         self.map()?.remove(id.as_str());
-///         Ok(())
+///     async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+///         Ok(self.map()?.remove(id.as_str()).is_some())
 ///     }
 ///     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
 ///         let mut map = self.map()?;
@@ -168,13 +290,30 @@ impl StorageError {
 ///         Ok((before - map.len()) as u64)
 ///     }
 /// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// // The default `change_id` comes for free and keeps the contract.
+/// let storage = MapStorage::default();
+/// let (old, new) = (SessionId::generate(), SessionId::generate());
+/// let now = SystemTime::now();
+/// let record = Record::new("{}", now, now + std::time::Duration::from_secs(60));
+/// assert_eq!(storage.create(&old, &record, now).await?, Created::Inserted);
+/// assert!(storage.change_id(&old, &new, &record, now).await?);
+/// assert_eq!(storage.load(&old, now).await?, None);
+/// assert_eq!(storage.load(&new, now).await?, Some(record));
+/// # Ok::<(), StorageError>(()) }).unwrap();
 /// ```
 #[async_trait]
 pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// The live record for `id`, or `None` if there is none or it has expired at `now`.
+    ///
+    /// A record that cannot be decoded reads as `None` (and should be removed), never as an
+    /// error.
     async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError>;
 
-    /// Inserts `record` under `id` only if no live record has that id.
+    /// Inserts `record` under `id` only if no live record has that id at `now`
+    /// ([`Created::Collision`] otherwise, with nothing written). An expired record under `id`
+    /// may be replaced.
     async fn create(
         &self,
         id: &SessionId,
@@ -182,7 +321,8 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<Created, StorageError>;
 
-    /// Replaces the record under `id` only if a live one exists; `Ok(false)` if it does not.
+    /// Replaces the record under `id` only if a live one exists at `now`; `Ok(false)`, with
+    /// nothing written, if it does not (deleted, expired or never created).
     async fn update(
         &self,
         id: &SessionId,
@@ -190,15 +330,18 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<bool, StorageError>;
 
-    /// Removes the record under `id`, if any.
-    async fn delete(&self, id: &SessionId) -> Result<(), StorageError>;
+    /// Removes the record under `id`, if any. Idempotent; returns whether a record (live or
+    /// expired) was removed.
+    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError>;
 
     /// Moves the live record from `old` to `new` with `record` as its content, and removes
-    /// `old`. Returns `Ok(false)` (and changes nothing) if `old` is gone, and
-    /// `Ok(false)` too if `new` is taken.
+    /// `old`. Returns `Ok(false)`, with nothing changed, if `old` is gone (or expired) or
+    /// `new` is taken by a live record.
     ///
-    /// The default creates `new`, then deletes `old`; backends that can do both at once
-    /// (a transaction, a script) override it.
+    /// The default creates `new`, then deletes `old`, and takes `new` back if `old` turned
+    /// out to be gone already, so a concurrent logout of `old` never leaves the session alive
+    /// under `new`. For a moment both ids exist; nobody knows `new` yet, so nothing can use
+    /// it. Backends that can do both at once (a transaction, a script, one lock) override it.
     async fn change_id(
         &self,
         old: &SessionId,
@@ -212,16 +355,22 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         if self.create(new, record, now).await? == Created::Collision {
             return Ok(false);
         }
-        self.delete(old).await?;
-        Ok(true)
+        if self.delete(old).await? {
+            return Ok(true);
+        }
+        // `old` was deleted between the load and here (a concurrent logout): deletion wins.
+        self.delete(new).await?;
+        Ok(false)
     }
 
-    /// Removes every record that has expired at `now`, and returns how many it removed.
+    /// Removes every record that has expired at `now` and returns how many it removed.
+    ///
+    /// Storages whose backend expires records by itself may return `0`.
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError>;
 }
 
 #[async_trait]
-impl<S: SessionStorage + ?Sized> SessionStorage for std::sync::Arc<S> {
+impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
     async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
         (**self).load(id, now).await
     }
@@ -241,7 +390,7 @@ impl<S: SessionStorage + ?Sized> SessionStorage for std::sync::Arc<S> {
     ) -> Result<bool, StorageError> {
         (**self).update(id, record, now).await
     }
-    async fn delete(&self, id: &SessionId) -> Result<(), StorageError> {
+    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
         (**self).delete(id).await
     }
     async fn change_id(
@@ -255,5 +404,149 @@ impl<S: SessionStorage + ?Sized> SessionStorage for std::sync::Arc<S> {
     }
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
         (**self).delete_expired(now).await
+    }
+}
+
+/// Runs [`delete_expired`](SessionStorage::delete_expired) on `storage` every `period`, with
+/// the system time, on the current tokio runtime, until the storage is dropped (the task holds
+/// only a weak reference) or the returned handle is aborted.
+///
+/// A failed sweep is logged and retried at the next period.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use typed_sessions::SessionsConfig;
+/// use typed_sessions::storage::{MemoryStorage, spawn_sweeper};
+///
+/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// let storage = Arc::new(MemoryStorage::new());
+/// let sweeper = spawn_sweeper(&storage, Duration::from_secs(60));
+/// let layer = SessionsConfig::new()
+///     .cookie_with_storage::<Cart, _>("cart", Arc::clone(&storage), |c| c)
+///     .build()
+///     .unwrap();
+/// # sweeper.abort();
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// If called outside a tokio runtime, or with a zero `period`.
+pub fn spawn_sweeper<S: SessionStorage>(
+    storage: &Arc<S>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let weak: Weak<S> = Arc::downgrade(storage);
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::spawn(async move {
+        interval.tick().await; // the first tick is immediate; sweep one period after start
+        loop {
+            interval.tick().await;
+            let Some(storage) = weak.upgrade() else {
+                return;
+            };
+            match storage.delete_expired(SystemTime::now()).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::debug!(removed, "expired sessions swept"),
+                Err(error) => tracing::warn!(%error, "sweeping expired sessions failed"),
+            }
+        }
+    })
+}
+
+/// Runs a blocking closure on tokio's blocking pool, mapping a panic or cancellation of the
+/// task into a [`StorageError`].
+#[cfg(unix)]
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) => {
+            Err(StorageError::backend(format!("{what}: the storage task failed")).with_source(join))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_default_change_id_does_not_revive_a_concurrently_deleted_session() {
+        /// A storage whose `delete` of a chosen id reports "nothing there", as if a logout had
+        /// removed it between `change_id`'s load and its delete.
+        #[derive(Debug)]
+        struct RacingLogout {
+            inner: MemoryStorage,
+            logged_out: SessionId,
+        }
+        #[async_trait]
+        impl SessionStorage for RacingLogout {
+            async fn load(
+                &self,
+                id: &SessionId,
+                now: SystemTime,
+            ) -> Result<Option<Record>, StorageError> {
+                self.inner.load(id, now).await
+            }
+            async fn create(
+                &self,
+                id: &SessionId,
+                r: &Record,
+                now: SystemTime,
+            ) -> Result<Created, StorageError> {
+                self.inner.create(id, r, now).await
+            }
+            async fn update(
+                &self,
+                id: &SessionId,
+                r: &Record,
+                now: SystemTime,
+            ) -> Result<bool, StorageError> {
+                self.inner.update(id, r, now).await
+            }
+            async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+                let removed = self.inner.delete(id).await?;
+                Ok(removed && *id != self.logged_out)
+            }
+            async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
+                self.inner.delete_expired(now).await
+            }
+        }
+
+        let old = SessionId::generate();
+        let new = SessionId::generate();
+        let storage = RacingLogout {
+            inner: MemoryStorage::new(),
+            logged_out: old.clone(),
+        };
+        let now = SystemTime::now();
+        let record = Record::new("{}", now, now + Duration::from_secs(60));
+        storage.create(&old, &record, now).await.unwrap();
+        assert!(!storage.change_id(&old, &new, &record, now).await.unwrap());
+        assert_eq!(storage.load(&new, now).await.unwrap(), None);
+        assert_eq!(storage.load(&old, now).await.unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sweeper_sweeps_and_stops_with_its_storage() {
+        let storage = Arc::new(MemoryStorage::new());
+        let id = SessionId::generate();
+        let past = SystemTime::now() - Duration::from_secs(10);
+        let record = Record::new("{}", past, past + Duration::from_secs(1));
+        storage.create(&id, &record, past).await.unwrap();
+        assert_eq!(storage.len(), 1);
+        let sweeper = spawn_sweeper(&storage, Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        tokio::task::yield_now().await;
+        assert_eq!(storage.len(), 0);
+        drop(storage);
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert!(sweeper.is_finished());
     }
 }

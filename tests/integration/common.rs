@@ -179,7 +179,7 @@ impl SessionStorage for ProbeStorage {
         self.check()?;
         self.inner.update(id, record, now).await
     }
-    async fn delete(&self, id: &SessionId) -> Result<(), StorageError> {
+    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
         self.deletes.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         self.inner.delete(id).await

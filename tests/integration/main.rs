@@ -10,3 +10,4 @@ mod fuzz_corpus;
 mod hardening;
 mod lifecycle;
 mod properties;
+mod storage;

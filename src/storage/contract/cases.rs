@@ -1,0 +1,334 @@
+//! The sequential cases of the contract.
+
+use super::{Case, Ctx, HOUR, SECOND};
+use crate::storage::{Created, SessionId, SessionStorage};
+
+pub(super) async fn run(ctx: &Ctx, s: &dyn SessionStorage) {
+    match ctx.case {
+        Case::LoadUnknown => load_unknown(ctx, s).await,
+        Case::CreateThenLoad => create_then_load(ctx, s).await,
+        Case::EmptyPayload => empty_payload(ctx, s).await,
+        Case::CreateCollision => create_collision(ctx, s).await,
+        Case::CreateOverExpired => create_over_expired(ctx, s).await,
+        Case::UpdateAbsent => update_absent(ctx, s).await,
+        Case::UpdatePresent => update_present(ctx, s).await,
+        Case::DeleteIdempotent => delete_idempotent(ctx, s).await,
+        Case::DeleteThenUpdate => delete_then_update(ctx, s).await,
+        Case::ExpiredReadsAbsent => expired_reads_absent(ctx, s).await,
+        Case::UpdateExpired => update_expired(ctx, s).await,
+        Case::DeleteExpired => delete_expired(ctx, s).await,
+        Case::ChangeId => change_id(ctx, s).await,
+        Case::ChangeIdRefusals => change_id_refusals(ctx, s).await,
+        Case::ConcurrentCreate
+        | Case::ConcurrentDeleteWins
+        | Case::ConcurrentChangeId
+        | Case::ConcurrentMixed => ctx.fail("not a sequential case"),
+    }
+}
+
+fn custom(text: &str) -> SessionId {
+    match SessionId::parse_custom(text) {
+        Some(id) => id,
+        None => panic!("storage contract: {text:?} is not a valid custom id"),
+    }
+}
+
+async fn load_unknown(ctx: &Ctx, s: &dyn SessionStorage) {
+    for id in [SessionId::generate(), custom("never-stored")] {
+        let got = ctx.ok("load", s.load(&id, ctx.base).await);
+        ctx.expect("load of an unknown id", got, None);
+        let removed = ctx.ok("delete", s.delete(&id).await);
+        ctx.check(!removed, "delete of an unknown id reported a removal");
+    }
+}
+
+async fn create_then_load(ctx: &Ctx, s: &dyn SessionStorage) {
+    let big = format!("{{\"blob\":\"{}\"}}", "x".repeat(64 * 1024));
+    let payloads = [
+        r#"{"userID":"123","productIDs":[1,3,7]}"#.to_owned(),
+        "ünïcödé € 𝄞 \"quotes\" \\ back\\slash\nnew line\ttab".to_owned(),
+        big,
+    ];
+    let long_custom = "a".repeat(crate::id::MAX_CUSTOM_ID_LEN);
+    let ids = [
+        SessionId::generate(),
+        SessionId::generate(),
+        SessionId::generate(),
+        custom("user-42"),
+        custom("x"),
+        custom(&long_custom),
+    ];
+    for (n, id) in ids.iter().enumerate() {
+        let data = payloads
+            .get(n % payloads.len())
+            .map_or("{}", String::as_str);
+        let record = ctx.live(data);
+        let created = ctx.ok("create", s.create(id, &record, ctx.base).await);
+        ctx.check(
+            created == Created::Inserted,
+            "create of a fresh id was not Inserted",
+        );
+        let got = ctx.ok("load", s.load(id, ctx.base).await);
+        ctx.expect("load after create", got, Some(&record));
+    }
+    // Each id kept its own record.
+    for (n, id) in ids.iter().enumerate() {
+        let data = payloads
+            .get(n % payloads.len())
+            .map_or("{}", String::as_str);
+        let got = ctx.ok("load", s.load(id, ctx.at(60)).await);
+        ctx.expect("load of one of several records", got, Some(&ctx.live(data)));
+    }
+}
+
+async fn empty_payload(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    let record = ctx.live("");
+    ctx.ok("create", s.create(&id, &record, ctx.base).await);
+    let got = ctx.ok("load", s.load(&id, ctx.base).await);
+    ctx.expect("load of an empty payload", got, Some(&record));
+}
+
+async fn create_collision(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    let first = ctx.live("first");
+    let second = ctx.record("second", HOUR * 2);
+    ctx.ok("create", s.create(&id, &first, ctx.base).await);
+    let again = ctx.ok("second create", s.create(&id, &second, ctx.at(1)).await);
+    ctx.check(
+        again == Created::Collision,
+        "create of a taken id was not a Collision",
+    );
+    let got = ctx.ok("load", s.load(&id, ctx.at(1)).await);
+    ctx.expect("load after a collision", got, Some(&first));
+}
+
+async fn create_over_expired(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = custom("reused-custom-id");
+    let old = ctx.live("old");
+    ctx.ok("create", s.create(&id, &old, ctx.base).await);
+    let later = ctx.base + HOUR * 2;
+    let new = super::super::Record::new("new", later, later + HOUR);
+    let created = ctx.ok("create over expired", s.create(&id, &new, later).await);
+    ctx.check(
+        created == Created::Inserted,
+        "create over an expired record was not Inserted",
+    );
+    let got = ctx.ok("load", s.load(&id, later).await);
+    ctx.expect("load after create over expired", got, Some(&new));
+}
+
+async fn update_absent(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    let record = ctx.live("never");
+    let updated = ctx.ok("update", s.update(&id, &record, ctx.base).await);
+    ctx.check(!updated, "update of an absent id returned true");
+    let got = ctx.ok("load", s.load(&id, ctx.base).await);
+    ctx.expect("load after update of an absent id", got, None);
+    let created = ctx.ok("create", s.create(&id, &record, ctx.base).await);
+    ctx.check(
+        created == Created::Inserted,
+        "update of an absent id left something behind (create collided)",
+    );
+}
+
+async fn update_present(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    ctx.ok("create", s.create(&id, &ctx.live("v1"), ctx.base).await);
+    for (n, data) in ["v2", "a much longer third version of the record", "v4"]
+        .iter()
+        .enumerate()
+    {
+        let now = ctx.at(n as u64 + 1);
+        let record = super::super::Record::new(*data, ctx.base, now + HOUR);
+        let updated = ctx.ok("update", s.update(&id, &record, now).await);
+        ctx.check(updated, "update of a live record returned false");
+        let got = ctx.ok("load", s.load(&id, now).await);
+        ctx.expect("load after update", got, Some(&record));
+    }
+}
+
+async fn delete_idempotent(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    let other = SessionId::generate();
+    ctx.ok("create", s.create(&id, &ctx.live("doomed"), ctx.base).await);
+    ctx.ok(
+        "create",
+        s.create(&other, &ctx.live("other"), ctx.base).await,
+    );
+    ctx.check(
+        ctx.ok("delete", s.delete(&id).await),
+        "delete of a live record reported no removal",
+    );
+    ctx.expect(
+        "load after delete",
+        ctx.ok("load", s.load(&id, ctx.base).await),
+        None,
+    );
+    ctx.check(
+        !ctx.ok("second delete", s.delete(&id).await),
+        "a second delete reported a removal",
+    );
+    ctx.expect(
+        "load of another id after a delete",
+        ctx.ok("load", s.load(&other, ctx.base).await),
+        Some(&ctx.live("other")),
+    );
+}
+
+async fn delete_then_update(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    ctx.ok("create", s.create(&id, &ctx.live("v1"), ctx.base).await);
+    ctx.ok("delete", s.delete(&id).await);
+    let updated = ctx.ok("update", s.update(&id, &ctx.live("stale"), ctx.at(1)).await);
+    ctx.check(!updated, "update after delete returned true");
+    let got = ctx.ok("load", s.load(&id, ctx.at(1)).await);
+    ctx.expect("load after delete and update (resurrection)", got, None);
+}
+
+async fn expired_reads_absent(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    let record = ctx.live("short-lived");
+    ctx.ok("create", s.create(&id, &record, ctx.base).await);
+    let just_before = ctx.base + HOUR - SECOND;
+    let got = ctx.ok("load", s.load(&id, just_before).await);
+    ctx.expect("load a second before expiry", got, Some(&record));
+    for now in [ctx.base + HOUR, ctx.base + HOUR * 2] {
+        let got = ctx.ok("load", s.load(&id, now).await);
+        ctx.expect("load at or after expiry (no sweep ran)", got, None);
+    }
+}
+
+async fn update_expired(ctx: &Ctx, s: &dyn SessionStorage) {
+    let id = SessionId::generate();
+    ctx.ok("create", s.create(&id, &ctx.live("v1"), ctx.base).await);
+    let later = ctx.base + HOUR * 2;
+    let revived = super::super::Record::new("revived", ctx.base, later + HOUR);
+    let updated = ctx.ok("update", s.update(&id, &revived, later).await);
+    ctx.check(!updated, "update of an expired record returned true");
+    let got = ctx.ok("load", s.load(&id, later).await);
+    ctx.expect("load after update of an expired record", got, None);
+
+    let new = SessionId::generate();
+    let moved = ctx.ok("change_id", s.change_id(&id, &new, &revived, later).await);
+    ctx.check(!moved, "change_id of an expired record returned true");
+    let got = ctx.ok("load", s.load(&new, later).await);
+    ctx.expect(
+        "load of the new id after change_id of an expired record",
+        got,
+        None,
+    );
+}
+
+async fn delete_expired(ctx: &Ctx, s: &dyn SessionStorage) {
+    let lifetimes = [1u32, 2, 3, 4];
+    let ids: Vec<SessionId> = lifetimes.iter().map(|_| SessionId::generate()).collect();
+    for (id, hours) in ids.iter().zip(lifetimes) {
+        let record = ctx.record(&format!("{hours}h"), HOUR * hours);
+        ctx.ok("create", s.create(id, &record, ctx.base).await);
+    }
+    let now = ctx.base + HOUR * 2;
+    let removed = ctx.ok("delete_expired", s.delete_expired(now).await);
+    ctx.check(
+        removed == 2,
+        &format!("delete_expired at +2h removed {removed} records, expected 2 (those expiring at +1h and +2h)"),
+    );
+    for (id, hours) in ids.iter().zip(lifetimes) {
+        // Loaded at `base`, when all four were live: the swept ones must be gone for good.
+        let got = ctx.ok("load", s.load(id, ctx.base).await);
+        let want = ctx.record(&format!("{hours}h"), HOUR * hours);
+        let want = (hours > 2).then_some(&want);
+        ctx.expect("load after delete_expired", got, want);
+    }
+    let again = ctx.ok("second delete_expired", s.delete_expired(now).await);
+    ctx.check(again == 0, "a second delete_expired removed records");
+}
+
+async fn change_id(ctx: &Ctx, s: &dyn SessionStorage) {
+    let old = SessionId::generate();
+    let new = SessionId::generate();
+    ctx.ok(
+        "create",
+        s.create(&old, &ctx.live("before"), ctx.base).await,
+    );
+    let moved_record = ctx.record("after", HOUR * 2);
+    let moved = ctx.ok(
+        "change_id",
+        s.change_id(&old, &new, &moved_record, ctx.at(1)).await,
+    );
+    ctx.check(
+        moved,
+        "change_id of a live record to a free id returned false",
+    );
+    let got = ctx.ok("load", s.load(&old, ctx.at(1)).await);
+    ctx.expect("load of the old id after change_id", got, None);
+    let got = ctx.ok("load", s.load(&new, ctx.at(1)).await);
+    ctx.expect(
+        "load of the new id after change_id",
+        got,
+        Some(&moved_record),
+    );
+    let updated = ctx.ok(
+        "update",
+        s.update(&old, &ctx.live("stale"), ctx.at(2)).await,
+    );
+    ctx.check(
+        !updated,
+        "update of the old id after change_id returned true",
+    );
+}
+
+async fn change_id_refusals(ctx: &Ctx, s: &dyn SessionStorage) {
+    let record = ctx.live("moved");
+    // The old id is unknown.
+    let (unknown, new) = (SessionId::generate(), SessionId::generate());
+    let moved = ctx.ok(
+        "change_id",
+        s.change_id(&unknown, &new, &record, ctx.base).await,
+    );
+    ctx.check(!moved, "change_id from an unknown id returned true");
+    let got = ctx.ok("load", s.load(&new, ctx.base).await);
+    ctx.expect("load of the new id after a refused change_id", got, None);
+
+    // The old id was deleted.
+    let deleted = SessionId::generate();
+    ctx.ok(
+        "create",
+        s.create(&deleted, &ctx.live("gone"), ctx.base).await,
+    );
+    ctx.ok("delete", s.delete(&deleted).await);
+    let moved = ctx.ok(
+        "change_id",
+        s.change_id(&deleted, &new, &record, ctx.base).await,
+    );
+    ctx.check(!moved, "change_id from a deleted id returned true");
+    let got = ctx.ok("load", s.load(&new, ctx.base).await);
+    ctx.expect(
+        "load of the new id after change_id from a deleted id",
+        got,
+        None,
+    );
+
+    // The new id is taken.
+    let (old, taken) = (SessionId::generate(), SessionId::generate());
+    let (old_record, taken_record) = (ctx.live("old"), ctx.live("taken"));
+    ctx.ok("create", s.create(&old, &old_record, ctx.base).await);
+    ctx.ok("create", s.create(&taken, &taken_record, ctx.base).await);
+    let moved = ctx.ok(
+        "change_id",
+        s.change_id(&old, &taken, &record, ctx.base).await,
+    );
+    ctx.check(!moved, "change_id to a taken id returned true");
+    let got = ctx.ok("load", s.load(&old, ctx.base).await);
+    ctx.expect(
+        "load of the old id after a refused change_id",
+        got,
+        Some(&old_record),
+    );
+    let got = ctx.ok("load", s.load(&taken, ctx.base).await);
+    ctx.expect(
+        "load of the taken id after a refused change_id",
+        got,
+        Some(&taken_record),
+    );
+}

@@ -1,0 +1,390 @@
+//! Sessions as files in a directory: the embedded storage for production on one machine.
+//!
+//! # Layout
+//!
+//! One file per session, `root/<k0k1>/<k>`: `k` is [`SessionId::storage_key`], the SHA-256 of
+//! the id in hex, and `k0k1` its first two characters (256 fan-out directories, created when
+//! first written to). Nothing the client sends ever becomes part of a path, and a listing of
+//! the directory does not reveal live ids. Reads never create directories.
+//!
+//! Each file holds one header line and the serialized session:
+//!
+//! ```text
+//! typed-sessions/1 <created ns> <expires ns> <length> <check>\n<data>
+//! ```
+//!
+//! where `check` is 16 hex characters of a SHA-256 over the rest. A file that is empty,
+//! truncated, altered or otherwise undecodable reads as absent and is removed; it is never an
+//! error. Files are created `0600` and directories `0700`.
+//!
+//! # Durability and atomicity
+//!
+//! Every write goes into a new temporary file (`.<name>.<random>.tmp`) in the session's own
+//! directory, is written whole and `sync_all`ed, and only then gets its final name: by
+//! `link(2)` for a create, which fails if the name is taken, so two creators can never both
+//! win; by `rename(2)` for an update, which readers observe as the old or the new file, never a
+//! mix. Then the directory is fsynced, so the new name survives a power loss. A crash leaves
+//! at most a stray temporary file, which the next [`open`](DirectoryStorage::open) and every
+//! sweep remove once it is older than a grace period (default one minute, so a second process
+//! that is writing right now is not disturbed).
+//!
+//! Updates, deletes and id changes lock the current file with `flock(2)` and check that the
+//! name still points at it before acting, so a delete and an update of one session never
+//! interleave: a stale update can never bring back a session that a logout deleted. `flock`
+//! orders threads of one process and processes sharing the directory alike (on local file
+//! systems; not on NFS). Reads take no lock.
+//!
+//! Requirements: a Unix system, and a local file system with hard links (ext4, xfs, btrfs,
+//! APFS, tmpfs, ...). Keep the directory private to the server's user.
+//!
+//! Blocking file I/O runs on tokio's blocking pool, never on the runtime's worker threads.
+//!
+//! Cost: a read is an `open` and a `read` (about 60 µs with the hop to the blocking pool); a
+//! durable write is two `fsync`s, a few milliseconds on a real disk (see `BENCHMARKS.md`). Put
+//! a [`CacheStorage`](super::CacheStorage) in front to serve repeated reads from memory.
+//!
+//! Expired files are removed by [`delete_expired`](SessionStorage::delete_expired); run it
+//! periodically with [`spawn_sweeper`](super::spawn_sweeper). Reads ignore expired files
+//! whether or not a sweep has run.
+//!
+//! # Ktor-compatible layout
+//!
+//! [`DirectoryStorage::ktor_compatible`] reads and writes exactly the files of Ktor's
+//! `directorySessionStorage(File(path))`: the raw id split into two-character directories,
+//! `root/ab/cd/…/xx.dat` (31 directories for a 64-character id), holding the serialized
+//! session only, so a Ktor service and a Rust service can share sessions during a migration.
+//!
+//! * **Expiry.** The files have no room for metadata, and Ktor itself never expires them. The
+//!   rule here: a record is valid for `max_age` (default 7 days, Ktor's cookie max age) after
+//!   the file was last written, by either server (its modification time); it reads as created
+//!   at that time too. The by-id tracker's absolute lifetime therefore slides with each write
+//!   in this layout, and a session that is only read expires `max_age` after its last write.
+//! * **Ids.** Ids are validated [`SessionId`]s (`[A-Za-z0-9_-]`, which already excludes every
+//!   character Ktor's `requireId` refuses). Ids with capital letters are refused (read as
+//!   absent, cannot be created): on a case-insensitive file system `Ab` and `aB` would share a
+//!   file. Reads never create directories (Ktor's do); deletes remove the emptied directories,
+//!   as Ktor does.
+//! * **Ktor's own writes are not atomic** (it truncates and rewrites the file in place), so a
+//!   read that meets a Ktor write halfway can see a partial file. An unreadable file therefore
+//!   reads as absent but is not removed by a read in this layout; sweeps remove it only once
+//!   it is older than `max_age`.
+//! * Prefer the default layout for anything but a migration.
+
+mod files;
+mod format;
+mod layout;
+mod sweep;
+
+use std::fs::DirBuilder;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+
+use self::files::Dir;
+use self::layout::{Layout, Location};
+use self::sweep::Sweep;
+use super::{Created, Record, SessionId, SessionStorage, StorageError, blocking};
+
+/// How long a session file lasts after its last write in the Ktor-compatible layout, by
+/// default: 7 days, Ktor's default cookie max age.
+pub const DEFAULT_KTOR_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How old a temporary file must be before [`DirectoryStorage::open`] or a sweep removes it,
+/// by default.
+pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
+
+/// Sessions as files in a directory. See the [module documentation](self) for the layout and
+/// the guarantees.
+///
+/// ```
+/// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+/// use std::time::{Duration, SystemTime};
+/// use typed_sessions::storage::{Created, DirectoryStorage, Record, SessionId, SessionStorage};
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// let storage = DirectoryStorage::open(dir.path().join("sessions"))?;
+/// let id = SessionId::generate();
+/// let now = SystemTime::now();
+/// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60));
+/// assert_eq!(storage.create(&id, &record, now).await?, Created::Inserted);
+/// assert_eq!(storage.load(&id, now).await?, Some(record));
+/// assert!(storage.path_of(&id).unwrap().ends_with(id.storage_key()));
+/// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct DirectoryStorage {
+    dir: Arc<Dir>,
+}
+
+/// Settings of a [`DirectoryStorage`], from [`DirectoryStorage::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use typed_sessions::storage::DirectoryStorage;
+///
+/// # let dir = tempfile::tempdir().unwrap();
+/// let storage = DirectoryStorage::builder(dir.path())
+///     .temp_grace(Duration::from_secs(10))
+///     .open()?;
+/// # Ok::<(), typed_sessions::storage::StorageError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "nothing happens until `open` is called"]
+pub struct DirectoryStorageBuilder {
+    root: PathBuf,
+    layout: Layout,
+    durable: bool,
+    temp_grace: Duration,
+}
+
+impl DirectoryStorageBuilder {
+    /// Uses the Ktor-compatible layout, in which a record is valid for `max_age` after its
+    /// file was last written (see the [module documentation](self#ktor-compatible-layout)).
+    pub fn ktor_layout(mut self, max_age: Duration) -> Self {
+        self.layout = Layout::Ktor { max_age };
+        self
+    }
+
+    /// Whether writes are fsynced (on by default). Turning it off keeps atomicity (a crash of
+    /// the process still leaves whole files) but a power loss may lose recent writes; for
+    /// tests, or a directory on `tmpfs`.
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// How old a temporary file must be before it is taken for a crash leftover and removed
+    /// (default [`DEFAULT_TEMP_GRACE`]). Another process writing to the same directory keeps
+    /// its temporary files for milliseconds; a zero grace is for a directory that only one
+    /// process ever uses.
+    pub fn temp_grace(mut self, grace: Duration) -> Self {
+        self.temp_grace = grace;
+        self
+    }
+
+    /// Creates the directory if needed (mode `0700`) and removes stray temporary files left by
+    /// a crash. Meant for startup: it runs blocking I/O on the calling thread.
+    pub fn open(self) -> Result<DirectoryStorage, StorageError> {
+        let unavailable = |message: &'static str| {
+            move |e: std::io::Error| StorageError::unavailable(message).with_source(e)
+        };
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .map_err(unavailable("cannot create the session directory"))?;
+        let metadata = std::fs::metadata(&self.root)
+            .map_err(unavailable("cannot read the session directory"))?;
+        if !metadata.is_dir() {
+            return Err(StorageError::unavailable(
+                "the session directory path is not a directory",
+            ));
+        }
+        if metadata.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "the session directory can be read or entered by other users; make it 0700"
+            );
+        }
+        let dir = Dir {
+            root: self.root,
+            layout: self.layout,
+            durable: self.durable,
+            temp_grace: self.temp_grace,
+        };
+        let swept = dir
+            .sweep(Sweep {
+                expired_at: None,
+                temps_before: SystemTime::now().checked_sub(dir.temp_grace),
+            })
+            .map_err(unavailable("cannot list the session directory"))?;
+        if swept.temps > 0 {
+            tracing::info!(
+                removed = swept.temps,
+                "removed temporary session files left by a crash"
+            );
+        }
+        Ok(DirectoryStorage { dir: Arc::new(dir) })
+    }
+}
+
+impl DirectoryStorage {
+    /// Opens (creating if needed) a storage in `root` with the default layout, durable writes
+    /// and the default temporary-file grace. See [`DirectoryStorageBuilder::open`].
+    pub fn open(root: impl AsRef<Path>) -> Result<DirectoryStorage, StorageError> {
+        DirectoryStorage::builder(root).open()
+    }
+
+    /// Opens (creating if needed) a storage in `root` that reads and writes the files of Ktor's
+    /// `directorySessionStorage`, with records valid for [`DEFAULT_KTOR_MAX_AGE`] after their
+    /// last write.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use typed_sessions::storage::{DirectoryStorage, Record, SessionId, SessionStorage};
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let storage = DirectoryStorage::ktor_compatible(dir.path())?;
+    /// let id = SessionId::parse_custom("abcdef").unwrap();
+    /// let now = SystemTime::now();
+    /// storage.create(&id, &Record::new(r#"{"userID":"123"}"#, now, now), now).await?;
+    /// let file = dir.path().join("ab/cd/ef.dat");
+    /// assert_eq!(std::fs::read_to_string(&file).unwrap(), r#"{"userID":"123"}"#);
+    /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
+    /// ```
+    pub fn ktor_compatible(root: impl AsRef<Path>) -> Result<DirectoryStorage, StorageError> {
+        DirectoryStorage::builder(root)
+            .ktor_layout(DEFAULT_KTOR_MAX_AGE)
+            .open()
+    }
+
+    /// Settings for a storage in `root`.
+    pub fn builder(root: impl AsRef<Path>) -> DirectoryStorageBuilder {
+        DirectoryStorageBuilder {
+            root: root.as_ref().to_path_buf(),
+            layout: Layout::Hashed,
+            durable: true,
+            temp_grace: DEFAULT_TEMP_GRACE,
+        }
+    }
+
+    /// The storage's directory.
+    pub fn root(&self) -> &Path {
+        &self.dir.root
+    }
+
+    /// Whether this storage uses the Ktor-compatible layout.
+    pub fn is_ktor_compatible(&self) -> bool {
+        matches!(self.dir.layout, Layout::Ktor { .. })
+    }
+
+    /// The file that holds (or would hold) `id`'s record, or `None` if this layout cannot hold
+    /// `id`. For operations and tests; the file may not exist.
+    pub fn path_of(&self, id: &SessionId) -> Option<PathBuf> {
+        self.locate(id).map(|location| location.file)
+    }
+
+    fn locate(&self, id: &SessionId) -> Option<Location> {
+        self.dir.layout.locate(&self.dir.root, id)
+    }
+
+    fn locate_for_write(&self, id: &SessionId) -> Result<Location, StorageError> {
+        self.locate(id).ok_or_else(|| {
+            StorageError::backend(
+                "the Ktor-compatible directory layout cannot store ids with capital letters",
+            )
+        })
+    }
+}
+
+/// Maps an I/O failure of `what` into a storage error (an invalid record into `Backend`,
+/// anything else into `Unavailable`). The message never holds a path: paths contain ids in
+/// the Ktor layout.
+fn io_error(what: &'static str) -> impl FnOnce(std::io::Error) -> StorageError {
+    move |error| {
+        let kind = if error.kind() == std::io::ErrorKind::InvalidInput {
+            StorageError::backend(what)
+        } else {
+            StorageError::unavailable(what)
+        };
+        kind.with_source(error)
+    }
+}
+
+#[async_trait]
+impl SessionStorage for DirectoryStorage {
+    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
+        let Some(location) = self.locate(id) else {
+            return Ok(None);
+        };
+        let (dir, tag) = (Arc::clone(&self.dir), id.log_tag());
+        blocking("session load", move || {
+            dir.load(&location, now, tag)
+                .map_err(io_error("cannot read a session file"))
+        })
+        .await
+    }
+
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Created, StorageError> {
+        let location = self.locate_for_write(id)?;
+        let (dir, record) = (Arc::clone(&self.dir), record.clone());
+        blocking("session create", move || {
+            dir.create(&location, &record, now)
+                .map_err(io_error("cannot write a session file"))
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let Some(location) = self.locate(id) else {
+            return Ok(false);
+        };
+        let (dir, record) = (Arc::clone(&self.dir), record.clone());
+        blocking("session update", move || {
+            dir.update(&location, &record, now)
+                .map_err(io_error("cannot write a session file"))
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+        let Some(location) = self.locate(id) else {
+            return Ok(false);
+        };
+        let dir = Arc::clone(&self.dir);
+        blocking("session delete", move || {
+            dir.delete(&location)
+                .map_err(io_error("cannot remove a session file"))
+        })
+        .await
+    }
+
+    async fn change_id(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let Some(old) = self.locate(old) else {
+            return Ok(false);
+        };
+        let new = self.locate_for_write(new)?;
+        let (dir, record) = (Arc::clone(&self.dir), record.clone());
+        blocking("session id change", move || {
+            dir.change_id(&old, &new, &record, now)
+                .map_err(io_error("cannot move a session file"))
+        })
+        .await
+    }
+
+    async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
+        let dir = Arc::clone(&self.dir);
+        let swept = blocking("session sweep", move || {
+            let temps_before = SystemTime::now().checked_sub(dir.temp_grace);
+            dir.sweep(Sweep {
+                expired_at: Some(now),
+                temps_before,
+            })
+            .map_err(io_error("cannot sweep the session directory"))
+        })
+        .await?;
+        Ok(swept.records)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,339 @@
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+use crate::storage::contract::{self, Case, Suite};
+
+fn hour() -> Duration {
+    Duration::from_secs(3600)
+}
+
+fn record(data: &str, now: SystemTime) -> Record {
+    Record::new(data, now, now + hour())
+}
+
+/// Every path under `root`, relative, sorted.
+fn tree(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_the_contract_without_fsync() {
+    let parent = tempfile::tempdir().unwrap();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    contract::run(|| {
+        let root = parent.path().join(
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                .to_string(),
+        );
+        async move {
+            DirectoryStorage::builder(root)
+                .durable(false)
+                .open()
+                .unwrap()
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ktor_layout_keeps_the_contract_except_per_record_expiry() {
+    let parent = tempfile::tempdir().unwrap();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    Suite::new(|| {
+        let root = parent.path().join(
+            n.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                .to_string(),
+        );
+        async move {
+            DirectoryStorage::builder(root)
+                .ktor_layout(hour())
+                .durable(false)
+                .open()
+                .unwrap()
+        }
+    })
+    .skip(Case::RECORD_EXPIRY)
+    .skip(&[Case::EmptyPayload])
+    .exact_times(false)
+    .run()
+    .await;
+}
+
+#[tokio::test]
+async fn corrupt_and_empty_files_read_as_absent_and_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::open(dir.path()).unwrap();
+    let now = SystemTime::now();
+    for garbage in [&b""[..], b"garbage", b"typed-sessions/1 1 2 3 0000\n{}"] {
+        let id = SessionId::generate();
+        storage.create(&id, &record("{}", now), now).await.unwrap();
+        let path = storage.path_of(&id).unwrap();
+        fs::write(&path, garbage).unwrap();
+        assert_eq!(storage.load(&id, now).await.unwrap(), None);
+        assert!(!path.exists(), "the corrupt file was not removed");
+        // The id is free again.
+        assert_eq!(
+            storage.create(&id, &record("{}", now), now).await.unwrap(),
+            Created::Inserted
+        );
+    }
+    // A truncated copy of a real file.
+    let id = SessionId::generate();
+    storage
+        .create(&id, &record("{\"a\":1}", now), now)
+        .await
+        .unwrap();
+    let path = storage.path_of(&id).unwrap();
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+    assert!(!storage.update(&id, &record("{}", now), now).await.unwrap());
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn operations_on_unknown_ids_create_nothing_in_either_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    for storage in [
+        DirectoryStorage::open(dir.path().join("hashed")).unwrap(),
+        DirectoryStorage::ktor_compatible(dir.path().join("ktor")).unwrap(),
+    ] {
+        let now = SystemTime::now();
+        for _ in 0..20 {
+            let (id, other) = (SessionId::generate(), SessionId::generate());
+            assert_eq!(storage.load(&id, now).await.unwrap(), None);
+            assert!(!storage.update(&id, &record("{}", now), now).await.unwrap());
+            assert!(!storage.delete(&id).await.unwrap());
+            let r = record("{}", now);
+            assert!(!storage.change_id(&id, &other, &r, now).await.unwrap());
+        }
+        assert_eq!(tree(storage.root()), Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn files_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::open(dir.path().join("s")).unwrap();
+    let id = SessionId::generate();
+    let now = SystemTime::now();
+    storage.create(&id, &record("{}", now), now).await.unwrap();
+    let file = storage.path_of(&id).unwrap();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    assert_eq!(mode(storage.root()), 0o700);
+    storage
+        .update(&id, &record("{\"b\":2}", now), now)
+        .await
+        .unwrap();
+    assert_eq!(mode(&file), 0o600);
+}
+
+#[tokio::test]
+async fn stray_temporary_files_are_removed_at_open_after_the_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::open(dir.path()).unwrap();
+    let id = SessionId::generate();
+    let now = SystemTime::now();
+    storage.create(&id, &record("{}", now), now).await.unwrap();
+    let fan_out = storage
+        .path_of(&id)
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let stray = fan_out.join(layout::temp_name(&id.storage_key()));
+    fs::write(&stray, b"half a rec").unwrap();
+    let unrelated = fan_out.join("notes.txt");
+    fs::write(&unrelated, b"not ours").unwrap();
+    // Young temporary files may belong to another process: kept.
+    DirectoryStorage::open(dir.path()).unwrap();
+    assert!(stray.exists());
+    // Old ones are crash leftovers: removed. Unknown files are never touched.
+    DirectoryStorage::builder(dir.path())
+        .temp_grace(Duration::ZERO)
+        .open()
+        .unwrap();
+    assert!(!stray.exists());
+    assert!(unrelated.exists());
+    assert!(storage.load(&id, now).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_sweep_removes_expired_and_corrupt_files_and_old_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::builder(dir.path())
+        .temp_grace(Duration::ZERO)
+        .open()
+        .unwrap();
+    let now = SystemTime::now();
+    let mut live = Vec::new();
+    for n in 0..30u32 {
+        let id = SessionId::generate();
+        let lifetime = Duration::from_secs(u64::from(n % 3) * 600 + 60); // 1, 11 or 21 min
+        let record = Record::new("{}", now, now + lifetime);
+        storage.create(&id, &record, now).await.unwrap();
+        if n % 3 == 2 {
+            live.push(id);
+        }
+    }
+    let corrupt = SessionId::generate();
+    storage
+        .create(&corrupt, &record("{}", now), now)
+        .await
+        .unwrap();
+    fs::write(storage.path_of(&corrupt).unwrap(), b"").unwrap();
+    let temp = storage
+        .path_of(&corrupt)
+        .unwrap()
+        .with_file_name(layout::temp_name("x"));
+    fs::write(&temp, b"").unwrap();
+
+    let removed = storage
+        .delete_expired(now + Duration::from_secs(15 * 60))
+        .await
+        .unwrap();
+    assert_eq!(removed, 20 + 1, "20 expired and 1 corrupt file");
+    assert!(!temp.exists());
+    let files: Vec<String> = tree(storage.root())
+        .into_iter()
+        .filter(|p| p.contains('/'))
+        .collect();
+    assert_eq!(files.len(), live.len(), "{files:?}");
+    for id in &live {
+        assert!(storage.load(&id.clone(), now).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn ktor_layout_reads_ktor_files_and_expires_by_modification_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::builder(dir.path())
+        .ktor_layout(hour())
+        .open()
+        .unwrap();
+    let id = SessionId::generate();
+    // A file exactly as Ktor writes it: `ab/cd/.../xx.dat` holding the JSON.
+    let text = id.as_str();
+    let mut path = dir.path().to_path_buf();
+    for pair in text.as_bytes()[..62].chunks(2) {
+        path.push(std::str::from_utf8(pair).unwrap());
+    }
+    fs::create_dir_all(&path).unwrap();
+    path.push(format!("{}.dat", &text[62..]));
+    let json = r#"{"userID":"123","productIDs":[1,3,7]}"#;
+    fs::write(&path, json).unwrap();
+    assert_eq!(storage.path_of(&id).unwrap(), path);
+
+    let now = SystemTime::now();
+    let loaded = storage.load(&id, now).await.unwrap().unwrap();
+    assert_eq!(loaded.data, json);
+    let written = fs::metadata(&path).unwrap().modified().unwrap();
+    assert_eq!(loaded.expires_at, written + hour());
+    // An hour after the last write it is gone; a sweep then removes it and its directories.
+    assert_eq!(storage.load(&id, written + hour()).await.unwrap(), None);
+    let old = SystemTime::now() - hour() * 2;
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    assert_eq!(storage.load(&id, now).await.unwrap(), None);
+    assert_eq!(storage.delete_expired(now).await.unwrap(), 1);
+    assert_eq!(tree(dir.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn ktor_layout_writes_what_ktor_reads_and_prunes_on_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::ktor_compatible(dir.path()).unwrap();
+    let now = SystemTime::now();
+    let id = SessionId::generate();
+    let json = r#"{"userID":"123","productIDs":[1,3,7]}"#;
+    storage.create(&id, &record(json, now), now).await.unwrap();
+    let path = storage.path_of(&id).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), json);
+    assert_eq!(
+        path.strip_prefix(dir.path()).unwrap().components().count(),
+        32
+    );
+    // An empty or partial file (Ktor halfway through its in-place write) reads as absent
+    // but is left alone.
+    fs::write(&path, b"").unwrap();
+    assert_eq!(storage.load(&id, now).await.unwrap(), None);
+    assert!(path.exists());
+    fs::write(&path, json).unwrap();
+    assert!(storage.delete(&id).await.unwrap());
+    assert_eq!(
+        tree(dir.path()),
+        Vec::<String>::new(),
+        "emptied directories are pruned"
+    );
+
+    let upper = SessionId::parse_custom("AbC").unwrap();
+    assert_eq!(storage.path_of(&upper), None);
+    assert_eq!(storage.load(&upper, now).await.unwrap(), None);
+    assert!(
+        storage
+            .create(&upper, &record("{}", now), now)
+            .await
+            .is_err()
+    );
+    assert!(storage.create(&id, &record("", now), now).await.is_err());
+}
+
+#[tokio::test]
+async fn a_record_over_the_size_limit_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::builder(dir.path())
+        .durable(false)
+        .open()
+        .unwrap();
+    let now = SystemTime::now();
+    let huge = "x".repeat(format::MAX_DATA + 1);
+    let error = storage
+        .create(&SessionId::generate(), &record(&huge, now), now)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), crate::storage::StorageErrorKind::Backend);
+}
+
+#[tokio::test]
+async fn an_unwritable_directory_is_an_error_not_an_absent_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::open(dir.path().join("s")).unwrap();
+    let now = SystemTime::now();
+    let id = SessionId::generate();
+    storage.create(&id, &record("{}", now), now).await.unwrap();
+    if nix_is_root() {
+        return; // root ignores permissions
+    }
+    fs::set_permissions(storage.root(), fs::Permissions::from_mode(0o000)).unwrap();
+    let result = storage.load(&id, now).await;
+    fs::set_permissions(storage.root(), fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(
+        result.unwrap_err().kind(),
+        crate::storage::StorageErrorKind::Unavailable
+    );
+}
+
+fn nix_is_root() -> bool {
+    // Without libc: root can read a file with mode 000.
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    fs::set_permissions(probe.path(), fs::Permissions::from_mode(0o000)).unwrap();
+    fs::read(probe.path()).is_ok()
+}

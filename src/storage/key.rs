@@ -1,0 +1,205 @@
+//! Fixed-size keys for the in-memory tables.
+//!
+//! A default id (64 lowercase hex characters) is its 32 random bytes, decoded without hashing;
+//! any other (custom) id is hashed with SHA-256 under a domain prefix. Different ids therefore
+//! get different keys: two decoded ids differ, and a hashed id equal to a decoded one would be
+//! a SHA-256 preimage.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use sha2::{Digest, Sha256};
+
+use crate::id::SessionId;
+
+const CUSTOM_PREFIX: &[u8] = b"typed-sessions custom id\0";
+
+/// 32 bytes that stand for one session id in memory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key(pub(crate) [u8; 32]);
+
+impl Key {
+    pub(crate) fn of(id: &SessionId) -> Key {
+        let text = id.as_str().as_bytes();
+        if let Some(key) = decode_canonical(text) {
+            return Key(key);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(CUSTOM_PREFIX);
+        hasher.update(text);
+        Key(hasher.finalize().into())
+    }
+
+    /// A well-mixed 64-bit value of the key, for picking a shard.
+    pub(crate) fn spread(&self) -> u64 {
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_le_bytes([a, b, c, d, e, f, g, h]).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+/// The value of each lowercase hex digit, `0xff` for every other byte.
+// Evaluated at compile time: an index out of range would fail the build, not panic.
+#[allow(clippy::indexing_slicing)]
+const NIBBLE: [u8; 256] = {
+    let mut table = [0xff_u8; 256];
+    let mut c = 0;
+    while c < 10 {
+        table[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        table[b'a' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    table
+};
+
+/// The 32 bytes of a default id (exactly 64 lowercase hex characters), in one branch-free pass.
+fn decode_canonical(text: &[u8]) -> Option<[u8; 32]> {
+    let nibble = |c: u8| NIBBLE.get(usize::from(c)).copied().unwrap_or(0xff);
+    let (pairs, []) = text.as_chunks::<2>() else {
+        return None;
+    };
+    if pairs.len() != 32 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    let mut invalid = 0u8;
+    for (out, [high, low]) in key.iter_mut().zip(pairs) {
+        let (high, low) = (nibble(*high), nibble(*low));
+        invalid |= high | low;
+        *out = (high << 4) | (low & 0x0f);
+    }
+    (invalid & 0xf0 == 0).then_some(key)
+}
+
+/// Hashes [`Key`]s for the tables: a seeded xor-rotate-multiply over the key's four words and
+/// splitmix64's finalizer.
+///
+/// Keys are not attacker-chosen where it matters: every stored key is a server-minted random id
+/// or a SHA-256 output, so entries spread evenly whatever the hash, and a client can only make
+/// lookups (whose cost a hash cannot make worse than the table's existing layout). A keyed
+/// SipHash would add ~250 instructions to every request for no gain. The per-table random seed
+/// still keeps the layout unpredictable.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyHasher {
+    seed: u64,
+}
+
+impl KeyHasher {
+    pub(crate) fn new() -> KeyHasher {
+        let mut seed = [0u8; 8];
+        crate::random::fill(&mut seed);
+        KeyHasher {
+            seed: u64::from_le_bytes(seed),
+        }
+    }
+}
+
+impl BuildHasher for KeyHasher {
+    type Hasher = WordHasher;
+    fn build_hasher(&self) -> WordHasher {
+        WordHasher(self.seed)
+    }
+}
+
+/// The hasher [`KeyHasher`] builds.
+pub(crate) struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let (words, rest) = bytes.as_chunks::<8>();
+        for word in words {
+            self.mix(u64::from_le_bytes(*word));
+        }
+        for byte in rest {
+            self.mix(u64::from(*byte));
+        }
+    }
+
+    /// splitmix64's finalizer: every input bit reaches every output bit.
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl WordHasher {
+    /// A bijection of the word for a given state (xor, rotate, odd multiply), so keys that
+    /// differ in one word never collide before the finalizer.
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .rotate_left(23)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_ids_decode_and_custom_ids_hash() {
+        let id = SessionId::parse(&"ab".repeat(32)).unwrap();
+        assert_eq!(Key::of(&id).0, [0xab; 32]);
+        // A custom id that is 64 uppercase hex must not share the key of its lowercase twin.
+        let upper = SessionId::parse_custom(&"AB".repeat(32)).unwrap();
+        assert_ne!(Key::of(&upper), Key::of(&id));
+        let custom = SessionId::parse_custom("user-42").unwrap();
+        assert_eq!(Key::of(&custom), Key::of(&custom.clone()));
+        assert_ne!(
+            Key::of(&custom),
+            Key::of(&SessionId::parse_custom("user-43").unwrap())
+        );
+        assert_eq!(format!("{:?}", Key::of(&id)), "Key(..)");
+    }
+
+    #[test]
+    fn the_one_pass_decode_accepts_exactly_lowercase_hex() {
+        let id = SessionId::generate();
+        let mut expected = [0u8; 32];
+        hex::decode_to_slice(id.as_str(), &mut expected).unwrap();
+        assert_eq!(decode_canonical(id.as_str().as_bytes()), Some(expected));
+        for bad in [
+            "g".repeat(64),
+            "A".repeat(64),
+            "a".repeat(63),
+            "a".repeat(65),
+            String::new(),
+        ] {
+            assert_eq!(decode_canonical(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_hasher_spreads_sequential_keys() {
+        // Custom hex ids may be sequential; their hashes must still differ in the bits
+        // hash tables use (top 7 for the tag, low ones for the bucket).
+        let hasher = KeyHasher::new();
+        let mut tags = std::collections::HashSet::new();
+        let mut buckets = std::collections::HashSet::new();
+        for n in 0u32..1024 {
+            let mut bytes = [0u8; 32];
+            bytes[28..].copy_from_slice(&n.to_be_bytes());
+            let h = hasher.hash_one(Key(bytes));
+            tags.insert(h >> 57);
+            buckets.insert(h & 1023);
+        }
+        assert_eq!(tags.len(), 128);
+        assert!(buckets.len() > 550, "{}", buckets.len());
+    }
+}
