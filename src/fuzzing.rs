@@ -73,15 +73,15 @@ pub fn cookie_value(data: &[u8]) {
         CookieEncoding::DoubleQuotes,
         CookieEncoding::Raw,
     ] {
-        if let Some(decoded) = encoding.decode(text) {
-            if encoding.can_encode(&decoded) {
-                let again = encoding.encode(&decoded);
-                assert_eq!(
-                    encoding.decode(&again).as_deref(),
-                    Some(&*decoded),
-                    "{encoding:?}"
-                );
-            }
+        if let Some(decoded) = encoding.decode(text)
+            && encoding.can_encode(&decoded)
+        {
+            let again = encoding.encode(&decoded);
+            assert_eq!(
+                encoding.decode(&again).as_deref(),
+                Some(&*decoded),
+                "{encoding:?}"
+            );
         }
         // Encoding arbitrary text is lossless.
         if encoding.can_encode(text) {
