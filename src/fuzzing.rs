@@ -129,7 +129,7 @@ pub fn json(data: &[u8]) {
 
 /// Ktor's legacy `#`-format reader: never a panic; what it accepts re-encodes into something
 /// it reads back, equal unless the value holds one of the sequences Ktor's format cannot
-/// escape (`&#` in a list item, `=#` in a map key).
+/// escape (`&#` in a list item or a map key, `=#` in a map key).
 pub fn ktor_legacy(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;

@@ -263,7 +263,7 @@ impl Sessions {
         let id = by_id.parse_id(id.as_ref()).ok_or_else(|| {
             SessionError::InvalidId(format!("not an id of session `{}`", provider.name))
         })?;
-        by_id.storage.delete(&id).await?;
+        by_id.delete(&id).await?;
         tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared by id");
         Ok(())
     }

@@ -333,7 +333,6 @@ impl<'a> Entry<'a> {
             };
             if let Some(id) = id {
                 by_id
-                    .storage
                     .delete(&id)
                     .await
                     .map_err(|e| self.storage_failed(e))?;
@@ -357,23 +356,18 @@ impl<'a> Entry<'a> {
         }) = loaded.map(|l| &l.outcome)
         {
             by_id
-                .storage
                 .delete(broken)
                 .await
                 .map_err(|e| self.storage_failed(e))?;
         }
 
-        let (data, changed) = match (pending.change, loaded.and_then(Loaded::valid)) {
-            (Change::Set { serialized, .. }, Some(valid)) => {
-                let changed = !(provider.send_only_if_modified && valid.serialized == serialized);
-                (Some(serialized), changed)
-            }
-            (Change::Set { serialized, .. }, None) => (Some(serialized), true),
-            (_, Some(valid)) if pending.regenerate => (Some(valid.serialized.clone()), true),
-            _ => (None, false),
+        let valid = loaded.and_then(Loaded::valid);
+        let new_data = match pending.change {
+            Change::Set { serialized, .. } => Some(serialized),
+            Change::Keep | Change::Clear => None,
         };
 
-        match (valid_stored, data) {
+        match (valid_stored, new_data) {
             // A new session.
             (None, Some(data)) => {
                 let id = match pending.minted {
@@ -387,18 +381,19 @@ impl<'a> Entry<'a> {
                 self.send_id(&id, now, out)?;
             }
             // A new id for an existing session.
-            (Some(stored), Some(data)) if pending.regenerate => {
+            (Some(stored), data) if pending.regenerate => {
                 let new_id = match pending.minted {
                     Some(id) => id,
                     None => by_id.new_id(&provider.name, state.request.as_deref())?,
                 };
                 let record = crate::storage::Record {
-                    data,
+                    data: data
+                        .or_else(|| valid.map(|v| v.serialized.clone()))
+                        .unwrap_or_default(),
                     created_at: stored.created_at,
                     expires_at: by_id.expiry(stored.created_at, now),
                 };
                 let moved = by_id
-                    .storage
                     .change_id(&stored.id, &new_id, &record, now)
                     .await
                     .map_err(|e| self.storage_failed(e))?;
@@ -409,15 +404,20 @@ impl<'a> Entry<'a> {
                     self.remove(out);
                 }
             }
-            // New data for an existing session.
-            (Some(stored), Some(data)) if changed => self.update(stored, data, now, out).await?,
-            // Unchanged data: renew the idle deadline if it is due.
-            (Some(stored), _) => {
+            // A value set on an existing session: written only if it differs from the stored one
+            // (or a renewal is due); sent unless `send_only_if_modified` says it need not be.
+            (Some(stored), Some(data)) => {
+                let unchanged = valid.is_some_and(|v| v.serialized == data);
+                if !unchanged || by_id.due_for_renewal(stored, now) {
+                    self.update(stored, data, now, out).await?;
+                } else if !provider.send_only_if_modified {
+                    self.send_id(&stored.id, now, out)?;
+                }
+            }
+            // Only read: renew the idle deadline if it is due.
+            (Some(stored), None) => {
                 if by_id.due_for_renewal(stored, now) {
-                    let data = loaded
-                        .and_then(Loaded::valid)
-                        .map(|v| v.serialized.clone())
-                        .unwrap_or_default();
+                    let data = valid.map(|v| v.serialized.clone()).unwrap_or_default();
                     self.update(stored, data, now, out).await?;
                 }
             }

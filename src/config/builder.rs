@@ -78,6 +78,7 @@ pub(crate) struct Draft {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) renew_fraction: f64,
     pub(crate) identity: Option<IdentityFn>,
+    pub(crate) storage_timeout: Option<Duration>,
 }
 
 impl Draft {
@@ -93,6 +94,7 @@ impl Draft {
             idle_timeout: None,
             renew_fraction: DEFAULT_RENEW_FRACTION,
             identity: None,
+            storage_timeout: None,
         }
     }
 }
@@ -294,6 +296,16 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     /// every use.
     pub fn renew_after(mut self, fraction: f64) -> Self {
         self.draft.renew_fraction = fraction;
+        self
+    }
+
+    /// How long one storage call may take before it counts as an outage: the request then gets
+    /// `503` instead of waiting. Off by default, because the network storages of this crate
+    /// already time out each call themselves (2 s by default), and the in-process ones cannot
+    /// hang; set it for a storage of your own that can. Needs a tokio runtime with timers
+    /// enabled (`#[tokio::main]` and `#[tokio::test]` enable them).
+    pub fn storage_timeout(mut self, timeout: Duration) -> Self {
+        self.draft.storage_timeout = Some(timeout);
         self
     }
 

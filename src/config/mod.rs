@@ -273,8 +273,12 @@ fn finish(
             if !(0.0..=1.0).contains(&draft.renew_fraction) {
                 return Err(invalid("`renew_after` must be between 0.0 and 1.0"));
             }
+            if draft.storage_timeout.is_some_and(|d| d.is_zero()) {
+                return Err(invalid("the storage timeout must be longer than zero"));
+            }
             Tracker::ById(ById {
                 storage,
+                timeout: draft.storage_timeout,
                 lifetime,
                 idle_timeout: draft.idle_timeout,
                 renew_fraction: draft.renew_fraction,

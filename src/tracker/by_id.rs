@@ -6,6 +6,7 @@
 //! has passed since the last renewal, so a busy session is not rewritten on every request.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -22,6 +23,7 @@ const CREATE_ATTEMPTS: usize = 3;
 /// The by-id settings of one session.
 pub(crate) struct ById {
     pub(crate) storage: Arc<dyn SessionStorage>,
+    pub(crate) timeout: Option<Duration>,
     pub(crate) lifetime: Duration,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) renew_fraction: f64,
@@ -32,6 +34,7 @@ impl fmt::Debug for ById {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ById")
             .field("storage", &self.storage)
+            .field("timeout", &self.timeout)
             .field("lifetime", &self.lifetime)
             .field("idle_timeout", &self.idle_timeout)
             .field("renew_fraction", &self.renew_fraction)
@@ -41,6 +44,42 @@ impl fmt::Debug for ById {
 }
 
 impl ById {
+    /// Runs one storage call, with the configured timeout if there is one: a backend that does
+    /// not answer in time is an outage (`503`), never a hung request.
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        let Some(timeout) = self.timeout else {
+            return call.await;
+        };
+        match tokio::time::timeout(timeout, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StorageError::unavailable(format!(
+                "session storage {operation} timed out after {} ms",
+                timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Deletes a session (timed).
+    pub(crate) async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+        self.timed("delete", self.storage.delete(id)).await
+    }
+
+    /// Moves a session to a new id (timed).
+    pub(crate) async fn change_id(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        self.timed("change_id", self.storage.change_id(old, new, record, now))
+            .await
+    }
+
     /// Parses an unwrapped incoming id with the rule that fits the id generator.
     pub(crate) fn parse_id(&self, text: &str) -> Option<SessionId> {
         if self.identity.is_some() {
@@ -60,7 +99,7 @@ impl ById {
         let Some(id) = self.parse_id(text) else {
             return Ok(Loaded::invalid(Invalid::MalformedId, None));
         };
-        let Some(record) = self.storage.load(&id, now).await? else {
+        let Some(record) = self.timed("load", self.storage.load(&id, now)).await? else {
             tracing::debug!(session = %provider.name, id = %id.log_tag(), "unknown or expired session id");
             return Ok(Loaded::invalid(Invalid::UnknownId, None));
         };
@@ -145,7 +184,10 @@ impl ById {
             expires_at: self.expiry(now, now),
         };
         for _ in 0..CREATE_ATTEMPTS {
-            match self.storage.create(&id, &record, now).await? {
+            match self
+                .timed("create", self.storage.create(&id, &record, now))
+                .await?
+            {
                 Created::Inserted => return Ok(id),
                 Created::Collision if self.identity.is_none() => {
                     tracing::warn!(session = %name, "session id collision; trying a new id");
@@ -172,6 +214,8 @@ impl ById {
             created_at: stored.created_at,
             expires_at: self.expiry(stored.created_at, now),
         };
-        Ok(self.storage.update(&stored.id, &record, now).await?)
+        Ok(self
+            .timed("update", self.storage.update(&stored.id, &record, now))
+            .await?)
     }
 }

@@ -10,36 +10,81 @@ use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
 use crate::common::{ProbeStorage, TestUserSession, get, get_with, user_routes};
 
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+/// A `tracing` writer that appends to a file.
+#[derive(Clone)]
+struct ToFile(Arc<Mutex<std::fs::File>>);
 
-impl Write for Captured {
+impl Write for ToFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
+        self.0.lock().unwrap().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        self.0.lock().unwrap().flush()
     }
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ToFile {
+    type Writer = ToFile;
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
 }
 
+const LOG_FILE_VAR: &str = "TYPED_SESSIONS_TEST_LOG_FILE";
+
+/// Runs a login, reads, invalid values, an outage and a logout with every log line at TRACE
+/// level captured, then checks that no session value or id appears in the logs.
+///
+/// `tracing` caches per call site whether anyone listens, globally; a subscriber set for one
+/// test thread can miss events while other tests run. So the scenario runs alone, in a child
+/// process of this test binary, with a global subscriber writing to a file.
+#[test]
+fn logs_never_contain_session_values_or_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("trace.log");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "hardening::logged_scenario",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env(LOG_FILE_VAR, &log)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the logged scenario failed");
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let secrets = std::fs::read_to_string(log.with_file_name("secrets.txt")).unwrap();
+    assert!(
+        logs.contains("invalid session value"),
+        "the run logged nothing useful:\n{logs}"
+    );
+    assert!(logs.contains("unknown or expired session id"), "{logs}");
+    assert!(logs.contains("session storage failed"), "{logs}");
+    assert!(logs.contains("session cleared"), "{logs}");
+    let mut checked = 0;
+    for secret in secrets.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            !logs.contains(secret),
+            "the logs contain {secret:?}:\n{logs}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 6, "too few secrets were recorded: {checked}");
+}
+
+/// The scenario of [`logs_never_contain_session_values_or_ids`]; run only as its child.
 #[tokio::test]
-async fn logs_never_contain_session_values_or_ids() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
+#[ignore = "run by logs_never_contain_session_values_or_ids in a child process"]
+async fn logged_scenario() {
+    let log =
+        std::path::PathBuf::from(std::env::var_os(LOG_FILE_VAR).expect("run by the parent test"));
+    let file = std::fs::File::create(&log).unwrap();
+    tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
+        .with_writer(ToFile(Arc::new(Mutex::new(file))))
         .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+        .init();
 
     let storage = ProbeStorage::default();
     let layer = SessionsConfig::new()
@@ -65,7 +110,11 @@ async fn logs_never_contain_session_values_or_ids() {
         )
         .layer(layer);
 
-    let login = get(&router, "/login", None).await;
+    let first = get(&router, "/set/first-user", None)
+        .await
+        .cookie_value("s")
+        .unwrap();
+    let login = get(&router, "/login", Some(&format!("s={first}"))).await;
     let id = login.cookie_value("s").unwrap();
     let value = login.cookie_value("v").unwrap();
     let cookies = format!("s={id}; v={value}");
@@ -73,39 +122,32 @@ async fn logs_never_contain_session_values_or_ids() {
         get(&router, "/get", Some(&cookies)).await.body,
         "secret-user-name"
     );
-    // Invalid values, an unknown id and an outage all log something.
-    get(
-        &router,
-        "/get",
-        Some("s=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
-    )
-    .await;
+    let unknown = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        get(&router, "/get", Some(&format!("s={unknown}")))
+            .await
+            .body,
+        "none"
+    );
     get(&router, "/value", Some("v=%22secret-garbage")).await;
     storage.fail(true);
-    get(&router, "/get", Some(&cookies)).await;
+    assert_eq!(get(&router, "/get", Some(&cookies)).await.status, 503);
     storage.fail(false);
     get(&router, "/clear", Some(&cookies)).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("invalid session value"),
-        "the run logged nothing useful:\n{logs}"
-    );
-    assert!(logs.contains("session storage failed"), "{logs}");
-    for secret in [
+    let secrets = [
+        first.as_str(),
+        &first[..16],
         id.as_str(),
         &id[..16],
         "secret-user-name",
+        "first-user",
         "secret-by-value",
         "secret-garbage",
-        "0123456789abcdef0123456789abcdef",
+        unknown,
         value.as_str(),
-    ] {
-        assert!(
-            !logs.contains(secret),
-            "the logs contain {secret:?}:\n{logs}"
-        );
-    }
+    ];
+    std::fs::write(log.with_file_name("secrets.txt"), secrets.join("\n")).unwrap();
 }
 
 #[tokio::test]

@@ -351,3 +351,93 @@ async fn by_id_with_the_backward_compatible_serializer() {
         "id2"
     );
 }
+
+#[tokio::test]
+async fn an_unchanged_set_resends_the_cookie_without_a_storage_write() {
+    let storage = ProbeStorage::default();
+    let router = app(&storage);
+    let id = get(&router, "/set/id1", None)
+        .await
+        .cookie_value("s")
+        .unwrap();
+    let again = get(&router, "/set/id1", Some(&format!("s={id}"))).await;
+    assert_eq!(
+        again.cookie_value("s").unwrap(),
+        id,
+        "Ktor resends on every set"
+    );
+    assert_eq!(
+        storage.updates.load(Ordering::SeqCst),
+        0,
+        "the stored data did not change"
+    );
+}
+
+/// A backend that never answers.
+#[derive(Debug)]
+struct Hanging;
+
+#[async_trait::async_trait]
+impl SessionStorage for Hanging {
+    async fn load(
+        &self,
+        _: &SessionId,
+        _: std::time::SystemTime,
+    ) -> Result<Option<typed_sessions::storage::Record>, typed_sessions::storage::StorageError>
+    {
+        std::future::pending().await
+    }
+    async fn create(
+        &self,
+        _: &SessionId,
+        _: &typed_sessions::storage::Record,
+        _: std::time::SystemTime,
+    ) -> Result<typed_sessions::storage::Created, typed_sessions::storage::StorageError> {
+        std::future::pending().await
+    }
+    async fn update(
+        &self,
+        _: &SessionId,
+        _: &typed_sessions::storage::Record,
+        _: std::time::SystemTime,
+    ) -> Result<bool, typed_sessions::storage::StorageError> {
+        std::future::pending().await
+    }
+    async fn delete(&self, _: &SessionId) -> Result<bool, typed_sessions::storage::StorageError> {
+        std::future::pending().await
+    }
+    async fn delete_expired(
+        &self,
+        _: std::time::SystemTime,
+    ) -> Result<u64, typed_sessions::storage::StorageError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_backend_that_does_not_answer_is_a_prompt_503() {
+    let layer = SessionsConfig::new()
+        .cookie_with_storage::<TestUserSession, _>("s", Hanging, |c| {
+            c.storage_timeout(std::time::Duration::from_millis(100))
+        })
+        .build()
+        .unwrap();
+    let router = user_routes().layer(layer);
+    let cookie = format!("s={}", SessionId::generate().as_str());
+    let started = std::time::Instant::now();
+    for path in ["/get", "/set/x", "/clear"] {
+        let answer = get(&router, path, Some(&cookie)).await;
+        assert_eq!(answer.status, 503, "{path}");
+        assert!(answer.set_cookies().is_empty(), "{path}");
+    }
+    assert_eq!(
+        get(&router, "/set/x", None).await.status,
+        503,
+        "creating times out too"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
