@@ -16,6 +16,13 @@
 //! names and SQL parameters.
 
 mod memory;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+mod millis;
+mod open;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sql;
 
 use std::fmt;
 use std::time::SystemTime;
@@ -24,6 +31,13 @@ use async_trait::async_trait;
 
 pub use crate::id::SessionId;
 pub use memory::MemoryStorage;
+pub use open::{OpenError, open_url};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStorage, RedisStorageBuilder};
+#[cfg(feature = "postgres")]
+pub use sql::{PostgresStorage, PostgresStorageBuilder};
+#[cfg(feature = "sqlite")]
+pub use sql::{SqliteStorage, SqliteStorageBuilder};
 
 /// One stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,4 +4,7 @@
 
 mod common;
 mod core;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+mod distributed;
 mod lifecycle;
+mod support;
