@@ -21,7 +21,7 @@ use crate::storage::StorageError;
 
 /// What a URL names: one server, or the seed nodes of a Cluster.
 pub(crate) enum Target {
-    Single(ConnectionInfo),
+    Single(Box<ConnectionInfo>),
     Cluster(Vec<ConnectionInfo>),
 }
 
@@ -42,7 +42,7 @@ impl Target {
                 Ok(Target::Cluster(nodes))
             }
             "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys" => {
-                Ok(Target::Single(info(url)?))
+                Ok(Target::Single(Box::new(info(url)?)))
             }
             other => Err(format!("`{other}` is not a Redis URL scheme")),
         }
@@ -156,7 +156,7 @@ impl Conn {
         }
         match target {
             Target::Single(info) => {
-                let client = redis::Client::open(info)?;
+                let client = redis::Client::open(*info)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(Some(timeout))

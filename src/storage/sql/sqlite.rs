@@ -113,8 +113,8 @@ impl SqliteStorageBuilder {
     }
 
     /// Opens the database an sqlx SQLite URL names: `sqlite://relative/path.db`,
-    /// `sqlite:///absolute/path.db`, or `sqlite::memory:` (one database shared by the pool,
-    /// gone when the storage is dropped).
+    /// `sqlite:///absolute/path.db`, or `sqlite::memory:` (an in-process database on one
+    /// connection, gone when the storage is dropped; for tests and demos).
     pub async fn connect(self, url: &str) -> Result<SqliteStorage, StorageError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|error| StorageError::backend("invalid SQLite URL").with_source(error))?;
@@ -148,8 +148,10 @@ impl SqliteStorageBuilder {
             .acquire_timeout(self.timeout)
             .test_before_acquire(false);
         if in_memory {
-            // The database lives as long as one connection does.
+            // One connection, kept for good: the database lives as long as a connection does,
+            // and shared-cache locks (unlike file locks) do not wait for the busy timeout.
             pool = pool
+                .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None);

@@ -19,7 +19,9 @@ pub(crate) const SCHEMA_TABLE: &str = "typed_sessions_schema";
 /// What differs between the databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres,
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Sqlite,
 }
 

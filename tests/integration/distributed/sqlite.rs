@@ -101,7 +101,7 @@ async fn the_expiry_task_sweeps() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_in_memory_database_is_shared_by_the_pool() {
+async fn an_in_memory_database_keeps_concurrent_writes() {
     let storage = SqliteStorage::connect("sqlite::memory:").await.unwrap();
     super::semantics::concurrent_mixed_loses_nothing(Arc::new(storage)).await;
 }
