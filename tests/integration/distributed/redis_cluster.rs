@@ -1,12 +1,13 @@
 //! Redis Cluster: three primaries, keys spread over hash slots.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use typed_sessions::storage::{RedisStorage, SessionId, SessionStorage};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
-use crate::support::servers;
+use crate::support::servers::{self, RedisCluster};
 
 /// A fresh, empty storage on the shared cluster: its own key prefix (no hash tag, so
 /// sessions spread over the nodes and id changes cross slots).
@@ -99,4 +100,25 @@ async fn a_cluster_url_and_node_list_reach_the_same_sessions() {
         by_url.load(&id, t).await.unwrap(),
         Some(record("x", t, HOUR))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_503_and_the_same_cookie_works_after_a_restart() {
+    if servers::skipped("redis", "redis cluster outage") {
+        return;
+    }
+    let cluster = RedisCluster::start();
+    let timeout = Duration::from_secs(1);
+    let storage = RedisStorage::builder()
+        .timeout(timeout)
+        .connect(&cluster.url())
+        .await
+        .unwrap();
+    super::http::outage_and_recovery(
+        Arc::new(storage),
+        timeout,
+        || cluster.stop(),
+        || cluster.restart(),
+    )
+    .await;
 }

@@ -378,6 +378,22 @@ impl RedisCluster {
         }
     }
 
+    /// Stops every node.
+    pub fn stop(&self) {
+        for node in &self.nodes {
+            node.stop();
+        }
+    }
+
+    /// Starts every node again (same ports, same data and cluster configuration) and waits
+    /// for the cluster to be whole.
+    pub fn restart(&self) {
+        for node in &self.nodes {
+            node.restart();
+        }
+        self.wait_ok();
+    }
+
     /// The seed-node URLs.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(Redis::url).collect()
