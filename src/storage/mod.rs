@@ -101,6 +101,13 @@ pub mod contract;
 pub mod directory;
 mod key;
 mod memory;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+mod millis;
+mod open;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sql;
 mod table;
 
 use std::fmt;
@@ -114,6 +121,13 @@ pub use cache::{CacheStorage, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
 #[cfg(unix)]
 pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
 pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
+pub use open::{OpenError, open_url};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStorage, RedisStorageBuilder};
+#[cfg(feature = "postgres")]
+pub use sql::{PostgresStorage, PostgresStorageBuilder};
+#[cfg(feature = "sqlite")]
+pub use sql::{SqliteStorage, SqliteStorageBuilder};
 
 /// One stored session.
 ///

@@ -5,9 +5,12 @@
 mod auth;
 mod common;
 mod core;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+mod distributed;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
 mod lifecycle;
 mod properties;
 mod storage;
+mod support;

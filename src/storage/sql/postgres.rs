@@ -1,0 +1,181 @@
+//! The PostgreSQL storage.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::call::Limits;
+use super::queries::sql_storage;
+use super::statements::{Dialect, Statements};
+use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
+use crate::storage::StorageError;
+
+/// Sessions in a PostgreSQL table. See the [module documentation](super) for the table,
+/// expiry, atomicity and outage behaviour.
+///
+/// Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use typed_sessions::SessionsConfig;
+/// use typed_sessions::storage::PostgresStorage;
+///
+/// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// struct UserSession { user: String }
+///
+/// let storage = PostgresStorage::connect("postgres://app:secret@127.0.0.1:5432/app").await?;
+/// let sessions = SessionsConfig::new()
+///     .cookie_with_storage::<UserSession, _>("session", storage, |c| c)
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresStorage {
+    pool: PgPool,
+    sql: Arc<Statements>,
+    limits: Limits,
+    table: TableName,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage")
+            .field("table", &self.table)
+            .field("timeout", &self.limits.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options for a [`PostgresStorage`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use typed_sessions::storage::PostgresStorage;
+/// use typed_sessions::storage::sql::TableName;
+///
+/// let storage = PostgresStorage::builder()
+///     .table(TableName::new("shop_sessions")?)
+///     .timeout(Duration::from_secs(1))
+///     .max_connections(20)
+///     .connect("postgresql://app@db.internal/app?sslmode=disable")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `connect` is awaited"]
+pub struct PostgresStorageBuilder {
+    table: TableName,
+    timeout: Duration,
+    max_connections: u32,
+}
+
+impl Default for PostgresStorageBuilder {
+    fn default() -> Self {
+        PostgresStorageBuilder {
+            table: TableName::default(),
+            timeout: DEFAULT_TIMEOUT,
+            max_connections: 10,
+        }
+    }
+}
+
+impl PostgresStorageBuilder {
+    /// The sessions table (default `typed_sessions`).
+    pub fn table(mut self, table: TableName) -> Self {
+        self.table = table;
+        self
+    }
+
+    /// The longest one call may take, waiting for a connection included (default 2 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The most connections the pool opens (default 10).
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// Connects to the database `url` names (`postgres://` or `postgresql://`, with any
+    /// parameter libpq-style URLs take, such as `sslmode`; TLS needs the `rustls` feature),
+    /// then creates or checks the sessions table.
+    ///
+    /// Fails with [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) if the
+    /// database cannot be reached within the timeout, and with
+    /// [`Backend`](crate::storage::StorageErrorKind::Backend) for a malformed URL or a table
+    /// that cannot be used.
+    pub async fn connect(self, url: &str) -> Result<PostgresStorage, StorageError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StorageError::backend("invalid PostgreSQL URL").with_source(error))?;
+        self.connect_with(options).await
+    }
+
+    /// Like [`connect`](Self::connect), with sqlx's connection options.
+    pub async fn connect_with(
+        self,
+        options: PgConnectOptions,
+    ) -> Result<PostgresStorage, StorageError> {
+        let options = options.application_name("typed-sessions");
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(0)
+            .acquire_timeout(self.timeout)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
+        let storage = PostgresStorage {
+            pool,
+            sql: Arc::new(Statements::new(Dialect::Postgres, &self.table)),
+            limits: Limits {
+                timeout: self.timeout,
+                retries: self.max_connections,
+            },
+            table: self.table,
+        };
+        storage.migrate().await?;
+        Ok(storage)
+    }
+}
+
+impl PostgresStorage {
+    /// Connects with the default table, timeout and pool size. See
+    /// [`PostgresStorageBuilder::connect`].
+    pub async fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
+        PostgresStorageBuilder::default().connect(url).await
+    }
+
+    /// Options: table, timeout, pool size.
+    pub fn builder() -> PostgresStorageBuilder {
+        PostgresStorageBuilder::default()
+    }
+
+    /// The sessions table.
+    pub fn table(&self) -> &TableName {
+        &self.table
+    }
+
+    /// The connection pool, for queries of your own (such as counting sessions).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Starts a task that removes expired sessions every `period`, until the returned handle
+    /// is dropped. Needs a Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn demo(storage: typed_sessions::storage::PostgresStorage) {
+    /// let sweeper = storage.spawn_expiry_task(std::time::Duration::from_secs(600));
+    /// // ... serve ...
+    /// drop(sweeper); // stops it
+    /// # }
+    /// ```
+    pub fn spawn_expiry_task(&self, period: Duration) -> ExpiryTask {
+        ExpiryTask::spawn(self.clone(), period)
+    }
+}
+
+sql_storage!(PostgresStorage, sqlx::Postgres);

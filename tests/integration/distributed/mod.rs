@@ -1,0 +1,23 @@
+//! The distributed storages (Redis single node and Cluster, PostgreSQL, SQLite) against real
+//! servers the tests start themselves (see `support::servers`).
+//!
+//! Each backend module has `fresh(test)`: a new, empty storage on the shared server, or
+//! `None` when `TYPED_SESSIONS_SKIP` turns that backend off.
+
+#[macro_use]
+mod semantics;
+mod http;
+mod open_url;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+mod redis_cluster;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+/// A short random suffix for key prefixes, table and file names.
+pub fn unique() -> String {
+    typed_sessions::SessionId::generate().as_str()[..12].to_owned()
+}

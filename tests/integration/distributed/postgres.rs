@@ -1,0 +1,242 @@
+//! PostgreSQL.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use typed_sessions::storage::sql::TableName;
+use typed_sessions::storage::{PostgresStorage, SessionId, SessionStorage, StorageErrorKind};
+
+use super::semantics::{HOUR, base, record};
+use super::unique;
+use crate::support::servers::{self, Postgres};
+
+fn table() -> TableName {
+    TableName::new(&format!("t_{}", unique())).unwrap()
+}
+
+/// A fresh, empty storage on the shared server: its own table.
+pub async fn fresh(test: &str) -> Option<PostgresStorage> {
+    let server = servers::postgres(test)?;
+    Some(
+        PostgresStorage::builder()
+            .table(table())
+            .connect(&server.url())
+            .await
+            .unwrap(),
+    )
+}
+
+storage_semantics!(fresh, sweeps = true);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_hold_the_hash_of_the_id_never_the_id() {
+    let Some(storage) = fresh("rows_hold_the_hash").await else {
+        return;
+    };
+    let id = SessionId::generate();
+    let t = base();
+    storage
+        .create(&id, &record("{\"a\":1}", t, HOUR), t)
+        .await
+        .unwrap();
+    let sql = format!(
+        "SELECT id || ' ' || data || ' ' || created_at || ' ' || expires_at FROM {}",
+        storage.table()
+    );
+    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(storage.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0].0;
+    assert!(row.starts_with(&id.storage_key()), "{row}");
+    assert!(!row.contains(id.as_str()), "the raw id is stored: {row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_created_once_versioned_and_checked() {
+    let Some(server) = servers::postgres("the_schema") else {
+        return;
+    };
+    let name = table();
+    // Several instances starting at once all succeed.
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, name) = (server.url(), name.clone());
+            tokio::spawn(async move {
+                PostgresStorage::builder()
+                    .table(name)
+                    .connect(&url)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut storages = Vec::new();
+    for start in starts {
+        storages.push(start.await.unwrap());
+    }
+    let pool = storages[0].pool().clone();
+    let version: (i64,) =
+        sqlx::query_as("SELECT version FROM typed_sessions_schema WHERE table_name = $1")
+            .bind(name.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(version.0, 1);
+    let index: (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(expires_at)%'",
+    )
+    .bind(name.as_str())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(index.0, 1, "the expires_at index exists");
+
+    // A table marked by a newer release is refused, not misread.
+    sqlx::query("UPDATE typed_sessions_schema SET version = 99 WHERE table_name = $1")
+        .bind(name.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = PostgresStorage::builder()
+        .table(name.clone())
+        .connect(&server.url())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StorageErrorKind::Backend);
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+
+    // A table of someone else's with the same name is refused too.
+    let foreign = table();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {foreign} (key TEXT PRIMARY KEY, value TEXT)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let err = PostgresStorage::builder()
+        .table(foreign)
+        .connect(&server.url())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StorageErrorKind::Backend, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_expired_works_in_batches_and_keeps_live_rows() {
+    let Some(storage) = fresh("delete_expired_batches").await else {
+        return;
+    };
+    let t = base();
+    let sql = format!(
+        "INSERT INTO {} (id, data, created_at, expires_at) SELECT 'k' || g, '{{}}', 0, $1 FROM generate_series(1, 2500) g",
+        storage.table()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(1_000i64)
+        .execute(storage.pool())
+        .await
+        .unwrap();
+    let live = SessionId::generate();
+    storage
+        .create(&live, &record("live", t, HOUR), t)
+        .await
+        .unwrap();
+    assert_eq!(storage.delete_expired(t).await.unwrap(), 2500);
+    assert!(storage.load(&live, t).await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expiry_task_sweeps_until_dropped() {
+    let Some(storage) = fresh("the_expiry_task").await else {
+        return;
+    };
+    let now = SystemTime::now();
+    let count = |storage: PostgresStorage| async move {
+        let sql = format!("SELECT count(*) FROM {}", storage.table());
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(storage.pool())
+            .await
+            .unwrap();
+        n
+    };
+    for _ in 0..5 {
+        let id = SessionId::generate();
+        storage
+            .create(&id, &record("short", now, Duration::from_millis(200)), now)
+            .await
+            .unwrap();
+    }
+    let keep = SessionId::generate();
+    storage
+        .create(&keep, &record("long", now, HOUR), now)
+        .await
+        .unwrap();
+    let task = storage.spawn_expiry_task(Duration::from_millis(50));
+    let until = Instant::now() + Duration::from_secs(10);
+    while count(storage.clone()).await > 1 {
+        assert!(Instant::now() < until, "the expiry task did not sweep");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!task.is_finished());
+    drop(task);
+    // Stopped: an expired row now stays.
+    let late = SessionId::generate();
+    storage
+        .create(&late, &record("late", now, Duration::from_millis(1)), now)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count(storage.clone()).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_round_trip() {
+    let Some(storage) = fresh("postgres http_round_trip").await else {
+        return;
+    };
+    super::http::round_trip(Arc::new(storage)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_prompt_unavailable_error() {
+    if servers::skipped("postgres", "an_unreachable_server") {
+        return;
+    }
+    let port = servers::free_port(false);
+    let started = Instant::now();
+    let err = PostgresStorage::builder()
+        .timeout(Duration::from_millis(500))
+        .connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StorageErrorKind::Unavailable, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_503_and_the_same_cookie_works_after_a_restart() {
+    if servers::skipped("postgres", "postgres outage") {
+        return;
+    }
+    let server = Postgres::start();
+    let timeout = Duration::from_secs(1);
+    let storage = PostgresStorage::builder()
+        .timeout(timeout)
+        .max_connections(4)
+        .connect(&server.url())
+        .await
+        .unwrap();
+    super::http::outage_and_recovery(
+        Arc::new(storage),
+        timeout,
+        || server.stop(),
+        || server.restart(),
+    )
+    .await;
+}

@@ -1,0 +1,194 @@
+//! Redis, single node.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use typed_sessions::storage::{Created, RedisStorage, SessionId, SessionStorage, StorageErrorKind};
+
+use super::semantics::{HOUR, base, record};
+use super::unique;
+use crate::support::servers::{self, Redis};
+
+/// A fresh, empty storage on the shared server: its own key prefix.
+pub async fn fresh(test: &str) -> Option<RedisStorage> {
+    let server = servers::redis(test)?;
+    Some(
+        RedisStorage::builder()
+            .prefix(format!("test:{}:", unique()))
+            .connect(&server.url())
+            .await
+            .unwrap(),
+    )
+}
+
+storage_semantics!(fresh, sweeps = false);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_hold_the_hash_of_the_id_never_the_id() {
+    let Some(server) = servers::redis("keys_hold_the_hash") else {
+        return;
+    };
+    let storage = fresh("keys_hold_the_hash").await.unwrap();
+    let id = SessionId::generate();
+    let t = base();
+    storage
+        .create(&id, &record("{}", t, HOUR), t)
+        .await
+        .unwrap();
+    let keys = server
+        .command(&format!("KEYS {}*", storage.prefix()))
+        .unwrap();
+    let expected = format!("{}{}", storage.prefix(), id.storage_key());
+    assert!(keys.contains(&expected), "{keys}");
+    assert!(!keys.contains(id.as_str()), "the raw id is a key: {keys}");
+    let value = server.command(&format!("GET {expected}")).unwrap();
+    assert!(!value.contains(id.as_str()));
+    assert_eq!(RedisStorage::key_for(storage.prefix(), &id), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_itself_expires_records_at_their_expiry() {
+    let Some(server) = servers::redis("redis_itself_expires") else {
+        return;
+    };
+    let storage = fresh("redis_itself_expires").await.unwrap();
+    let id = SessionId::generate();
+    let key = RedisStorage::key_for(storage.prefix(), &id);
+    let now = base(); // the real time, in whole milliseconds (the stored precision)
+    let short = record("short", now, Duration::from_millis(600));
+    storage.create(&id, &short, now).await.unwrap();
+    let ttl = server.command(&format!("PTTL {key}")).unwrap();
+    let ttl: i64 = ttl.trim().trim_start_matches(':').parse().unwrap();
+    assert!((1..=600).contains(&ttl), "PTTL {ttl}");
+    // Renewal moves the server-side expiry.
+    let renewed = record("renewed", now, Duration::from_secs(3600));
+    assert!(storage.update(&id, &renewed, now).await.unwrap());
+    let ttl: i64 = server
+        .command(&format!("PTTL {key}"))
+        .unwrap()
+        .trim()
+        .trim_start_matches(':')
+        .parse()
+        .unwrap();
+    assert!(ttl > 3_000_000, "PTTL after renewal {ttl}");
+    let other = SessionId::generate();
+    storage.create(&other, &short, now).await.unwrap();
+    let other_key = RedisStorage::key_for(storage.prefix(), &other);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        server
+            .command(&format!("EXISTS {other_key}"))
+            .unwrap()
+            .trim(),
+        ":0",
+        "Redis removed the expired key"
+    );
+    // Loaded with the old clock, it is still gone: Redis enforced the expiry.
+    assert_eq!(storage.load(&other, now).await.unwrap(), None);
+    assert_eq!(storage.load(&id, now).await.unwrap(), Some(renewed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
+    let Some(server) = servers::redis("a_value_in_another_format") else {
+        return;
+    };
+    let storage = fresh("a_value_in_another_format").await.unwrap();
+    let id = SessionId::generate();
+    let key = RedisStorage::key_for(storage.prefix(), &id);
+    assert!(
+        server
+            .command(&format!("SET {key} not-a-record"))
+            .unwrap()
+            .starts_with("+OK")
+    );
+    let t = base();
+    assert_eq!(storage.load(&id, t).await.unwrap(), None);
+    assert_eq!(
+        server.command(&format!("EXISTS {key}")).unwrap().trim(),
+        ":0"
+    );
+    // And a foreign value never blocks a create or counts as live for update.
+    server.command(&format!("SET {key} junk")).unwrap();
+    assert!(!storage.update(&id, &record("x", t, HOUR), t).await.unwrap());
+    assert_eq!(
+        storage.create(&id, &record("x", t, HOUR), t).await.unwrap(),
+        Created::Inserted
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_are_reloaded_after_a_script_flush() {
+    let Some(server) = servers::redis("scripts_are_reloaded") else {
+        return;
+    };
+    let storage = fresh("scripts_are_reloaded").await.unwrap();
+    let t = base();
+    let id = SessionId::generate();
+    storage
+        .create(&id, &record("v1", t, HOUR), t)
+        .await
+        .unwrap();
+    assert!(
+        storage
+            .update(&id, &record("v2", t, HOUR), t)
+            .await
+            .unwrap()
+    );
+    assert!(server.command("SCRIPT FLUSH").unwrap().starts_with("+OK"));
+    assert!(
+        storage
+            .update(&id, &record("v3", t, HOUR), t)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        storage.load(&id, t).await.unwrap(),
+        Some(record("v3", t, HOUR))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_round_trip() {
+    let Some(storage) = fresh("http_round_trip").await else {
+        return;
+    };
+    super::http::round_trip(Arc::new(storage)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_a_prompt_unavailable_error() {
+    if servers::skipped("redis", "an_unreachable_server") {
+        return;
+    }
+    let port = servers::free_port(false);
+    let started = Instant::now();
+    let err = RedisStorage::builder()
+        .timeout(Duration::from_millis(500))
+        .connect(&format!("redis://127.0.0.1:{port}"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), StorageErrorKind::Unavailable, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_is_503_and_the_same_cookie_works_after_a_restart() {
+    if servers::skipped("redis", "redis outage") {
+        return;
+    }
+    let server = Redis::start();
+    let timeout = Duration::from_secs(1);
+    let storage = RedisStorage::builder()
+        .timeout(timeout)
+        .connect(&server.url())
+        .await
+        .unwrap();
+    super::http::outage_and_recovery(
+        Arc::new(storage),
+        timeout,
+        || server.stop(),
+        || server.restart(),
+    )
+    .await;
+}
