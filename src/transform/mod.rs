@@ -9,8 +9,21 @@
 //! formats authenticate, so a value cannot be moved from one session to another), the current
 //! time, and the expiry the value should carry.
 
+mod encrypt;
+mod envelope;
+mod keys;
+pub mod ktor;
+mod mac;
+mod sign;
+
 use std::fmt;
 use std::time::SystemTime;
+
+pub use encrypt::{Encrypt, EncryptAlgorithm};
+pub use envelope::{Format, MAX_VALUE_LEN, Opened};
+pub use keys::{Key, KeyError, KeyId, KeyRing, MAX_KEY_LEN, MIN_KEY_LEN};
+pub use ktor::{KtorEncrypt, KtorError, KtorSign};
+pub use sign::{Sign, SignAlgorithm};
 
 /// What a transformer knows about the value it protects or checks.
 #[derive(Debug, Clone, Copy)]
@@ -78,9 +91,25 @@ impl fmt::Display for Rejection {
 }
 
 /// Why a transformer could not protect an outgoing value.
+///
+/// [`Sessions::set`](crate::Sessions::set) reports it as
+/// [`SessionError::TooLarge`](crate::SessionError::TooLarge) or
+/// [`SessionError::Transform`](crate::SessionError::Transform).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct TransformError(pub String);
+#[non_exhaustive]
+pub enum TransformError {
+    /// The protected value would exceed what the format accepts back.
+    #[error("the protected value would be {size} bytes long, over the limit of {limit}")]
+    TooLarge {
+        /// The size it would have had.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Any other failure (the message never contains the value or key material).
+    #[error("{0}")]
+    Failed(String),
+}
 
 /// One step of the chain: protects a string on the way out, checks and unwraps it on the way in.
 ///
@@ -163,6 +192,62 @@ impl fmt::Debug for Chain {
         f.debug_list()
             .entries(self.steps.iter().map(|s| s.describe()))
             .finish()
+    }
+}
+
+/// Helpers for the transformer tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    /// `value` (base64url) with each bit of each decoded byte flipped in turn, re-encoded
+    /// canonically: every single-bit change a client could make to the protected bytes.
+    pub(crate) fn every_byte_flipped(value: &str) -> Vec<String> {
+        let bytes = URL_SAFE_NO_PAD.decode(value).unwrap();
+        let mut out = Vec::with_capacity(bytes.len() * 8);
+        for i in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut tampered = bytes.clone();
+                tampered[i] ^= 1 << bit;
+                out.push(URL_SAFE_NO_PAD.encode(&tampered));
+            }
+        }
+        out
+    }
+
+    /// Other spellings of the same bytes that a lenient decoder would accept: padded, the
+    /// standard alphabet, non-canonical trailing bits, embedded whitespace.
+    pub(crate) fn re_encodings(value: &str) -> Vec<String> {
+        let mut out = vec![
+            format!("{value}="),
+            format!("{value}=="),
+            format!("{value}\n"),
+            format!(" {value}"),
+        ];
+        let pad = (4 - value.len() % 4) % 4;
+        if pad > 0 {
+            out.push(format!("{value}{}", "=".repeat(pad)));
+        }
+        let standard = value.replace('-', "+").replace('_', "/");
+        if standard != value {
+            out.push(standard);
+        }
+        let unused_bits = match value.len() % 4 {
+            2 => 4,
+            3 => 2,
+            _ => 0,
+        };
+        if unused_bits > 0 {
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let last = *value.as_bytes().last().unwrap();
+            let index = ALPHABET.iter().position(|&c| c == last).unwrap();
+            let mut noncanonical = value[..value.len() - 1].to_owned();
+            noncanonical.push(ALPHABET[index ^ 1] as char);
+            out.push(noncanonical);
+        }
+        out
     }
 }
 
