@@ -3,3 +3,4 @@
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
 mod common;
+mod crypto;
