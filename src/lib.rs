@@ -28,4 +28,5 @@ pub use error::{ConfigError, SessionError};
 pub use id::{LogTag, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::Sessions;
+pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};

@@ -36,7 +36,7 @@
 //! [`Encrypt`] and [`Sign`] take a [`Key`], a master secret of at least 32 random bytes
 //! (`Key::from_hex`, `Key::from_base64`, `Key::generate`). Shorter keys and keys made of one
 //! repeated byte are refused. Each format derives its own key from it with HKDF-SHA-256 under its
-//! own `info` (`typed-sessions/v1/sign/hmac-sha256`, `typed-sessions/v1/encrypt/xchacha20poly1305`,
+//! own `info` (`typed-sessions/v1/sign/hmac-sha256`, `typed-sessions/v1/encrypt/aes256gcm`,
 //! ...), so one master key can serve signing and encryption, and a value of one format never
 //! verifies in another. Keys are wiped from memory on drop and never printed.
 //!
@@ -65,15 +65,16 @@
 //! Encrypted ([`Encrypt`]), then:
 //!
 //! ```text
-//!     13    24  nonce       random per value (12 bytes for AES-256-GCM)
-//!   13+24    n  ciphertext
-//! 13+24+n   16  tag         AEAD(k, nonce, plaintext = payload, associated data = header | len(name) | name)
+//!     13    12  nonce       random per value (24 bytes for XChaCha20-Poly1305)
+//!   13+12    n  ciphertext
+//! 13+12+n   16  tag         AEAD(k, nonce, plaintext = payload, associated data = header | len(name) | name)
 //! ```
 //!
 //! `len(name)` is the session name's length as 4 big-endian bytes, so name and payload can never
 //! be re-split. Everything a value contains is authenticated: the header, the session name, the
 //! nonce and the payload. A value of `n` payload bytes is `⌈4(45 + n)/3⌉` characters signed with
-//! SHA-256 and `⌈4(53 + n)/3⌉` encrypted with XChaCha20-Poly1305.
+//! SHA-256, and `⌈4(41 + n)/3⌉` encrypted with AES-256-GCM (`⌈4(53 + n)/3⌉` with
+//! XChaCha20-Poly1305). The AEAD is chosen in [`EncryptAlgorithm`], which explains the default.
 //!
 //! Reading checks, in this order, and stops at the first failure (each a [`Rejection`]):
 //! length (over [`MAX_VALUE_LEN`] = 4096: [`Rejection::TooLong`], nothing decoded), strict
@@ -115,10 +116,11 @@
 //!
 //! let new = Key::from_hex("7a9c0e5b3d1f8264a0c2e4f6981b3d5f7092b4d6f8a1c3e5072b4d6f8a9c1e3f")?;
 //! let old = Key::from_hex("1f3e5d7c9b0a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d1c3b5a7f9e2d4c6b8a0f1e")?;
+//! let ring = KeyRing::from_keys(new, [old])?; // a duplicate key would be an error here
 //! let layer = SessionsConfig::new()
 //!     .cookie::<UserSession>("user_session", |c| c
 //!         .max_age(Duration::from_secs(3600))
-//!         .transform(Encrypt::new(KeyRing::from_keys(new, [old])?)))
+//!         .transform(Encrypt::new(ring)))
 //!     .build()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

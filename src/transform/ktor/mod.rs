@@ -88,37 +88,33 @@ pub(crate) fn key_from_hex(
         .map_err(|_| KtorError::InvalidHex(which))
 }
 
-/// Appends lowercase hex (what Kotlin's `toHexString()` writes).
+/// Appends lowercase hex (what Kotlin's `toHexString()` writes), a block at a time.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            if let Some(&d) = DIGITS.get(usize::from(nibble)) {
-                out.push(char::from(d));
-            }
+    let mut buf = [0u8; 512];
+    out.reserve(2 * bytes.len());
+    for chunk in bytes.chunks(buf.len() / 2) {
+        let Some(dst) = buf.get_mut(..2 * chunk.len()) else {
+            return;
+        };
+        if hex::encode_to_slice(chunk, dst).is_err() {
+            return;
+        }
+        // Hex digits are ASCII: this never fails.
+        if let Ok(text) = std::str::from_utf8(dst) {
+            out.push_str(text);
         }
     }
 }
 
 /// Decodes lowercase hex strictly: even length, `0-9a-f` only.
 pub(crate) fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let pairs = text.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return None;
     }
-    pairs
-        .map(|pair| match *pair {
-            [hi, lo] => Some(nibble(hi)? << 4 | nibble(lo)?),
-            _ => None,
-        })
-        .collect()
+    hex::decode(text).ok()
 }
 
 #[cfg(test)]
