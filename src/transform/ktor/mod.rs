@@ -88,33 +88,46 @@ pub(crate) fn key_from_hex(
         .map_err(|_| KtorError::InvalidHex(which))
 }
 
-/// Appends lowercase hex (what Kotlin's `toHexString()` writes), a block at a time.
+/// Appends lowercase hex (what Kotlin's `toHexString()` writes).
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    let mut buf = [0u8; 512];
-    out.reserve(2 * bytes.len());
-    for chunk in bytes.chunks(buf.len() / 2) {
-        let Some(dst) = buf.get_mut(..2 * chunk.len()) else {
-            return;
-        };
-        if hex::encode_to_slice(chunk, dst).is_err() {
-            return;
-        }
-        // Hex digits are ASCII: this never fails.
-        if let Ok(text) = std::str::from_utf8(dst) {
-            out.push_str(text);
-        }
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = Vec::with_capacity(2 * bytes.len());
+    for &b in bytes {
+        let digit = |n: u8| DIGITS.get(usize::from(n)).copied().unwrap_or(b'0');
+        buf.extend_from_slice(&[digit(b >> 4), digit(b & 0x0f)]);
+    }
+    // Hex digits are ASCII, so this never fails (and validating ASCII is one fast pass).
+    if let Ok(text) = std::str::from_utf8(&buf) {
+        out.push_str(text);
+    }
+}
+
+/// The value of a lowercase hex digit; `0xff` for any other byte.
+fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0xff,
     }
 }
 
 /// Decodes lowercase hex strictly: even length, `0-9a-f` only.
 pub(crate) fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
-    if !text
-        .bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    let pairs = text.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return None;
     }
-    hex::decode(text).ok()
+    let mut out = Vec::with_capacity(text.len() / 2);
+    let mut invalid = 0u8;
+    for pair in pairs {
+        let (hi, lo) = match *pair {
+            [hi, lo] => (nibble(hi), nibble(lo)),
+            _ => return None,
+        };
+        invalid |= (hi | lo) & 0xf0;
+        out.push(hi << 4 | (lo & 0x0f));
+    }
+    (invalid == 0).then_some(out)
 }
 
 #[cfg(test)]
