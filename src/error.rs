@@ -185,6 +185,15 @@ pub enum SessionError {
         /// The limit.
         limit: usize,
     },
+    /// A handler asked for the principal of a session authentication that does not protect
+    /// its route.
+    #[error(
+        "no session authentication producing a principal of type `{principal}` protects this route: add `SessionAuth` to it with `route_layer`"
+    )]
+    NotAuthenticated {
+        /// The principal type asked for.
+        principal: String,
+    },
     /// A session id is not valid: one given to [`clear_by_id`](crate::Sessions::clear_by_id),
     /// or one a custom id generator produced. The message never contains the id.
     #[error("invalid session id: {0}")]

@@ -77,7 +77,9 @@ impl SessionId {
     pub fn log_tag(&self) -> LogTag {
         let digest = Sha256::digest(self.0.as_bytes());
         let mut tag = [0u8; 4];
-        tag.copy_from_slice(&digest[..4]);
+        for (t, d) in tag.iter_mut().zip(digest.iter()) {
+            *t = *d;
+        }
         LogTag(tag)
     }
 

@@ -1,4 +1,54 @@
 //! Typed HTTP sessions for tower and axum, after Ktor's `Sessions` plugin.
+//!
+//! A session is a Rust type of yours. You register it once, under a name, as a cookie or a
+//! header, carried **by value** (the serialized session travels, protected by a
+//! [transformer](transform)) or **by id** (an id travels; the session lives in a
+//! [storage](storage)). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use typed_sessions::{SessionError, Sessions, SessionsConfig};
+//!
+//! #[derive(Clone, serde::Serialize, serde::Deserialize)]
+//! struct UserSession { id: String, count: u32 }
+//!
+//! async fn counter(sessions: Sessions) -> Result<String, SessionError> {
+//!     let session = sessions.get_or_set(|| UserSession { id: "u1".into(), count: 0 }).await?;
+//!     sessions.set(UserSession { count: session.count + 1, ..session.clone() })?;
+//!     Ok(format!("count {}", session.count))
+//! }
+//!
+//! let sessions = SessionsConfig::new()
+//!     .cookie::<UserSession>("user_session", |c| c)
+//!     .build()?;
+//! let app: Router = Router::new().route("/counter", get(counter)).layer(sessions);
+//! # Ok::<(), typed_sessions::ConfigError>(())
+//! ```
+//!
+//! # The pieces
+//!
+//! Ktor's own decomposition, one module each:
+//!
+//! | piece | job | module |
+//! |---|---|---|
+//! | transport | carries one string between server and client: a cookie or a header | [`transport`] |
+//! | transformer | protects that string: sign, encrypt, Ktor's formats | [`transform`] |
+//! | tracker | what the string is: the serialized session, or an id | by value / by id |
+//! | serializer | session value to string and back: JSON, Ktor's legacy format, yours | [`serializer`] |
+//! | storage | where by-id sessions live | [`storage`] |
+//! | layer | per request: lazy loading, change tracking, one write when the response leaves | [`SessionsLayer`] |
+//!
+//! # Guarantees
+//!
+//! * Client input never causes an error, a panic or a 5xx: tampered, malformed, expired or
+//!   unknown values read as "no session", and the response clears them.
+//! * A session the handler does not touch costs nothing.
+//! * A storage outage is an error the handler sees ([`SessionError::Storage`], `503`); the
+//!   client's cookie is kept and no new session is minted.
+//! * Deletion wins: a request that read a session before a concurrent logout can never write
+//!   it back.
+//! * Nothing is lost silently: a value too large for a cookie, or a storage write that fails,
+//!   is an error, never a dropped cookie.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
@@ -7,11 +57,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+#[cfg(feature = "axum")]
+pub mod auth;
 pub mod clock;
 pub mod config;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod id;
 mod layer;
 mod random;
@@ -30,3 +85,8 @@ pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::Sessions;
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
+
+/// The README's code, compiled and run as doctests so it cannot drift from the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
-use crate::state::{Change, RequestState, render};
+use crate::state::{Change, Entry, RequestState, render};
 use crate::tracker::{Outcome, Tracker};
 
 /// The sessions of the current request.
@@ -76,13 +76,18 @@ impl Sessions {
             .ok_or(SessionError::LayerMissing)
     }
 
-    /// Finds the state and slot that serve `T`: this layer's, or an enclosing layer's.
-    fn locate<T: 'static>(&self) -> Result<(&RequestState, usize), SessionError> {
+    /// Finds the session that serves `T`: this layer's, or an enclosing layer's.
+    fn locate<T: 'static>(&self) -> Result<Entry<'_>, SessionError> {
         let wanted = TypeId::of::<T>();
         let mut handle = self;
         loop {
-            if let Some(index) = handle.state.shared.index_of(wanted) {
-                return Ok((&handle.state, index));
+            if let Some(entry) = handle
+                .state
+                .shared
+                .index_of(wanted)
+                .and_then(|i| handle.state.entry(i))
+            {
+                return Ok(entry);
             }
             match &handle.state.parent {
                 Some(parent) => handle = parent,
@@ -101,17 +106,17 @@ impl Sessions {
     /// Fails if `T` is not registered, or if the storage of a by-id session fails (the error
     /// maps to `503`; the client's cookie is kept).
     pub async fn get<T: Clone + Send + Sync + 'static>(&self) -> Result<Option<T>, SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        state.touch(index);
+        let entry = self.locate::<T>()?;
+        entry.touch();
         {
-            let pending = state.slots[index].lock();
+            let pending = entry.slot.lock();
             match &pending.change {
                 Change::Set { value, .. } => return Ok(value.downcast_ref::<T>().cloned()),
                 Change::Clear => return Ok(None),
                 Change::Keep => {}
             }
         }
-        let loaded = state.load(index).await?;
+        let loaded = entry.load().await?;
         Ok(loaded
             .value
             .as_ref()
@@ -125,9 +130,9 @@ impl Sessions {
     /// so a value that cannot be sent (too large for a cookie, say) is an error here rather
     /// than a cookie the browser drops.
     pub fn set<T: Clone + Send + Sync + 'static>(&self, value: T) -> Result<(), SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        state.check_open(index)?;
-        let provider = state.provider(index);
+        let entry = self.locate::<T>()?;
+        entry.check_open()?;
+        let provider = entry.provider;
         let serialized = provider
             .codec
             .serialize(&value)
@@ -136,32 +141,32 @@ impl Sessions {
                 reason: e.0,
             })?;
         let rendered = match provider.tracker {
-            Tracker::ByValue { .. } => Some(render(provider, &serialized, state.now())?),
+            Tracker::ByValue { .. } => Some(render(provider, &serialized, entry.state.now())?),
             Tracker::ById(_) => None,
         };
-        let mut pending = state.slots[index].lock();
-        state.check_open(index)?;
+        let mut pending = entry.slot.lock();
+        entry.check_open()?;
         pending.change = Change::Set {
             value: Box::new(value),
             serialized,
             rendered,
         };
         drop(pending);
-        state.touch(index);
+        entry.touch();
         Ok(())
     }
 
     /// Removes the session of type `T`: the response tells the client to drop it, and a by-id
     /// session's record is deleted from its storage.
     pub fn clear<T: 'static>(&self) -> Result<(), SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        let mut pending = state.slots[index].lock();
-        state.check_open(index)?;
+        let entry = self.locate::<T>()?;
+        let mut pending = entry.slot.lock();
+        entry.check_open()?;
         pending.change = Change::Clear;
         pending.regenerate = false;
         pending.minted = None;
         drop(pending);
-        state.touch(index);
+        entry.touch();
         Ok(())
     }
 
@@ -185,20 +190,20 @@ impl Sessions {
     /// it can be recorded before the response leaves (unlike Ktor, where it is `null` until
     /// then).
     pub async fn id<T: 'static>(&self) -> Result<Option<SessionId>, SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        let provider = state.provider(index);
+        let entry = self.locate::<T>()?;
+        let provider = entry.provider;
         let Some(by_id) = provider.tracker.by_id() else {
             return Err(SessionError::NotById {
                 name: provider.name.clone(),
             });
         };
-        state.touch(index);
-        let loaded = state.load(index).await?;
+        entry.touch();
+        let loaded = entry.load().await?;
         let current = match &loaded.outcome {
             Outcome::Valid(valid) => valid.stored.as_ref().map(|s| s.id.clone()),
             _ => None,
         };
-        let mut pending = state.slots[index].lock();
+        let mut pending = entry.slot.lock();
         let wants_new_id = match pending.change {
             Change::Clear => return Ok(None),
             Change::Set { .. } => current.is_none() || pending.regenerate,
@@ -208,7 +213,7 @@ impl Sessions {
             return Ok(current);
         }
         if pending.minted.is_none() {
-            pending.minted = Some(by_id.new_id(&provider.name, state.request.as_deref())?);
+            pending.minted = Some(by_id.new_id(&provider.name, entry.state.request.as_deref())?);
         }
         Ok(pending.minted.clone())
     }
@@ -219,19 +224,24 @@ impl Sessions {
     /// at that moment. Without a session there is nothing to regenerate, and this does
     /// nothing.
     pub async fn regenerate<T: 'static>(&self) -> Result<(), SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        let provider = state.provider(index);
+        let entry = self.locate::<T>()?;
+        let provider = entry.provider;
         if provider.tracker.by_id().is_none() {
             return Err(SessionError::NotById {
                 name: provider.name.clone(),
             });
         }
-        state.check_open(index)?;
-        state.touch(index);
-        state.load(index).await?;
-        let mut pending = state.slots[index].lock();
-        state.check_open(index)?;
-        if matches!(pending.change, Change::Clear) {
+        entry.check_open()?;
+        entry.touch();
+        let stored = entry
+            .load()
+            .await?
+            .valid()
+            .is_some_and(|v| v.stored.is_some());
+        let mut pending = entry.slot.lock();
+        entry.check_open()?;
+        // Only a stored session has an id to replace; a new one gets a fresh id anyway.
+        if !stored || matches!(pending.change, Change::Clear) {
             return Ok(());
         }
         pending.regenerate = true;
@@ -243,8 +253,8 @@ impl Sessions {
     /// `sessions.clear<T>(id)`): for "log out my other devices". The current request's own
     /// session is not affected unless `id` is its id.
     pub async fn clear_by_id<T: 'static>(&self, id: impl AsRef<str>) -> Result<(), SessionError> {
-        let (state, index) = self.locate::<T>()?;
-        let provider = state.provider(index);
+        let entry = self.locate::<T>()?;
+        let provider = entry.provider;
         let Some(by_id) = provider.tracker.by_id() else {
             return Err(SessionError::NotById {
                 name: provider.name.clone(),

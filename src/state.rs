@@ -21,7 +21,7 @@ use crate::layer::Shared;
 use crate::tracker::{AnyValue, Loaded, Outcome, Provider, Stored, Tracker};
 use crate::transform::TransformError;
 use crate::transport::Transport;
-use crate::transport::incoming::{self, Incoming};
+use crate::transport::incoming::{self, Incoming, Source};
 
 /// The state of all sessions of one request.
 pub(crate) struct RequestState {
@@ -90,6 +90,16 @@ impl Slot {
     }
 }
 
+/// One session of one request, with its configuration: what every per-session operation
+/// works on. Made by [`RequestState::entry`], so an index never needs checking twice.
+#[derive(Clone, Copy)]
+pub(crate) struct Entry<'a> {
+    pub(crate) state: &'a RequestState,
+    pub(crate) slot: &'a Slot,
+    pub(crate) provider: &'a Provider,
+    source: &'a Source,
+}
+
 /// What the write-out adds to the response.
 #[derive(Default)]
 struct Outgoing {
@@ -127,46 +137,27 @@ impl RequestState {
         self.shared.clock.now()
     }
 
-    pub(crate) fn provider(&self, index: usize) -> &Provider {
-        &self.shared.providers[index]
+    /// Session number `index` of this configuration.
+    pub(crate) fn entry(&self, index: usize) -> Option<Entry<'_>> {
+        Some(Entry {
+            state: self,
+            slot: self.slots.get(index)?,
+            provider: self.shared.providers.get(index)?,
+            source: self.shared.sources.get(index)?,
+        })
     }
 
-    /// Marks session `index` as used by the handler.
-    pub(crate) fn touch(&self, index: usize) {
-        self.slots[index].used.store(true, Ordering::Relaxed);
-        self.used.store(true, Ordering::Release);
-    }
-
-    /// Fails if the response has already been taken over.
-    pub(crate) fn check_open(&self, index: usize) -> Result<(), SessionError> {
-        if self.committed.load(Ordering::Acquire) {
-            return Err(SessionError::TooLate {
-                name: self.provider(index).name.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Loads session `index` on first use; later calls return the same result.
-    pub(crate) async fn load(&self, index: usize) -> Result<&Loaded, SessionError> {
-        let slot = &self.slots[index];
-        let provider = self.provider(index);
-        let limit = incoming::limit(&self.shared.sources[index]);
-        slot.loaded
-            .get_or_try_init(|| async {
-                let loaded = provider
-                    .load(slot.incoming.as_ref(), limit, self.now())
-                    .await
-                    .map_err(|error| {
-                        tracing::error!(session = %provider.name, %error, "session storage failed while loading");
-                        SessionError::Storage(error)
-                    })?;
-                if let Outcome::Invalid { reason, .. } = &loaded.outcome {
-                    tracing::debug!(session = %provider.name, reason = reason.as_str(), "invalid session value; it will be cleared");
-                }
-                Ok(loaded)
+    fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
+        self.slots
+            .iter()
+            .zip(self.shared.providers.iter())
+            .zip(self.shared.sources.iter())
+            .map(|((slot, provider), source)| Entry {
+                state: self,
+                slot,
+                provider,
+                source,
             })
-            .await
     }
 
     /// Commits the state and writes every changed session into `response`.
@@ -179,8 +170,8 @@ impl RequestState {
             return Ok(());
         }
         let mut out = Outgoing::default();
-        for index in 0..self.slots.len() {
-            self.finish_slot(index, &mut out).await?;
+        for entry in self.entries() {
+            entry.finish(&mut out).await?;
         }
         let headers = response.headers_mut();
         let wrote = !out.headers.is_empty();
@@ -213,13 +204,57 @@ impl RequestState {
     pub(crate) fn abandon(&self) {
         self.committed.store(true, Ordering::Release);
     }
+}
 
-    async fn finish_slot(&self, index: usize, out: &mut Outgoing) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
-        if !slot.used.load(Ordering::Relaxed) {
+impl<'a> Entry<'a> {
+    /// Marks the session as used by the handler.
+    pub(crate) fn touch(&self) {
+        self.slot.used.store(true, Ordering::Relaxed);
+        self.state.used.store(true, Ordering::Release);
+    }
+
+    /// Fails if the response has already been taken over.
+    pub(crate) fn check_open(&self) -> Result<(), SessionError> {
+        if self.state.committed.load(Ordering::Acquire) {
+            return Err(SessionError::TooLate {
+                name: self.provider.name.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn limit(&self) -> usize {
+        incoming::limit(self.source)
+    }
+
+    /// Loads the session on first use; later calls return the same result.
+    pub(crate) async fn load(&self) -> Result<&'a Loaded, SessionError> {
+        let slot = self.slot;
+        let provider = self.provider;
+        let limit = self.limit();
+        let now = self.state.now();
+        slot.loaded
+            .get_or_try_init(|| async {
+                let loaded = provider
+                    .load(slot.incoming.as_ref(), limit, now)
+                    .await
+                    .map_err(|error| {
+                        tracing::error!(session = %provider.name, %error, "session storage failed while loading");
+                        SessionError::Storage(error)
+                    })?;
+                if let Outcome::Invalid { reason, .. } = &loaded.outcome {
+                    tracing::debug!(session = %provider.name, reason = reason.as_str(), "invalid session value; it will be cleared");
+                }
+                Ok(loaded)
+            })
+            .await
+    }
+
+    async fn finish(&self, out: &mut Outgoing) -> Result<(), SessionError> {
+        if !self.slot.used.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let provider = self.provider(index);
+        let provider = self.provider;
         let vary = match &provider.transport {
             Transport::Cookie(_) => http::header::COOKIE,
             Transport::Header(h) => h.header().clone(),
@@ -227,21 +262,16 @@ impl RequestState {
         if !out.vary.contains(&vary) {
             out.vary.push(vary);
         }
-        let pending = std::mem::take(&mut *slot.lock());
+        let pending = std::mem::take(&mut *self.slot.lock());
         match &provider.tracker {
-            Tracker::ByValue { .. } => self.finish_by_value(index, pending, out),
-            Tracker::ById(_) => self.finish_by_id(index, pending, out).await,
+            Tracker::ByValue { .. } => self.finish_by_value(pending, out),
+            Tracker::ById(_) => self.finish_by_id(pending, out).await,
         }
     }
 
-    fn finish_by_value(
-        &self,
-        index: usize,
-        pending: Pending,
-        out: &mut Outgoing,
-    ) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
-        let provider = self.provider(index);
+    fn finish_by_value(&self, pending: Pending, out: &mut Outgoing) -> Result<(), SessionError> {
+        let slot = self.slot;
+        let provider = self.provider;
         match pending.change {
             Change::Set {
                 serialized,
@@ -253,9 +283,8 @@ impl RequestState {
                         Some(loaded) => loaded.valid().map(|v| v.serialized == serialized),
                         // Not read by the handler: unwrap the incoming value now (no storage).
                         None => slot.incoming.as_ref().and_then(|incoming| {
-                            let limit = incoming::limit(&self.shared.sources[index]);
                             provider
-                                .unwrap_incoming(incoming, limit, self.now())
+                                .unwrap_incoming(incoming, self.limit(), self.state.now())
                                 .ok()
                                 .map(|t| t == serialized)
                         }),
@@ -268,31 +297,27 @@ impl RequestState {
                     out.headers.push(header);
                 }
             }
-            Change::Clear => self.remove(index, out),
+            Change::Clear => self.remove(out),
             Change::Keep => {
                 if matches!(
                     slot.loaded.get().map(|l| &l.outcome),
                     Some(Outcome::Invalid { .. })
                 ) {
-                    self.remove(index, out);
+                    self.remove(out);
                 }
             }
         }
         Ok(())
     }
 
-    async fn finish_by_id(
-        &self,
-        index: usize,
-        pending: Pending,
-        out: &mut Outgoing,
-    ) -> Result<(), SessionError> {
-        let slot = &self.slots[index];
-        let provider = self.provider(index);
+    async fn finish_by_id(&self, pending: Pending, out: &mut Outgoing) -> Result<(), SessionError> {
+        let slot = self.slot;
+        let provider = self.provider;
         let Some(by_id) = provider.tracker.by_id() else {
             return Ok(());
         };
-        let now = self.now();
+        let state = self.state;
+        let now = state.now();
         if let Change::Clear = pending.change {
             // The id to delete: the loaded one, or (not loaded) the incoming one, unwrapped
             // without a storage round trip.
@@ -303,8 +328,7 @@ impl RequestState {
                     Outcome::Absent => None,
                 },
                 None => slot.incoming.as_ref().and_then(|incoming| {
-                    let limit = incoming::limit(&self.shared.sources[index]);
-                    let text = provider.unwrap_incoming(incoming, limit, now).ok()?;
+                    let text = provider.unwrap_incoming(incoming, self.limit(), now).ok()?;
                     by_id.parse_id(&text)
                 }),
             };
@@ -313,17 +337,17 @@ impl RequestState {
                     .storage
                     .delete(&id)
                     .await
-                    .map_err(|e| self.storage_failed(index, e))?;
+                    .map_err(|e| self.storage_failed(e))?;
                 tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared");
             }
-            self.remove(index, out);
+            self.remove(out);
             return Ok(());
         }
 
         let has_change = matches!(pending.change, Change::Set { .. }) || pending.regenerate;
         if has_change && slot.loaded.get().is_none() && slot.incoming.is_some() {
             // A write needs to know the current session (its id and creation time).
-            self.load(index).await?;
+            self.load().await?;
         }
         let loaded = slot.loaded.get();
         let valid_stored = loaded
@@ -337,7 +361,7 @@ impl RequestState {
                 .storage
                 .delete(broken)
                 .await
-                .map_err(|e| self.storage_failed(index, e))?;
+                .map_err(|e| self.storage_failed(e))?;
         }
 
         let (data, changed) = match (pending.change, loaded.and_then(Loaded::valid)) {
@@ -355,19 +379,19 @@ impl RequestState {
             (None, Some(data)) => {
                 let id = match pending.minted {
                     Some(id) => id,
-                    None => by_id.new_id(&provider.name, self.request.as_deref())?,
+                    None => by_id.new_id(&provider.name, state.request.as_deref())?,
                 };
                 let id = by_id
                     .create(&provider.name, id, data, now)
                     .await
-                    .map_err(|e| self.session_failed(index, e))?;
-                self.send_id(index, &id, now, out)?;
+                    .map_err(|e| self.session_failed(e))?;
+                self.send_id(&id, now, out)?;
             }
             // A new id for an existing session.
             (Some(stored), Some(data)) if pending.regenerate => {
                 let new_id = match pending.minted {
                     Some(id) => id,
-                    None => by_id.new_id(&provider.name, self.request.as_deref())?,
+                    None => by_id.new_id(&provider.name, state.request.as_deref())?,
                 };
                 let record = crate::storage::Record {
                     data,
@@ -378,18 +402,16 @@ impl RequestState {
                     .storage
                     .change_id(&stored.id, &new_id, &record, now)
                     .await
-                    .map_err(|e| self.storage_failed(index, e))?;
+                    .map_err(|e| self.storage_failed(e))?;
                 if moved {
-                    self.send_id(index, &new_id, now, out)?;
+                    self.send_id(&new_id, now, out)?;
                 } else {
                     tracing::debug!(session = %provider.name, "session ended by a concurrent request; not regenerated");
-                    self.remove(index, out);
+                    self.remove(out);
                 }
             }
             // New data for an existing session.
-            (Some(stored), Some(data)) if changed => {
-                self.update(index, stored, data, now, out).await?
-            }
+            (Some(stored), Some(data)) if changed => self.update(stored, data, now, out).await?,
             // Unchanged data: renew the idle deadline if it is due.
             (Some(stored), _) => {
                 if by_id.due_for_renewal(stored, now) {
@@ -397,13 +419,13 @@ impl RequestState {
                         .and_then(Loaded::valid)
                         .map(|v| v.serialized.clone())
                         .unwrap_or_default();
-                    self.update(index, stored, data, now, out).await?;
+                    self.update(stored, data, now, out).await?;
                 }
             }
             // Nothing to write; an invalid value is cleared.
             (None, None) => {
                 if matches!(loaded.map(|l| &l.outcome), Some(Outcome::Invalid { .. })) {
-                    self.remove(index, out);
+                    self.remove(out);
                 }
             }
         }
@@ -412,61 +434,59 @@ impl RequestState {
 
     async fn update(
         &self,
-        index: usize,
         stored: &Stored,
         data: String,
         now: SystemTime,
         out: &mut Outgoing,
     ) -> Result<(), SessionError> {
-        let provider = self.provider(index);
+        let provider = self.provider;
         let Some(by_id) = provider.tracker.by_id() else {
             return Ok(());
         };
         let live = by_id
             .update(stored, data, now)
             .await
-            .map_err(|e| self.session_failed(index, e))?;
+            .map_err(|e| self.session_failed(e))?;
         if live {
-            self.send_id(index, &stored.id, now, out)
+            self.send_id(&stored.id, now, out)
         } else {
             // Deleted meanwhile (a concurrent logout): deletion wins, nothing is recreated.
             tracing::debug!(session = %provider.name, id = %stored.id.log_tag(), "session ended by a concurrent request; not written back");
-            self.remove(index, out);
+            self.remove(out);
             Ok(())
         }
     }
 
     fn send_id(
         &self,
-        index: usize,
         id: &SessionId,
         now: SystemTime,
         out: &mut Outgoing,
     ) -> Result<(), SessionError> {
-        let header = render(self.provider(index), id.as_str(), now)?;
+        let header = render(self.provider, id.as_str(), now)?;
         out.headers.push(header);
         Ok(())
     }
 
     /// Tells the client to drop its copy (only if it sent one).
-    fn remove(&self, index: usize, out: &mut Outgoing) {
-        if self.slots[index].incoming.is_none() {
+    fn remove(&self, out: &mut Outgoing) {
+        if self.slot.incoming.is_none() {
             return;
         }
-        out.headers.push(match &self.provider(index).transport {
+        out.headers.push(match &self.provider.transport {
             Transport::Cookie(c) => (SET_COOKIE, c.removal()),
             Transport::Header(h) => (h.header().clone(), HeaderValue::from_static("")),
         });
     }
 
-    fn storage_failed(&self, index: usize, error: crate::storage::StorageError) -> SessionError {
-        tracing::error!(session = %self.provider(index).name, %error, "session storage failed while writing");
+    fn storage_failed(&self, error: crate::storage::StorageError) -> SessionError {
+        tracing::error!(session = %self.provider.name, %error, "session storage failed while writing");
         SessionError::Storage(error)
     }
 
-    fn session_failed(&self, index: usize, error: SessionError) -> SessionError {
+    fn session_failed(&self, error: SessionError) -> SessionError {
         if let SessionError::Storage(inner) = &error {
-            tracing::error!(session = %self.provider(index).name, error = %inner, "session storage failed while writing");
+            tracing::error!(session = %self.provider.name, error = %inner, "session storage failed while writing");
         }
         error
     }

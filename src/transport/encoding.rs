@@ -30,8 +30,9 @@ pub enum CookieEncoding {
     Uri,
     /// Ktor's `BASE64_ENCODING`: standard alphabet with `=` padding.
     Base64,
-    /// Ktor's `DQUOTES`: the value as is, wrapped in double quotes if it holds whitespace, a
-    /// control character, `;` or `,`. A value holding `"` cannot be written.
+    /// Ktor's `DQUOTES`: the value as is, wrapped in double quotes if it holds whitespace or
+    /// `,`. A value holding `"`, `;`, a backslash or a control character cannot be written
+    /// (Ktor would quote a `;`, but browsers end the cookie value there all the same).
     DoubleQuotes,
     /// Ktor's `RAW`: the value as is. Only for values you know are cookie-safe.
     Raw,
@@ -73,9 +74,10 @@ impl CookieEncoding {
     pub fn can_encode(self, value: &str) -> bool {
         match self {
             CookieEncoding::Uri | CookieEncoding::Base64 => true,
-            CookieEncoding::DoubleQuotes => {
-                value.bytes().all(|b| b != b'"' && is_visible_or_space(b))
-            }
+            // Quotes protect spaces and commas, but browsers still end a value at `;`.
+            CookieEncoding::DoubleQuotes => value
+                .bytes()
+                .all(|b| is_visible_or_space(b) && !matches!(b, b'"' | b';' | b'\\')),
             CookieEncoding::Raw => value
                 .bytes()
                 .all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"' && b != b'\\'),
@@ -113,7 +115,10 @@ fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+/// The uppercase hex digit of a nibble (`n < 16`).
+fn hex_upper(n: u8) -> char {
+    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
+}
 
 /// Ktor's `encodeURLParameter(spaceToPlus = true)`.
 pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
@@ -122,16 +127,15 @@ pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
         return Cow::Borrowed(value);
     };
     let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
-    out.push_str(&value[..first]);
-    for &b in &bytes[first..] {
+    for &b in bytes {
         if is_unreserved(b) {
             out.push(char::from(b));
         } else if b == b' ' {
             out.push('+');
         } else {
             out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+            out.push(hex_upper(b >> 4));
+            out.push(hex_upper(b & 0x0f));
         }
     }
     Cow::Owned(out)
@@ -223,6 +227,8 @@ mod tests {
         }
         assert!(!CookieEncoding::Raw.can_encode("a;b"));
         assert!(!CookieEncoding::DoubleQuotes.can_encode("a\"b"));
+        assert!(!CookieEncoding::DoubleQuotes.can_encode("a;b"));
+        assert!(CookieEncoding::DoubleQuotes.can_encode("a b,c"));
         assert_eq!(CookieEncoding::Base64.decode("aWQ").as_deref(), Some("id"));
         assert_eq!(CookieEncoding::Base64.decode("!!"), None);
     }

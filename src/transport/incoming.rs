@@ -81,74 +81,72 @@ pub(crate) fn collect(
         return;
     }
     for header in cookies {
-        let bytes = header.as_bytes();
-        let mut pos = 0;
-        while pos < bytes.len() && wanted != 0 {
-            let end = bytes[pos..]
-                .iter()
-                .position(|&b| b == b';')
-                .map_or(bytes.len(), |i| pos + i);
-            if let Some((name, start, stop)) = split_pair(bytes, pos, end) {
-                for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
-                    if let Source::Cookie(expected) = source
-                        && wanted & (1 << slot) != 0
-                        && **expected == *name
-                    {
-                        found(
-                            slot,
-                            Incoming {
-                                header: header.clone(),
-                                start,
-                                end: stop,
-                            },
-                        );
-                        wanted &= !(1 << slot);
-                    }
+        let mut offset = 0;
+        for part in header.as_bytes().split(|&b| b == b';') {
+            let part_start = offset;
+            offset += part.len() + 1;
+            if wanted == 0 {
+                return;
+            }
+            let Some((name, start, stop)) = split_pair(part) else {
+                continue;
+            };
+            for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+                if let Source::Cookie(expected) = source
+                    && wanted & (1 << slot) != 0
+                    && **expected == *name
+                {
+                    found(
+                        slot,
+                        Incoming {
+                            header: header.clone(),
+                            start: part_start + start,
+                            end: part_start + stop,
+                        },
+                    );
+                    wanted &= !(1 << slot);
                 }
             }
-            pos = end + 1;
         }
     }
 }
 
-fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+fn is_space(b: &u8) -> bool {
+    *b == b' ' || *b == b'\t'
 }
 
-/// Splits `bytes[from..to]` into a trimmed name and the trimmed, unquoted value range.
-fn split_pair(bytes: &[u8], from: usize, to: usize) -> Option<(&[u8], usize, usize)> {
-    let part = bytes.get(from..to)?;
+/// Splits one `name=value` pair into its trimmed name and the range of its trimmed, unquoted
+/// value within `part`.
+fn split_pair(part: &[u8]) -> Option<(&[u8], usize, usize)> {
     let eq = part.iter().position(|&b| b == b'=')?;
-    let name = trim(part.get(..eq)?);
-    let mut start = from + eq + 1;
-    let mut stop = to;
-    while start < stop && is_space(bytes[start]) {
+    let (name, rest) = part.split_at_checked(eq)?;
+    let name = trim(name);
+    let value = rest.get(1..)?;
+    let lead = value.iter().take_while(|b| is_space(b)).count();
+    let trail = value
+        .iter()
+        .skip(lead)
+        .rev()
+        .take_while(|b| is_space(b))
+        .count();
+    let mut start = eq + 1 + lead;
+    let mut stop = part.len() - trail;
+    if let Some([b'"', inner @ .., b'"']) = part.get(start..stop) {
         start += 1;
-    }
-    while stop > start && is_space(bytes[stop - 1]) {
-        stop -= 1;
-    }
-    if stop - start >= 2 && bytes[start] == b'"' && bytes[stop - 1] == b'"' {
-        start += 1;
-        stop -= 1;
+        stop = start + inner.len();
     }
     (!name.is_empty()).then_some((name, start, stop))
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [first, rest @ ..] = s {
-        if !is_space(*first) {
-            break;
-        }
-        s = rest;
-    }
-    while let [rest @ .., last] = s {
-        if !is_space(*last) {
-            break;
-        }
-        s = rest;
-    }
-    s
+fn trim(s: &[u8]) -> &[u8] {
+    let lead = s.iter().take_while(|b| is_space(b)).count();
+    let trail = s
+        .iter()
+        .skip(lead)
+        .rev()
+        .take_while(|b| is_space(b))
+        .count();
+    s.get(lead..s.len() - trail).unwrap_or_default()
 }
 
 /// The limit on an incoming value for a source.

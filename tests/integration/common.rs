@@ -109,3 +109,159 @@ pub async fn get_with(router: &Router, path: &str, headers: &[(&str, &str)]) -> 
     }
     send(router, request.body(Body::empty()).unwrap()).await
 }
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use typed_sessions::serializer::{Json, SerializerError, SessionSerializer};
+use typed_sessions::storage::{
+    Created, MemoryStorage, Record, SessionId, SessionStorage, StorageError,
+};
+
+/// Counts the calls a storage receives, and can be switched to fail like an unreachable
+/// backend. Clones share the counters and the switch.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeStorage {
+    pub inner: Arc<MemoryStorage>,
+    pub loads: Arc<AtomicUsize>,
+    pub creates: Arc<AtomicUsize>,
+    pub updates: Arc<AtomicUsize>,
+    pub deletes: Arc<AtomicUsize>,
+    pub failing: Arc<AtomicBool>,
+}
+
+impl ProbeStorage {
+    pub fn calls(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
+            + self.creates.load(Ordering::SeqCst)
+            + self.updates.load(Ordering::SeqCst)
+            + self.deletes.load(Ordering::SeqCst)
+    }
+
+    pub fn fail(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), StorageError> {
+        if self.failing.load(Ordering::SeqCst) {
+            Err(StorageError::unavailable("probe storage switched off"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStorage for ProbeStorage {
+    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.load(id, now).await
+    }
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Created, StorageError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.create(id, record, now).await
+    }
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        self.updates.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.update(id, record, now).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StorageError> {
+        self.deletes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        self.inner.delete(id).await
+    }
+    async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
+        self.check()?;
+        self.inner.delete_expired(now).await
+    }
+}
+
+/// JSON, counting how often it deserializes.
+#[derive(Debug, Clone, Default)]
+pub struct CountingJson {
+    pub decodes: Arc<AtomicUsize>,
+}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> SessionSerializer<T> for CountingJson {
+    fn serialize(&self, value: &T) -> Result<String, SerializerError> {
+        Json.serialize(value)
+    }
+    fn deserialize(&self, text: &str) -> Result<T, SerializerError> {
+        self.decodes.fetch_add(1, Ordering::SeqCst);
+        Json.deserialize(text)
+    }
+}
+
+/// Ktor's test session type.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TestUserSession {
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    pub cart: Vec<String>,
+}
+
+impl TestUserSession {
+    pub fn new(user_id: &str) -> Self {
+        TestUserSession {
+            user_id: user_id.into(),
+            cart: vec![],
+        }
+    }
+}
+
+/// A router with the usual session routes for `TestUserSession`:
+/// `/get` (the user id or `none`), `/set/{id}`, `/clear`, `/untouched`, `/id`.
+pub fn user_routes() -> Router {
+    use axum::extract::Path;
+    use axum::routing::get;
+    use typed_sessions::{SessionError, Sessions};
+
+    Router::new()
+        .route(
+            "/get",
+            get(|s: Sessions| async move {
+                Ok::<_, SessionError>(match s.get::<TestUserSession>().await? {
+                    Some(u) => u.user_id,
+                    None => "none".into(),
+                })
+            }),
+        )
+        .route(
+            "/set/{id}",
+            get(|s: Sessions, Path(id): Path<String>| async move {
+                s.set(TestUserSession::new(&id))?;
+                Ok::<_, SessionError>("set")
+            }),
+        )
+        .route(
+            "/clear",
+            get(|s: Sessions| async move {
+                s.clear::<TestUserSession>()?;
+                Ok::<_, SessionError>("cleared")
+            }),
+        )
+        .route("/untouched", get(|| async { "untouched" }))
+        .route(
+            "/id",
+            get(|s: Sessions| async move {
+                Ok::<_, SessionError>(match s.id::<TestUserSession>().await? {
+                    Some(id) => id.as_str().to_owned(),
+                    None => "none".into(),
+                })
+            }),
+        )
+}

@@ -2,5 +2,12 @@
 //!
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
+mod auth;
 mod common;
+mod core;
 mod crypto;
+#[cfg(feature = "fuzzing")]
+mod fuzz_corpus;
+mod hardening;
+mod lifecycle;
+mod properties;

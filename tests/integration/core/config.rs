@@ -1,0 +1,159 @@
+//! Every configuration mistake is an error from `build()`, with a message that says what to fix.
+
+use typed_sessions::storage::MemoryStorage;
+use typed_sessions::{ConfigError, SameSite, SessionsConfig};
+
+use crate::common::TestUserSession;
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Other;
+
+fn build_err(config: SessionsConfig) -> ConfigError {
+    config
+        .build()
+        .expect_err("the configuration should be refused")
+}
+
+#[test]
+fn duplicate_name_is_refused() {
+    let err = build_err(
+        SessionsConfig::new()
+            .cookie::<TestUserSession>("s", |c| c)
+            .header::<Other>("s", |h| h),
+    );
+    assert_eq!(err, ConfigError::DuplicateName { name: "s".into() });
+}
+
+#[test]
+fn duplicate_type_is_refused_and_names_the_first_registration() {
+    let err = build_err(
+        SessionsConfig::new()
+            .cookie::<TestUserSession>("a", |c| c)
+            .cookie_with_storage::<TestUserSession, _>("b", MemoryStorage::new(), |c| c),
+    );
+    match &err {
+        ConfigError::DuplicateType {
+            type_name,
+            existing,
+        } => {
+            assert!(type_name.ends_with("TestUserSession"), "{type_name}");
+            assert_eq!(existing, "a");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string().contains("already registered (as `a`)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn different_names_and_types_are_fine() {
+    SessionsConfig::new()
+        .cookie::<TestUserSession>("a", |c| c)
+        .cookie::<Other>("b", |c| c)
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn invalid_cookie_and_header_names_are_refused() {
+    for bad in [
+        "", "a b", "a;b", "a=b", "a\"b", "$dollar", "ümlaut", "a\tb", "a,b",
+    ] {
+        let err = build_err(SessionsConfig::new().cookie::<TestUserSession>(bad, |c| c));
+        assert!(
+            matches!(err, ConfigError::InvalidCookieName { .. }),
+            "{bad:?}: {err:?}"
+        );
+    }
+    for bad in [
+        "",
+        "a b",
+        "a:b",
+        "x(y)",
+        "ü",
+        "cookie",
+        "Set-Cookie",
+        "content-length",
+    ] {
+        let err = build_err(SessionsConfig::new().header::<TestUserSession>(bad, |h| h));
+        assert!(
+            matches!(err, ConfigError::InvalidHeaderName { .. }),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn attribute_combinations_are_checked() {
+    let cases: Vec<(SessionsConfig, &str)> = vec![
+        (
+            SessionsConfig::new()
+                .cookie::<TestUserSession>("s", |c| c.secure(false).same_site(SameSite::None)),
+            "`SameSite=None` requires `Secure`",
+        ),
+        (
+            SessionsConfig::new()
+                .cookie::<TestUserSession>("__Host-s", |c| c.domain("example.com")),
+            "a `__Host-` cookie must not have a `Domain`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("__Host-s", |c| c.path("/app")),
+            "a `__Host-` cookie must have `Path=/`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("__Host-s", |c| c.no_path()),
+            "a `__Host-` cookie must have `Path=/`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("__Host-s", |c| c.secure(false)),
+            "a `__Host-` cookie must be `Secure`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("__Secure-s", |c| c.ktor_defaults()),
+            "a `__Secure-` cookie must be `Secure`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("s", |c| c.path("no-slash")),
+            "a cookie path must start with `/`",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("s", |c| c.path("/a;Domain=evil")),
+            "must not contain `;`",
+        ),
+        (
+            SessionsConfig::new()
+                .cookie::<TestUserSession>("s", |c| c.attribute("Max-Age", Some("1"))),
+            "has its own setting",
+        ),
+        (
+            SessionsConfig::new().cookie::<TestUserSession>("s", |c| c.attribute("bad key", None)),
+            "must be a token",
+        ),
+        (
+            SessionsConfig::new().cookie_with_storage::<TestUserSession, _>(
+                "s",
+                MemoryStorage::new(),
+                |c| c.renew_after(1.5),
+            ),
+            "`renew_after` must be between 0.0 and 1.0",
+        ),
+    ];
+    for (config, expected) in cases {
+        let err = build_err(config).to_string();
+        assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+        assert!(
+            err.starts_with("session `") || err.starts_with('`'),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_valid_host_prefixed_cookie_builds() {
+    SessionsConfig::new()
+        .cookie::<TestUserSession>("__Host-s", |c| c.same_site(SameSite::Strict))
+        .build()
+        .unwrap();
+}
