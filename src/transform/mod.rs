@@ -142,6 +142,8 @@ mod envelope;
 mod keys;
 pub mod ktor;
 mod mac;
+#[cfg(test)]
+mod proptests;
 mod sign;
 
 use std::fmt;
