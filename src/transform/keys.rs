@@ -291,8 +291,9 @@ impl fmt::Debug for KeyId {
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyRing {
-    /// `keys[0]` is the current key; never empty.
+    /// Writes every new value.
     current: Key,
+    /// Only read.
     previous: Vec<Key>,
 }
 
