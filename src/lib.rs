@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use typed_sessions::{SessionError, Sessions, SessionsConfig};
+//! use typed_sessions::{Encrypt, Key, SessionError, Sessions, SessionsConfig};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
 //! struct UserSession { id: String, count: u32 }
@@ -18,12 +18,17 @@
 //!     Ok(format!("count {}", session.count))
 //! }
 //!
+//! // In production: `Key::from_hex(&secret)?` with 32 random bytes kept in your secret store.
+//! let key = Key::generate();
 //! let sessions = SessionsConfig::new()
-//!     .cookie::<UserSession>("user_session", |c| c)
+//!     .cookie::<UserSession>("user_session", |c| c.transform(Encrypt::new(key)))
 //!     .build()?;
 //! let app: Router = Router::new().route("/counter", get(counter)).layer(sessions);
 //! # Ok::<(), typed_sessions::ConfigError>(())
 //! ```
+//!
+//! A session carried by value is encrypted here: without a transformer the client could read
+//! and forge it. [`transform`] explains the formats, keys and rotation.
 //!
 //! # The pieces
 //!
@@ -83,6 +88,7 @@ pub use error::{ConfigError, SessionError};
 pub use id::{LogTag, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::Sessions;
+pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
 
 /// The README's code, compiled and run as doctests so it cannot drift from the crate.

@@ -19,6 +19,7 @@ use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::layer::Shared;
 use crate::tracker::{AnyValue, Loaded, Outcome, Provider, Stored, Tracker};
+use crate::transform::TransformError;
 use crate::transport::Transport;
 use crate::transport::incoming::{self, Incoming, Source};
 
@@ -500,9 +501,16 @@ pub(crate) fn render(
     let protected = provider
         .chain
         .write(&provider.context(now), value.to_owned())
-        .map_err(|e| SessionError::Transform {
-            name: provider.name.clone(),
-            reason: e.0,
+        .map_err(|e| match e {
+            TransformError::TooLarge { size, limit } => SessionError::TooLarge {
+                name: provider.name.clone(),
+                size,
+                limit,
+            },
+            other => SessionError::Transform {
+                name: provider.name.clone(),
+                reason: other.to_string(),
+            },
         })?;
     match &provider.transport {
         Transport::Cookie(cookie) => match cookie.render(&protected, now) {

@@ -5,6 +5,7 @@
 mod auth;
 mod common;
 mod core;
+mod crypto;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
 #[cfg(feature = "fuzzing")]

@@ -1,0 +1,94 @@
+//! Ktor's documentation example `session-cookie-server`, ported: the cart lives in server
+//! memory, and the cookie carries only its id, signed in Ktor's format (`<id>/<hmac>`).
+//!
+//! ```text
+//! cargo run --example session_cookie_server          # PORT=8080 by default
+//! curl -c jar -b jar -L http://127.0.0.1:8080/login  # Product IDs: [1, 3, 7]
+//! curl -c jar -b jar -L http://127.0.0.1:8080/logout # Your basket is empty.
+//! ```
+//!
+//! It mirrors Ktor: Ktor's cookie defaults (no `Secure`, so it works over plain http) and
+//! Ktor's signing format and key. For a new application sign the id with
+//! `typed_sessions::transform::Sign` and a 32-byte key.
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use typed_sessions::storage::MemoryStorage;
+use typed_sessions::transform::KtorSign;
+use typed_sessions::{SessionError, Sessions, SessionsConfig};
+
+/// The session, with Ktor's JSON field names.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CartSession {
+    /// The user.
+    #[serde(rename = "userID")]
+    pub user_id: String,
+    /// The products in the cart.
+    #[serde(rename = "productIDs")]
+    pub product_ids: Vec<i32>,
+}
+
+/// The application: `/login`, `/cart`, `/logout`.
+pub fn app() -> Router {
+    let sign =
+        KtorSign::from_hex("6819b57a326945c1968f45236589").expect("the example's key is valid");
+    let sessions = SessionsConfig::new()
+        .cookie_with_storage::<CartSession, _>("cart_session", MemoryStorage::new(), |c| {
+            c.ktor_defaults().path("/").transform(sign)
+        })
+        .build()
+        .expect("the example's configuration is valid");
+    Router::new()
+        .route("/login", get(login))
+        .route("/cart", get(cart))
+        .route("/logout", get(logout))
+        .layer(sessions)
+}
+
+/// Ktor's `respondRedirect`: `302 Found`.
+fn redirect(to: &'static str) -> impl IntoResponse {
+    (StatusCode::FOUND, [(header::LOCATION, to)])
+}
+
+async fn login(sessions: Sessions) -> Result<impl IntoResponse, SessionError> {
+    sessions.set(CartSession {
+        user_id: "123".into(),
+        product_ids: vec![1, 3, 7],
+    })?;
+    Ok(redirect("/cart"))
+}
+
+async fn cart(sessions: Sessions) -> Result<String, SessionError> {
+    Ok(match sessions.get::<CartSession>().await? {
+        // Kotlin prints a list as `[1, 3, 7]`.
+        Some(cart) => format!(
+            "Product IDs: [{}]",
+            cart.product_ids
+                .iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => "Your basket is empty.".into(),
+    })
+}
+
+async fn logout(sessions: Sessions) -> Result<impl IntoResponse, SessionError> {
+    sessions.clear::<CartSession>()?;
+    Ok(redirect("/cart"))
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("Listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app()).await
+}

@@ -1,0 +1,165 @@
+//! Ktor's own formats, byte for byte, for sharing sessions with a Ktor 3.5 service (a migration,
+//! or a mixed fleet).
+//!
+//! * [`KtorSign`] is `SessionTransportTransformerMessageAuthentication`:
+//!   `payload/lowercase-hex(HMAC(payload))`.
+//! * [`KtorEncrypt`] is `SessionTransportTransformerEncrypt`:
+//!   `hex(iv)/hex(AES-CBC-PKCS7(payload)):hex(HMAC(ciphertext))`.
+//!
+//! Both read and write exactly what Ktor does, with the same keys (any HMAC key length, AES-128,
+//! -192 or -256) and the same algorithm names (`"HmacSHA256"`, ...). Where Ktor is lenient and
+//! the leniency buys nothing, these are stricter, which never refuses a value Ktor wrote:
+//! hexadecimal must be lowercase (Ktor only writes lowercase; it accepts uppercase IV and
+//! ciphertext), the IV must be 16 bytes, and every MAC is compared in constant time (Ktor's
+//! encrypt transformer uses `String ==`).
+//!
+//! **What they cannot fix, because it is the format:**
+//!
+//! * No expiry and no session name under the MAC: a value replays for as long as the key
+//!   lives, and a value can be moved between two sessions that share keys. The context's
+//!   `expires_at` is ignored.
+//! * [`KtorEncrypt`]'s MAC does not cover the IV. In CBC the first plaintext block is
+//!   `decrypt(C1) XOR IV`, so whoever flips bits of the IV flips the same bits of the first 16
+//!   bytes of the payload, and the MAC still verifies: the beginning of the session value is
+//!   **malleable**. With JSON that is the opening `{"userId":"...` of the value.
+//!
+//! Use them for compatibility only. For new systems use [`Encrypt`](super::Encrypt) (or
+//! [`Sign`](super::Sign)), which authenticate everything, bind the session name, carry an
+//! expiry and support key rotation.
+
+mod encrypt;
+mod sign;
+
+pub use encrypt::KtorEncrypt;
+pub use sign::KtorSign;
+
+use super::mac::Hash;
+
+/// The longest value the Ktor formats accept, in characters: the largest value any transport
+/// carries ([`MAX_HEADER_SIZE`](crate::transport::MAX_HEADER_SIZE)). A longer value is refused
+/// before it is parsed.
+pub const MAX_KTOR_VALUE_LEN: usize = crate::transport::MAX_HEADER_SIZE;
+
+/// Why a Ktor-compatible transformer could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KtorError {
+    /// The MAC algorithm name is not one Ktor (the JCE) knows and this library offers.
+    #[error(
+        "unknown MAC algorithm `{0}`: use \"HmacSHA256\" (Ktor's default), \"HmacSHA1\", \"HmacSHA384\" or \"HmacSHA512\""
+    )]
+    UnknownAlgorithm(String),
+    /// A key is empty (Ktor's `SecretKeySpec` refuses it too).
+    #[error("the {0} key is empty")]
+    EmptyKey(&'static str),
+    /// The AES key is not 16, 24 or 32 bytes long.
+    #[error("the encryption key is {0} bytes long; AES needs 16, 24 or 32 bytes")]
+    AesKeyLength(usize),
+    /// The encryption key and the sign key are the same: one key used for two purposes.
+    #[error("the encryption key and the sign key are the same; use two independent random keys")]
+    SameKeys,
+    /// A key given as text is not hexadecimal.
+    #[error("the {0} key is not valid hexadecimal")]
+    InvalidHex(&'static str),
+}
+
+/// Maps a JCE MAC name (case-insensitive, as `Mac.getInstance`) to a hash.
+pub(crate) fn mac_algorithm(name: &str) -> Result<(Hash, &'static str), KtorError> {
+    const NAMES: [(&str, Hash); 4] = [
+        ("HmacSHA256", Hash::Sha256),
+        ("HmacSHA1", Hash::Sha1),
+        ("HmacSHA384", Hash::Sha384),
+        ("HmacSHA512", Hash::Sha512),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(n, h)| (h, n))
+        .ok_or_else(|| KtorError::UnknownAlgorithm(name.to_owned()))
+}
+
+/// Decodes hex text given as a key (either case, as Ktor's `hex()`).
+pub(crate) fn key_from_hex(
+    text: &str,
+    which: &'static str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, KtorError> {
+    hex::decode(text.trim())
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| KtorError::InvalidHex(which))
+}
+
+/// Appends lowercase hex (what Kotlin's `toHexString()` writes).
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = Vec::with_capacity(2 * bytes.len());
+    for &b in bytes {
+        let digit = |n: u8| DIGITS.get(usize::from(n)).copied().unwrap_or(b'0');
+        buf.extend_from_slice(&[digit(b >> 4), digit(b & 0x0f)]);
+    }
+    // Hex digits are ASCII, so this never fails (and validating ASCII is one fast pass).
+    if let Ok(text) = std::str::from_utf8(&buf) {
+        out.push_str(text);
+    }
+}
+
+/// The value of a lowercase hex digit; `0xff` for any other byte.
+fn nibble(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0xff,
+    }
+}
+
+/// Decodes lowercase hex strictly: even length, `0-9a-f` only.
+pub(crate) fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
+    let pairs = text.as_bytes().chunks_exact(2);
+    if !pairs.remainder().is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 2);
+    let mut invalid = 0u8;
+    for pair in pairs {
+        let (hi, lo) = match *pair {
+            [hi, lo] => (nibble(hi), nibble(lo)),
+            _ => return None,
+        };
+        invalid |= (hi | lo) & 0xf0;
+        out.push(hi << 4 | (lo & 0x0f));
+    }
+    (invalid == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_strict() {
+        let mut s = String::new();
+        push_hex(&mut s, &[0x00, 0xab, 0x5f, 0xff]);
+        assert_eq!(s, "00ab5fff");
+        assert_eq!(
+            decode_lower_hex("00ab5fff"),
+            Some(vec![0, 0xab, 0x5f, 0xff])
+        );
+        assert_eq!(decode_lower_hex(""), Some(vec![]));
+        for bad in ["0", "abc", "AB", "0A", "zz", "0x", "a b ", "éé"] {
+            assert_eq!(decode_lower_hex(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn algorithm_names_are_jce_names() {
+        assert_eq!(mac_algorithm("HmacSHA256").unwrap().0, Hash::Sha256);
+        assert_eq!(mac_algorithm("hmacsha1").unwrap(), (Hash::Sha1, "HmacSHA1"));
+        assert_eq!(mac_algorithm("HmacSHA384").unwrap().0, Hash::Sha384);
+        assert_eq!(mac_algorithm("HmacSHA512").unwrap().0, Hash::Sha512);
+        for bad in ["", "SHA256", "HmacMD5", "HmacSHA224", "Hmac SHA256"] {
+            assert!(
+                matches!(mac_algorithm(bad), Err(KtorError::UnknownAlgorithm(_))),
+                "{bad}"
+            );
+        }
+    }
+}
