@@ -1,8 +1,9 @@
 //! Ktor's documentation example `session-header-server`, ported.
 //!
 //! A shopping cart kept on the server in a directory storage (`build/.sessions`, relative to
-//! the working directory); the client holds only the session id, which travels in the
-//! `cart_session` response header and must be sent back in the `cart_session` request header.
+//! the working directory); the client holds only the session id, signed with Ktor's HMAC
+//! format, which travels in the `cart_session` response header and must be sent back in the
+//! `cart_session` request header.
 //!
 //! ```text
 //! cargo run --example session_header_server
@@ -21,6 +22,7 @@ use axum::Router;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use typed_sessions::storage::{DirectoryStorage, SessionStorage, spawn_sweeper};
+use typed_sessions::transform::KtorSign;
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
 /// The cart, with Ktor's JSON field names (`{"userID":"123","productIDs":[1,3,7]}`), so a
@@ -46,9 +48,10 @@ pub const SESSIONS_DIR: &str = "build/.sessions";
 pub fn app(storage: impl SessionStorage) -> Router {
     let sessions = SessionsConfig::new()
         .header_with_storage::<CartSession, _>("cart_session", storage, |h| {
-            // TODO(ktor-sign): add .transform(KtorSign::new(hex::decode(SIGN_KEY_HEX)...))
-            // so the id travels signed, as in Ktor's example (`<id>/<hex hmac>`).
-            h
+            // The id travels signed, as in Ktor's example: `<id>/<lowercase hex HMAC-SHA256>`.
+            let sign = KtorSign::from_hex(SIGN_KEY_HEX)
+                .unwrap_or_else(|error| panic!("the example's key is valid: {error}"));
+            h.transform(sign)
         })
         .build()
         .unwrap_or_else(|error| panic!("the example's session configuration is valid: {error}"));

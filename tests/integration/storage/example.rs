@@ -28,8 +28,22 @@ async fn session_header_server_logs_in_shows_the_cart_and_logs_out() {
         .expect("the session id travels in the cart_session header")
         .clone();
     assert_eq!(login.text().await.unwrap(), "Successful login");
-    // Unsigned until the Ktor-compatible signing transformer lands: the header is the raw id.
-    let id = typed_sessions::SessionId::parse(header.to_str().unwrap()).unwrap();
+    // `<id>/<hex HMAC-SHA256 of the id>`, Ktor's signed form, with the example's key.
+    let (raw_id, mac) = header.to_str().unwrap().rsplit_once('/').unwrap();
+    let id = typed_sessions::SessionId::parse(raw_id).unwrap();
+    assert_eq!(mac.len(), 64);
+    assert!(
+        mac.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
+    // A forged id (valid format, wrong MAC) finds nothing and creates nothing.
+    let forged = client
+        .get(url("/cart"))
+        .header("cart_session", format!("{raw_id}/{}", "0".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.text().await.unwrap(), "Your basket is empty.");
     let file = storage.path_of(&id).unwrap();
     let stored = std::fs::read_to_string(&file).unwrap();
     assert!(
