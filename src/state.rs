@@ -286,7 +286,7 @@ impl<'a> Entry<'a> {
                             provider
                                 .unwrap_incoming(incoming, self.limit(), self.state.now())
                                 .ok()
-                                .map(|t| t == serialized)
+                                .map(|u| u.value == serialized)
                         }),
                     };
                     if previous == Some(true) {
@@ -298,14 +298,18 @@ impl<'a> Entry<'a> {
                 }
             }
             Change::Clear => self.remove(out),
-            Change::Keep => {
-                if matches!(
-                    slot.loaded.get().map(|l| &l.outcome),
-                    Some(Outcome::Invalid { .. })
-                ) {
-                    self.remove(out);
+            Change::Keep => match slot.loaded.get().map(|l| &l.outcome) {
+                Some(Outcome::Invalid { .. }) => self.remove(out),
+                // Protected with a previous key: re-send under the current one, same expiry.
+                Some(Outcome::Valid(valid)) if valid.stale_key => {
+                    let ctx = provider
+                        .context(self.state.now())
+                        .with_expiry(valid.value_expires_at);
+                    out.headers
+                        .push(render_with(provider, &ctx, &valid.serialized)?);
                 }
-            }
+                _ => {}
+            },
         }
         Ok(())
     }
@@ -329,7 +333,7 @@ impl<'a> Entry<'a> {
                 },
                 None => slot.incoming.as_ref().and_then(|incoming| {
                     let text = provider.unwrap_incoming(incoming, self.limit(), now).ok()?;
-                    by_id.parse_id(&text)
+                    by_id.parse_id(&text.value)
                 }),
             };
             if let Some(id) = id {
@@ -415,11 +419,14 @@ impl<'a> Entry<'a> {
                     self.send_id(&stored.id, now, out)?;
                 }
             }
-            // Only read: renew the idle deadline if it is due.
+            // Only read: renew the idle deadline if it is due; re-send an id protected with a
+            // previous key under the current one.
             (Some(stored), None) => {
                 if by_id.due_for_renewal(stored, now) {
                     let data = valid.map(|v| v.serialized.clone()).unwrap_or_default();
                     self.update(stored, data, now, out).await?;
+                } else if valid.is_some_and(|v| v.stale_key) {
+                    self.send_id(&stored.id, now, out)?;
                 }
             }
             // Nothing to write; an invalid value is cleared.
@@ -498,9 +505,19 @@ pub(crate) fn render(
     value: &str,
     now: SystemTime,
 ) -> Result<(HeaderName, HeaderValue), SessionError> {
+    render_with(provider, &provider.context(now), value)
+}
+
+/// [`render`] with a given transformer context (to keep a re-sent value's expiry).
+fn render_with(
+    provider: &Provider,
+    ctx: &crate::transform::TransformContext<'_>,
+    value: &str,
+) -> Result<(HeaderName, HeaderValue), SessionError> {
+    let now = ctx.now;
     let protected = provider
         .chain
-        .write(&provider.context(now), value.to_owned())
+        .write(ctx, value.to_owned())
         .map_err(|e| match e {
             TransformError::TooLarge { size, limit } => SessionError::TooLarge {
                 name: provider.name.clone(),

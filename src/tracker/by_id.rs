@@ -116,6 +116,8 @@ impl ById {
                         created_at: record.created_at,
                         expires_at: record.expires_at,
                     }),
+                    stale_key: false,
+                    value_expires_at: None,
                 }),
             }),
             Err(_) => {

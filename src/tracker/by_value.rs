@@ -10,6 +10,8 @@ pub(crate) fn load(provider: &Provider, text: String) -> Loaded {
             outcome: Outcome::Valid(Valid {
                 serialized: text,
                 stored: None,
+                stale_key: false,
+                value_expires_at: None,
             }),
         },
         Err(_) => {

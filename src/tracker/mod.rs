@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::RequestInfo;
 use crate::id::SessionId;
 use crate::serializer::ErasedCodec;
-use crate::transform::{Chain, Rejection, TransformContext};
+use crate::transform::{Chain, Rejection, TransformContext, Unwrapped};
 use crate::transport::Transport;
 use crate::transport::incoming::Incoming;
 
@@ -98,6 +98,10 @@ pub(crate) struct Valid {
     pub(crate) serialized: String,
     /// For by-id sessions: the id and the stored record's times.
     pub(crate) stored: Option<Stored>,
+    /// The value came protected with a previous key: re-send it under the current one.
+    pub(crate) stale_key: bool,
+    /// The expiry the protected value carried (kept when it is re-sent).
+    pub(crate) value_expires_at: Option<SystemTime>,
 }
 
 /// Where a by-id session lives and when it was created and expires.
@@ -177,7 +181,7 @@ impl Provider {
         incoming: &Incoming,
         limit: usize,
         now: SystemTime,
-    ) -> Result<String, Invalid> {
+    ) -> Result<Unwrapped, Invalid> {
         let raw = incoming.text(limit).ok_or(Invalid::Encoding)?;
         let decoded = self.transport.decode(raw).ok_or(Invalid::Encoding)?;
         self.chain
@@ -196,14 +200,19 @@ impl Provider {
         let Some(incoming) = incoming else {
             return Ok(Loaded::absent());
         };
-        let text = match self.unwrap_incoming(incoming, limit, now) {
-            Ok(text) => text,
+        let unwrapped = match self.unwrap_incoming(incoming, limit, now) {
+            Ok(unwrapped) => unwrapped,
             Err(reason) => return Ok(Loaded::invalid(reason, None)),
         };
-        match &self.tracker {
-            Tracker::ByValue { .. } => Ok(by_value::load(self, text)),
-            Tracker::ById(by_id) => by_id.load(self, &text, now).await,
+        let mut loaded = match &self.tracker {
+            Tracker::ByValue { .. } => by_value::load(self, unwrapped.value),
+            Tracker::ById(by_id) => by_id.load(self, &unwrapped.value, now).await?,
+        };
+        if let Outcome::Valid(valid) = &mut loaded.outcome {
+            valid.stale_key = unwrapped.stale_key;
+            valid.value_expires_at = unwrapped.expires_at;
         }
+        Ok(loaded)
     }
 }
 

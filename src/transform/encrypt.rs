@@ -10,7 +10,7 @@ use zeroize::Zeroize;
 
 use super::envelope::{self, Format, HEADER_LEN, Header, Opened};
 use super::keys::{Key, KeyId, KeyRing};
-use super::{Rejection, TransformContext, TransformError, Transformer};
+use super::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// The length of the AEAD tag in bytes (both ciphers; never truncated).
 const TAG_LEN: usize = 16;
@@ -307,6 +307,15 @@ impl Transformer for Encrypt {
 
     fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
         self.open(ctx, value).map(|opened| opened.payload)
+    }
+
+    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        let opened = self.open(ctx, value)?;
+        Ok(Unwrapped {
+            stale_key: opened.key_id != self.current.id,
+            expires_at: opened.expires_at,
+            value: opened.payload,
+        })
     }
 
     fn describe(&self) -> String {

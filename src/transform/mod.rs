@@ -104,7 +104,10 @@
 //! rolling deployment; a ring that would hold two keys with one id is refused.
 //!
 //! 1. Deploy `KeyRing::from_keys(new, [old])`: new values use `new`, old ones still read.
-//! 2. Wait one ttl: every value `old` wrote has expired.
+//!    When a handler reads a session whose value `old` protected, the response re-sends it
+//!    under `new`, with the same expiry (reading never extends a session): active users move
+//!    to the new key without noticing.
+//! 2. Wait one ttl: every value `old` wrote has expired or been re-sent.
 //! 3. Deploy `KeyRing::new(new)`.
 //!
 //! Dropping a key early logs out every session it protected: the emergency revocation.
@@ -270,6 +273,13 @@ pub trait Transformer: Send + Sync + 'static {
     /// failure must be a [`Rejection`], never a panic.
     fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection>;
 
+    /// Like [`read`](Self::read), and also says whether the value should be written again
+    /// under the current key (it was protected with a previous key of a [`KeyRing`]), and when
+    /// it expires. The default reports neither.
+    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        self.read(ctx, value).map(Unwrapped::new)
+    }
+
     /// A short description for diagnostics (never key material).
     fn describe(&self) -> String {
         std::any::type_name::<Self>()
@@ -277,6 +287,29 @@ pub trait Transformer: Send + Sync + 'static {
             .next()
             .unwrap_or("transformer")
             .to_owned()
+    }
+}
+
+/// What a transformer found inside a value it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwrapped {
+    /// What was protected.
+    pub value: String,
+    /// The value was protected with a key that is no longer the current one: the sessions
+    /// layer re-sends it under the current key (keeping its expiry) when a handler reads it.
+    pub stale_key: bool,
+    /// The expiry the value carries, if any.
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Unwrapped {
+    /// A value with no key or expiry information.
+    pub fn new(value: String) -> Unwrapped {
+        Unwrapped {
+            value,
+            stale_key: false,
+            expires_at: None,
+        }
     }
 }
 
@@ -302,18 +335,29 @@ impl Chain {
             .try_fold(value, |acc, step| step.write(ctx, &acc))
     }
 
-    /// Runs every step in reverse order; the first rejection ends the read.
+    /// Runs every step in reverse order; the first rejection ends the read. The result is
+    /// stale if any step found a previous key, and expires at the earliest expiry found.
     pub(crate) fn read(
         &self,
         ctx: &TransformContext<'_>,
         value: &str,
-    ) -> Result<String, Rejection> {
+    ) -> Result<Unwrapped, Rejection> {
         let mut steps = self.steps.iter().rev();
         let Some(first) = steps.next() else {
-            return Ok(value.to_owned());
+            return Ok(Unwrapped::new(value.to_owned()));
         };
-        let first = first.read(ctx, value)?;
-        steps.try_fold(first, |acc, step| step.read(ctx, &acc))
+        let first = first.read_detail(ctx, value)?;
+        steps.try_fold(first, |acc, step| {
+            let next = step.read_detail(ctx, &acc.value)?;
+            Ok(Unwrapped {
+                value: next.value,
+                stale_key: acc.stale_key || next.stale_key,
+                expires_at: match (acc.expires_at, next.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+            })
+        })
     }
 }
 
@@ -404,7 +448,45 @@ mod tests {
         chain.push(Box::new(Append("2")));
         let ctx = TransformContext::new("s", SystemTime::now());
         assert_eq!(chain.write(&ctx, "0".into()).unwrap(), "0;1;2");
-        assert_eq!(chain.read(&ctx, "0;1;2").unwrap(), "0");
+        assert_eq!(chain.read(&ctx, "0;1;2").unwrap().value, "0");
         assert_eq!(chain.read(&ctx, "0;2;1"), Err(Rejection::Malformed));
+    }
+
+    /// Reports a fixed key state and expiry.
+    struct Detail(bool, Option<u64>);
+    impl Transformer for Detail {
+        fn write(&self, _: &TransformContext<'_>, v: &str) -> Result<String, TransformError> {
+            Ok(v.to_owned())
+        }
+        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<String, Rejection> {
+            Ok(v.to_owned())
+        }
+        fn read_detail(&self, ctx: &TransformContext<'_>, v: &str) -> Result<Unwrapped, Rejection> {
+            Ok(Unwrapped {
+                value: self.read(ctx, v)?,
+                stale_key: self.0,
+                expires_at: self
+                    .1
+                    .map(|s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s)),
+            })
+        }
+    }
+
+    #[test]
+    fn chain_read_is_stale_if_any_step_is_and_expires_at_the_earliest() {
+        let ctx = TransformContext::new("s", SystemTime::now());
+        let mut chain = Chain::default();
+        chain.push(Box::new(Detail(false, Some(20))));
+        chain.push(Box::new(Detail(true, None)));
+        chain.push(Box::new(Detail(false, Some(10))));
+        let read = chain.read(&ctx, "v").unwrap();
+        assert!(read.stale_key);
+        assert_eq!(
+            read.expires_at,
+            Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(10))
+        );
+        let mut fresh = Chain::default();
+        fresh.push(Box::new(Detail(false, None)));
+        assert_eq!(fresh.read(&ctx, "v").unwrap(), Unwrapped::new("v".into()));
     }
 }

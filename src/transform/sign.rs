@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 use super::envelope::{self, Format, HEADER_LEN, Header, Opened};
 use super::keys::{KeyId, KeyRing};
 use super::mac::{Hash, Keyed};
-use super::{Rejection, TransformContext, TransformError, Transformer};
+use super::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// The MAC of a [`Sign`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -214,6 +214,15 @@ impl Transformer for Sign {
 
     fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
         self.open(ctx, value).map(|opened| opened.payload)
+    }
+
+    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        let opened = self.open(ctx, value)?;
+        Ok(Unwrapped {
+            stale_key: opened.key_id != self.current.id,
+            expires_at: opened.expires_at,
+            value: opened.payload,
+        })
     }
 
     fn describe(&self) -> String {

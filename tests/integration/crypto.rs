@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use typed_sessions::clock::ManualClock;
 use typed_sessions::transform::{
-    Encrypt, EncryptAlgorithm, Format, Key, KeyRing, KtorEncrypt, KtorSign, Sign, Transformer,
+    Encrypt, EncryptAlgorithm, Format, Key, KeyRing, KtorEncrypt, KtorSign, Sign, TransformContext,
+    Transformer,
 };
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
@@ -365,11 +366,20 @@ async fn key_rotation_on_a_running_server() {
     // the new key (V-8: never the previous key).
     *config.write().unwrap() = with_ring(KeyRing::from_keys(new.clone(), [old.clone()]).unwrap());
     let read = alice.get(url("/user")).send().await.unwrap();
-    assert!(
-        set_cookie_token(&read, "user_session").is_none(),
-        "a read rewrites nothing"
-    );
+    let reissued = set_cookie_token(&read, "user_session")
+        .expect("a value under a previous key is re-sent under the current one when read");
     assert_eq!(read.text().await.unwrap(), "123abc:0");
+    assert_eq!(Format::detect(&reissued).unwrap().1, new.id());
+    // Re-sending keeps the value's expiry: reading does not extend a session.
+    let ring = Encrypt::new(KeyRing::from_keys(new.clone(), [old.clone()]).unwrap());
+    let ctx = TransformContext::new("user_session", std::time::SystemTime::now());
+    let before = ring.open(&ctx, &alice_old).unwrap();
+    let after = ring.open(&ctx, &reissued).unwrap();
+    assert_eq!(after.expires_at, before.expires_at);
+    assert_eq!(after.payload, before.payload);
+    // Under the current key, a read rewrites nothing.
+    let again = alice.get(url("/user")).send().await.unwrap();
+    assert!(set_cookie_token(&again, "user_session").is_none());
     let bumped = alice.get(url("/bump")).send().await.unwrap();
     let alice_new = set_cookie_token(&bumped, "user_session").unwrap();
     assert_eq!(Format::detect(&alice_new).unwrap().1, new.id());
@@ -397,6 +407,49 @@ async fn key_rotation_on_a_running_server() {
         .await
         .unwrap();
     assert_eq!(replay.text().await.unwrap(), "none");
+}
+
+/// A by-id session whose id is signed: after a rotation, reading it re-sends the same id
+/// signed with the current key, so it survives when the previous key is dropped.
+#[tokio::test]
+async fn a_signed_id_is_re_signed_under_the_current_key() {
+    let storage = typed_sessions::storage::MemoryStorage::new();
+    let storage: std::sync::Arc<dyn typed_sessions::storage::SessionStorage> =
+        std::sync::Arc::new(storage);
+    let (old, new) = (master(), Key::generate());
+    let app = |ring: KeyRing| {
+        let layer = SessionsConfig::new()
+            .with_shared_storage::<UserSession, typed_sessions::config::kind::CookieById>(
+                "user_session",
+                storage.clone(),
+                |c| c.transform(Sign::new(ring)),
+            )
+            .build()
+            .unwrap();
+        user_routes().layer(layer)
+    };
+    let login = get_path(&app(KeyRing::new(old.clone())), "/login", None).await;
+    let old_cookie = login.cookie_pair("user_session").unwrap();
+    let rotated = app(KeyRing::from_keys(new.clone(), [old.clone()]).unwrap());
+    let read = get_path(&rotated, "/user", Some(&old_cookie)).await;
+    assert_eq!(read.body, "123abc:0");
+    let new_token = token(&read, "user_session");
+    assert_eq!(Format::detect(&new_token).unwrap().1, new.id());
+    let only_new = app(KeyRing::new(new.clone()));
+    assert_eq!(
+        get_path(
+            &only_new,
+            "/user",
+            Some(&format!("user_session={new_token}"))
+        )
+        .await
+        .body,
+        "123abc:0"
+    );
+    assert_eq!(
+        get_path(&only_new, "/user", Some(&old_cookie)).await.body,
+        "none"
+    );
 }
 
 #[tokio::test]
