@@ -149,6 +149,96 @@ pub fn ktor_legacy(data: &[u8]) {
     }
 }
 
+/// The keys and transformers the transformer targets read with (fixed, so seeds stay valid).
+struct Transformers {
+    sign: crate::transform::Sign,
+    encrypt: crate::transform::Encrypt,
+    xchacha: crate::transform::Encrypt,
+    ktor_sign: crate::transform::KtorSign,
+    ktor_encrypt: crate::transform::KtorEncrypt,
+    ktor_encrypt_legacy: crate::transform::KtorEncrypt,
+}
+
+static TRANSFORMERS: LazyLock<Option<Transformers>> = LazyLock::new(|| {
+    use crate::transform::{Encrypt, EncryptAlgorithm, Key, KeyRing, KtorEncrypt, KtorSign, Sign};
+    let current =
+        Key::from_hex("5f1e9a3c7b2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7").ok()?;
+    let previous =
+        Key::from_hex("7a9c0e5b3d1f8264a0c2e4f6981b3d5f7092b4d6f8a1c3e5072b4d6f8a9c1e3f").ok()?;
+    let ring = KeyRing::from_keys(current, [previous]).ok()?;
+    Some(Transformers {
+        sign: Sign::new(ring.clone()),
+        encrypt: Encrypt::new(ring.clone()),
+        xchacha: Encrypt::with_algorithm(ring, EncryptAlgorithm::XChaCha20Poly1305),
+        ktor_sign: KtorSign::from_hex("6819b57a326945c1968f45236589").ok()?,
+        ktor_encrypt: KtorEncrypt::from_hex(
+            "00112233445566778899aabbccddeeff",
+            "6819b57a326945c1968f45236589",
+        )
+        .ok()?,
+        ktor_encrypt_legacy: KtorEncrypt::from_hex(
+            "00112233445566778899aabbccddeeff",
+            "02030405060708090a0b0c",
+        )
+        .ok()?
+        .backward_compatible_read(true),
+    })
+});
+
+/// Reads `data` with `transformer` under two session names and two times: never a panic; an
+/// accepted value is written again and reads back the same.
+fn transformer_read(data: &[u8], transformer: &dyn crate::transform::Transformer) {
+    use crate::transform::TransformContext;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let epoch = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for (name, now) in [
+        ("s", epoch),
+        ("user_session", epoch + Duration::from_secs(86_400)),
+    ] {
+        let ctx = TransformContext::new(name, now);
+        if let Ok(read) = transformer.read_detail(&ctx, text) {
+            let ctx = ctx.with_expiry(read.expires_at);
+            if let Ok(written) = transformer.write(&ctx, &read.value) {
+                let again = transformer.read(&ctx, &written).ok();
+                assert_eq!(again.as_deref(), Some(read.value.as_str()));
+            }
+        }
+    }
+}
+
+/// The modern signed format's reader (`Sign`).
+pub fn sign(data: &[u8]) {
+    if let Some(t) = TRANSFORMERS.as_ref() {
+        transformer_read(data, &t.sign);
+    }
+}
+
+/// The modern encrypted format's reader (`Encrypt`, both AEADs).
+pub fn encrypt(data: &[u8]) {
+    if let Some(t) = TRANSFORMERS.as_ref() {
+        transformer_read(data, &t.encrypt);
+        transformer_read(data, &t.xchacha);
+    }
+}
+
+/// Ktor's `payload/hexmac` reader (`KtorSign`).
+pub fn ktor_sign(data: &[u8]) {
+    if let Some(t) = TRANSFORMERS.as_ref() {
+        transformer_read(data, &t.ktor_sign);
+    }
+}
+
+/// Ktor's `iv/ciphertext:mac` reader (`KtorEncrypt`), with and without the backward-compatible
+/// read of the pre-3.0 form.
+pub fn ktor_encrypt(data: &[u8]) {
+    if let Some(t) = TRANSFORMERS.as_ref() {
+        transformer_read(data, &t.ktor_encrypt);
+        transformer_read(data, &t.ktor_encrypt_legacy);
+    }
+}
+
 struct RequestHarness {
     runtime: tokio::runtime::Runtime,
     layer: SessionsLayer,
@@ -256,5 +346,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("session_id", session_id),
     ("json", json),
     ("ktor_legacy", ktor_legacy),
+    ("sign", sign),
+    ("encrypt", encrypt),
+    ("ktor_sign", ktor_sign),
+    ("ktor_encrypt", ktor_encrypt),
     ("request", request),
 ];
