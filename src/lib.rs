@@ -74,6 +74,7 @@ mod extract;
 pub mod fuzzing;
 mod id;
 mod layer;
+pub mod metrics;
 mod random;
 pub mod serializer;
 mod sessions;

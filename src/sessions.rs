@@ -264,6 +264,9 @@ impl Sessions {
             SessionError::InvalidId(format!("not an id of session `{}`", provider.name))
         })?;
         by_id.delete(&id).await?;
+        provider
+            .metrics
+            .event(&provider.name, crate::metrics::Event::Cleared);
         tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared by id");
         Ok(())
     }

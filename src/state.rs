@@ -18,6 +18,7 @@ use crate::config::RequestInfo;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::layer::Shared;
+use crate::metrics::Event;
 use crate::tracker::{AnyValue, Loaded, Outcome, Provider, Stored, Tracker};
 use crate::transform::TransformError;
 use crate::transport::Transport;
@@ -295,9 +296,23 @@ impl<'a> Entry<'a> {
                 }
                 if let Some(header) = rendered {
                     out.headers.push(header);
+                    let existed = slot.loaded.get().and_then(Loaded::valid).is_some();
+                    provider.metrics.event(
+                        &provider.name,
+                        if existed {
+                            Event::Updated
+                        } else {
+                            Event::Created
+                        },
+                    );
                 }
             }
-            Change::Clear => self.remove(out),
+            Change::Clear => {
+                if slot.incoming.is_some() {
+                    provider.metrics.event(&provider.name, Event::Cleared);
+                }
+                self.remove(out);
+            }
             Change::Keep => match slot.loaded.get().map(|l| &l.outcome) {
                 Some(Outcome::Invalid { .. }) => self.remove(out),
                 // Protected with a previous key: re-send under the current one, same expiry.
@@ -307,6 +322,7 @@ impl<'a> Entry<'a> {
                         .with_expiry(valid.value_expires_at);
                     out.headers
                         .push(render_with(provider, &ctx, &valid.serialized)?);
+                    provider.metrics.event(&provider.name, Event::Reissued);
                 }
                 _ => {}
             },
@@ -342,6 +358,7 @@ impl<'a> Entry<'a> {
                     .await
                     .map_err(|e| self.storage_failed(e))?;
                 tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared");
+                provider.metrics.event(&provider.name, Event::Cleared);
             }
             self.remove(out);
             return Ok(());
@@ -384,6 +401,7 @@ impl<'a> Entry<'a> {
                     .await
                     .map_err(|e| self.session_failed(e))?;
                 self.send_id(&id, now, out)?;
+                provider.metrics.event(&provider.name, Event::Created);
             }
             // A new id for an existing session.
             (Some(stored), data) if pending.regenerate => {
@@ -404,6 +422,7 @@ impl<'a> Entry<'a> {
                     .map_err(|e| self.storage_failed(e))?;
                 if moved {
                     self.send_id(&new_id, now, out)?;
+                    provider.metrics.event(&provider.name, Event::Regenerated);
                 } else {
                     tracing::debug!(session = %provider.name, "session ended by a concurrent request; not regenerated");
                     self.remove(out);
@@ -413,8 +432,10 @@ impl<'a> Entry<'a> {
             // (or a renewal is due); sent unless `send_only_if_modified` says it need not be.
             (Some(stored), Some(data)) => {
                 let unchanged = valid.is_some_and(|v| v.serialized == data);
-                if !unchanged || by_id.due_for_renewal(stored, now) {
-                    self.update(stored, data, now, out).await?;
+                if !unchanged {
+                    self.update(stored, data, now, Event::Updated, out).await?;
+                } else if by_id.due_for_renewal(stored, now) {
+                    self.update(stored, data, now, Event::Renewed, out).await?;
                 } else if !provider.send_only_if_modified {
                     self.send_id(&stored.id, now, out)?;
                 }
@@ -424,9 +445,10 @@ impl<'a> Entry<'a> {
             (Some(stored), None) => {
                 if by_id.due_for_renewal(stored, now) {
                     let data = valid.map(|v| v.serialized.clone()).unwrap_or_default();
-                    self.update(stored, data, now, out).await?;
+                    self.update(stored, data, now, Event::Renewed, out).await?;
                 } else if valid.is_some_and(|v| v.stale_key) {
                     self.send_id(&stored.id, now, out)?;
+                    provider.metrics.event(&provider.name, Event::Reissued);
                 }
             }
             // Nothing to write; an invalid value is cleared.
@@ -444,6 +466,7 @@ impl<'a> Entry<'a> {
         stored: &Stored,
         data: String,
         now: SystemTime,
+        event: Event,
         out: &mut Outgoing,
     ) -> Result<(), SessionError> {
         let provider = self.provider;
@@ -455,6 +478,7 @@ impl<'a> Entry<'a> {
             .await
             .map_err(|e| self.session_failed(e))?;
         if live {
+            provider.metrics.event(&provider.name, event);
             self.send_id(&stored.id, now, out)
         } else {
             // Deleted meanwhile (a concurrent logout): deletion wins, nothing is recreated.

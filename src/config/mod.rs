@@ -56,6 +56,7 @@ impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> SessionDat
 pub struct SessionsConfig {
     drafts: Vec<Registration>,
     clock: SharedClock,
+    metrics: bool,
 }
 
 struct Registration {
@@ -92,12 +93,21 @@ impl SessionsConfig {
         SessionsConfig {
             drafts: Vec::new(),
             clock: Arc::new(SystemClock),
+            metrics: false,
         }
     }
 
     /// Uses `clock` for every time-dependent decision (for tests; see [`crate::clock`]).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Reports counters and histograms through the `metrics` facade (feature `metrics`; off by
+    /// default). See [`crate::metrics`] for the names and labels.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
         self
     }
 
@@ -212,7 +222,13 @@ impl SessionsConfig {
                     existing: existing.name.clone(),
                 });
             }
-            providers.push((registration.build)()?);
+            let mut provider = (registration.build)()?;
+            provider.metrics = crate::metrics::Metrics::new(self.metrics);
+            if let Tracker::ById(by_id) = &mut provider.tracker {
+                by_id.metrics = provider.metrics;
+                by_id.session = provider.name.clone();
+            }
+            providers.push(provider);
         }
         Ok(SessionsLayer::new(providers, self.clock))
     }
@@ -277,6 +293,8 @@ fn finish(
                 return Err(invalid("the storage timeout must be longer than zero"));
             }
             Tracker::ById(ById {
+                session: name.clone(),
+                metrics: crate::metrics::Metrics::default(),
                 storage,
                 timeout: draft.storage_timeout,
                 lifetime,
@@ -295,6 +313,7 @@ fn finish(
         codec,
         tracker,
         send_only_if_modified: draft.send_only_if_modified,
+        metrics: crate::metrics::Metrics::default(),
     })
 }
 

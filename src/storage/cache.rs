@@ -250,6 +250,10 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
         });
         self.inner.delete_expired(now).await
     }
+
+    fn backend(&self) -> &'static str {
+        "cache"
+    }
 }
 
 #[cfg(test)]

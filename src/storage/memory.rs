@@ -253,6 +253,10 @@ impl SessionStorage for MemoryStorage {
         });
         Ok(removed)
     }
+
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
 }
 
 #[cfg(test)]

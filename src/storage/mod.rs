@@ -381,6 +381,12 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     ///
     /// Storages whose backend expires records by itself may return `0`.
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError>;
+
+    /// A short name for the kind of backend, used as the `backend` label of
+    /// [metrics](crate::metrics) (`"custom"` unless overridden).
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
 }
 
 #[async_trait]
@@ -418,6 +424,9 @@ impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
     }
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
         (**self).delete_expired(now).await
+    }
+    fn backend(&self) -> &'static str {
+        (**self).backend()
     }
 }
 

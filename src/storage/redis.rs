@@ -528,6 +528,10 @@ impl SessionStorage for RedisStorage {
     async fn delete_expired(&self, _now: SystemTime) -> Result<u64, StorageError> {
         Ok(0)
     }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
 }
 
 #[cfg(test)]

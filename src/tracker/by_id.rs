@@ -22,6 +22,9 @@ const CREATE_ATTEMPTS: usize = 3;
 
 /// The by-id settings of one session.
 pub(crate) struct ById {
+    /// The session's name (a metrics label).
+    pub(crate) session: String,
+    pub(crate) metrics: crate::metrics::Metrics,
     pub(crate) storage: Arc<dyn SessionStorage>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) lifetime: Duration,
@@ -51,16 +54,27 @@ impl ById {
         operation: &'static str,
         call: impl Future<Output = Result<T, StorageError>>,
     ) -> Result<T, StorageError> {
-        let Some(timeout) = self.timeout else {
-            return call.await;
+        let started = self.metrics.timing().then(std::time::Instant::now);
+        let result = match self.timeout {
+            None => call.await,
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_) => Err(StorageError::unavailable(format!(
+                    "session storage {operation} timed out after {} ms",
+                    timeout.as_millis()
+                ))),
+            },
         };
-        match tokio::time::timeout(timeout, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StorageError::unavailable(format!(
-                "session storage {operation} timed out after {} ms",
-                timeout.as_millis()
-            ))),
+        if let Some(started) = started {
+            self.metrics.storage(
+                &self.session,
+                self.storage.backend(),
+                operation,
+                started.elapsed().as_secs_f64(),
+                result.is_err(),
+            );
         }
+        result
     }
 
     /// Deletes a session (timed).

@@ -36,6 +36,7 @@ pub(crate) struct Provider {
     pub(crate) codec: Box<dyn ErasedCodec>,
     pub(crate) tracker: Tracker,
     pub(crate) send_only_if_modified: bool,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 impl std::fmt::Debug for Provider {
@@ -198,11 +199,16 @@ impl Provider {
         now: SystemTime,
     ) -> Result<Loaded, crate::storage::StorageError> {
         let Some(incoming) = incoming else {
+            self.metrics.loaded(&self.name, "absent", None);
             return Ok(Loaded::absent());
         };
         let unwrapped = match self.unwrap_incoming(incoming, limit, now) {
             Ok(unwrapped) => unwrapped,
-            Err(reason) => return Ok(Loaded::invalid(reason, None)),
+            Err(reason) => {
+                let loaded = Loaded::invalid(reason, None);
+                self.record_load(&loaded);
+                return Ok(loaded);
+            }
         };
         let mut loaded = match &self.tracker {
             Tracker::ByValue { .. } => by_value::load(self, unwrapped.value),
@@ -212,7 +218,21 @@ impl Provider {
             valid.stale_key = unwrapped.stale_key;
             valid.value_expires_at = unwrapped.expires_at;
         }
+        self.record_load(&loaded);
         Ok(loaded)
+    }
+}
+
+impl Provider {
+    fn record_load(&self, loaded: &Loaded) {
+        match &loaded.outcome {
+            Outcome::Absent => self.metrics.loaded(&self.name, "absent", None),
+            Outcome::Valid(_) => self.metrics.loaded(&self.name, "valid", None),
+            Outcome::Invalid { reason, .. } => {
+                self.metrics
+                    .loaded(&self.name, "invalid", Some(reason.as_str()))
+            }
+        }
     }
 }
 

@@ -12,6 +12,8 @@ mod distributed;
 mod fuzz_corpus;
 mod hardening;
 mod lifecycle;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod properties;
 mod storage;
 mod support;

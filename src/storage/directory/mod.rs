@@ -384,6 +384,14 @@ impl SessionStorage for DirectoryStorage {
         .await?;
         Ok(swept.records)
     }
+
+    fn backend(&self) -> &'static str {
+        if self.is_ktor_compatible() {
+            "directory-ktor"
+        } else {
+            "directory"
+        }
+    }
 }
 
 #[cfg(test)]

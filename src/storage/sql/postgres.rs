@@ -178,4 +178,4 @@ impl PostgresStorage {
     }
 }
 
-sql_storage!(PostgresStorage, sqlx::Postgres);
+sql_storage!(PostgresStorage, sqlx::Postgres, "postgres");

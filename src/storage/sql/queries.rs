@@ -12,7 +12,7 @@ pub(crate) const SWEEP_BATCH: i64 = 1000;
 /// `$storage` (a struct with fields `pool: sqlx::Pool<$db>`, `sql: Arc<Statements>`,
 /// `limits: Limits` and `table: TableName`).
 macro_rules! sql_storage {
-    ($storage:ty, $db:ty) => {
+    ($storage:ty, $db:ty, $backend:literal) => {
         impl $storage {
             /// Creates the table, its index and its schema record if they are missing;
             /// refuses a table of another shape or a newer schema version.
@@ -81,6 +81,10 @@ macro_rules! sql_storage {
 
         #[async_trait::async_trait]
         impl $crate::storage::SessionStorage for $storage {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
             async fn load(
                 &self,
                 id: &$crate::storage::SessionId,

@@ -231,4 +231,4 @@ impl SqliteStorage {
     }
 }
 
-sql_storage!(SqliteStorage, sqlx::Sqlite);
+sql_storage!(SqliteStorage, sqlx::Sqlite, "sqlite");
