@@ -4,6 +4,7 @@
 
 mod auth;
 mod common;
+mod concurrency;
 mod core;
 mod crypto;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]

@@ -9,13 +9,13 @@ mod semantics;
 mod http;
 mod open_url;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub mod postgres;
 #[cfg(feature = "redis")]
-mod redis;
+pub mod redis;
 #[cfg(feature = "redis")]
-mod redis_cluster;
+pub mod redis_cluster;
 #[cfg(feature = "sqlite")]
-mod sqlite;
+pub mod sqlite;
 
 /// A short random suffix for key prefixes, table and file names.
 pub fn unique() -> String {
