@@ -203,9 +203,12 @@ pub fn run(variant: Variant, drive: &Drive, probe: &dyn Probe) -> Result<u64, St
                     ))),
                     ..ServerEnv::default()
                 };
+                // `with_state` turns every handler into a route once, as `axum::serve` does
+                // for each connection; without it axum rebuilds the route on every request.
                 let mut router = crate::variants::axum_router(variant, &env)
                     .await
-                    .map_err(|e| format!("{variant}: {e}"))?;
+                    .map_err(|e| format!("{variant}: {e}"))?
+                    .with_state(());
                 drive.run(&mut router, probe).await
             })
         }

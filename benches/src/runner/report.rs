@@ -448,10 +448,14 @@ pub fn instr_table(instrs: &[InstrResult]) -> Table {
         .map(|i| {
             let mut row = vec![i.variant.clone(), i.scenario.clone()];
             if i.status == Status::Ok {
+                let base = i.instructions_per_request - i.over_baseline.unwrap_or(f64::NAN);
                 row.extend([
                     grouped(i.instructions_per_request),
-                    i.over_baseline
-                        .map_or_else(|| "–".into(), |d| format!("{d:+.0}")),
+                    i.over_baseline.map_or_else(
+                        || "–".into(),
+                        |d| format!("{}{}", if d < 0.0 { "−" } else { "+" }, grouped(d.abs())),
+                    ),
+                    ratio((base > 0.0).then(|| i.instructions_per_request / base)),
                 ]);
             } else {
                 row.push(format!(
@@ -468,11 +472,17 @@ pub fn instr_table(instrs: &[InstrResult]) -> Table {
         })
         .collect();
     Table {
-        headers: ["variant", "scenario", "instructions/req", "over baseline"]
-            .map(str::to_owned)
-            .to_vec(),
+        headers: [
+            "variant",
+            "scenario",
+            "instructions/req",
+            "over baseline",
+            "× baseline",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
         rows,
-        right: vec![false, false, true, true],
+        right: vec![false, false, true, true, true],
     }
 }
 
