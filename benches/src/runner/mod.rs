@@ -530,12 +530,18 @@ pub fn render_markdown(results: &Results) -> String {
         "Machine: {} cores, {}, Linux {}; {}; commit `{}`; load average {} before, {} after.\n",
         m.nproc, m.cpu_model, m.kernel, m.rustc, m.commit, m.loadavg_start, m.loadavg_end
     );
-    let _ = writeln!(
-        md,
-        "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown; `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
-        s.profile, s.server_core, s.client_core, s.connections, s.warmup_s, s.duration_s, s.repeat
-    );
     if !results.load.is_empty() {
+        let _ = writeln!(
+            md,
+            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown; `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
+            s.profile,
+            s.server_core,
+            s.client_core,
+            s.connections,
+            s.warmup_s,
+            s.duration_s,
+            s.repeat
+        );
         md.push_str(&report::load_table(&results.load).markdown());
         md.push('\n');
     }
