@@ -27,6 +27,9 @@ pub struct InprocSettings {
     pub core: usize,
 }
 
+/// The function callgrind counts in: the driver polls the server's future only through it.
+pub const SERVER_POLL: &str = "typed_sessions_bench::inproc::server_poll*";
+
 /// Runs the `allocs` binary for every pair.
 pub fn allocations(
     binaries: &Binaries,
@@ -112,6 +115,7 @@ pub fn instructions(
             let mut command = Command::new(&valgrind);
             command
                 .args(["--tool=callgrind", "--dump-instr=no", "--collect-jumps=no"])
+                .arg(format!("--toggle-collect={SERVER_POLL}"))
                 .arg(format!("--callgrind-out-file={}", file.display()))
                 .arg(binaries.get("callgrind-driver"))
                 .args(["--variant", variant.name(), "--scenario", scenario.name()])

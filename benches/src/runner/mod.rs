@@ -533,7 +533,7 @@ pub fn render_markdown(results: &Results) -> String {
     if !results.load.is_empty() {
         let _ = writeln!(
             md,
-            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown; `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
+            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown, and the least disturbed run (`min`: load from other processes only ever adds CPU time); `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
             s.profile,
             s.server_core,
             s.client_core,
@@ -571,7 +571,7 @@ pub fn render_markdown(results: &Results) -> String {
         let _ = writeln!(md, "## Allocations and instructions per request\n");
         let _ = writeln!(
             md,
-            "In-process (the router called directly, no network, no HTTP parser), {} simulated clients with their own cookie jars. Allocations: counted by a counting global allocator only while the service call runs ({} requests after 1000 unprobed ones). Instructions: `valgrind --tool=callgrind`, (instructions for 2N requests − for N) / N with N = {}; this includes the driver's own client work (building the request, reading the body, parsing `Set-Cookie`), which the baseline row shows.\n",
+            "In-process (the router called directly, no network, no HTTP parser), {} simulated clients with their own cookie jars. Allocations: counted by a counting global allocator only while the service call runs ({} requests after 1000 unprobed ones). Both count the server's side only: the service future is polled inside one never-inlined function, the allocation probe is on only there, and callgrind collects only there (`--toggle-collect`); building requests, reading bodies and parsing `Set-Cookie` are left out. Instructions: `valgrind --tool=callgrind`, (instructions for 2N requests − for N) / N with N = {}, so start-up and warm-up cancel out. Valgrind does not implement the SHA extensions, so SHA-256 runs in software under it: HMAC-SHA-256 variants count more instructions here than they execute natively on a CPU with SHA-NI.\n",
             s.connections, s.alloc_requests, s.callgrind_requests
         );
         if !results.allocations.is_empty() {

@@ -131,6 +131,9 @@ pub struct Median {
     pub p99_us: f64,
     /// Server CPU per request over the baseline's.
     pub cpu_ratio: Option<f64>,
+    /// The lowest run's server CPU per request over the baseline's lowest (noise from other
+    /// processes only ever adds CPU time, so the minimum is the least disturbed run).
+    pub cpu_min_ratio: Option<f64>,
     /// Throughput over the baseline's.
     pub throughput_ratio: Option<f64>,
     /// Load on the server core from outside the benchmark, in percent.
@@ -173,7 +176,7 @@ pub struct InstrResult {
     pub reason: Option<String>,
     /// N (the difference is between 2N and N requests).
     pub requests: u64,
-    /// Instructions per request (client side of the in-process driver included).
+    /// Instructions per request, the server's side only.
     pub instructions_per_request: f64,
     /// The same minus the baseline's in the same scenario.
     pub over_baseline: Option<f64>,
@@ -210,6 +213,7 @@ pub fn summarize(runs: &[Report]) -> Option<Median> {
         p50_us: pick(&|r| r.latency_us.p50)?,
         p99_us: pick(&|r| r.latency_us.p99)?,
         cpu_ratio: None,
+        cpu_min_ratio: None,
         throughput_ratio: None,
         other_load_server_core_pct: pick(&|r| core(r, 0, &|c| c.other_pct))?,
         other_load_client_core_pct: pick(&|r| core(r, 1, &|c| c.other_pct))?,
@@ -234,6 +238,7 @@ pub fn add_ratios(load: &mut [LoadResult], baseline: &str) {
         };
         if let Some(m) = result.median.as_mut() {
             m.cpu_ratio = Some(m.server_cpu_us_per_request / reference.server_cpu_us_per_request);
+            m.cpu_min_ratio = Some(m.server_cpu_min / reference.server_cpu_min);
             m.throughput_ratio = Some(m.throughput / reference.throughput);
         }
     }
@@ -332,6 +337,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
         "scenario",
         "server CPU µs/req",
         "× baseline",
+        "min µs/req",
+        "× baseline",
         "spread",
         "req/s",
         "× baseline",
@@ -352,6 +359,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
                 row.extend([
                     format!("{:.2}", m.server_cpu_us_per_request),
                     ratio(m.cpu_ratio),
+                    format!("{:.2}", m.server_cpu_min),
+                    ratio(m.cpu_min_ratio),
                     format!("{spread:.0}%"),
                     grouped(m.throughput),
                     ratio(m.throughput_ratio),
@@ -381,7 +390,9 @@ pub fn load_table(load: &[LoadResult]) -> Table {
     Table {
         headers: headers.iter().map(|h| (*h).to_owned()).collect(),
         rows,
-        right: vec![false, false, true, true, true, true, true, true, true, true],
+        right: vec![
+            false, false, true, true, true, true, true, true, true, true, true, true,
+        ],
     }
 }
 

@@ -123,9 +123,9 @@ where
             request = request.insert_header((actix_web::http::header::COOKIE, cookie));
         }
         let request = request.to_request();
-        probe.start();
-        let response = self.0.call(request).await;
-        probe.stop();
+        let service = &self.0;
+        let response =
+            crate::inproc::server_call(async move { service.call(request).await }, probe).await;
         let response = response.map_err(|e| format!("actix service error: {e}"))?;
         let status = response.status().as_u16();
         let set_cookies = response
