@@ -3,10 +3,12 @@
 //! [--clients 32]`.
 //!
 //! `bench --callgrind` runs it for N and 2N requests and reports the difference divided by N
-//! (start-up and warm-up cancel out). By hand:
+//! (start-up and warm-up cancel out), counting only inside the server's polls (the driver's
+//! client work is left out). By hand:
 //!
 //! ```text
 //! valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=cg.out \
+//!     --toggle-collect='typed_sessions_bench::inproc::server_poll*' \
 //!     target/release/callgrind-driver --variant typed-id-memory --scenario sticky --requests 4000
 //! callgrind_annotate --inclusive=yes cg.out | head -60
 //! ```

@@ -533,7 +533,7 @@ pub fn render_markdown(results: &Results) -> String {
     if !results.load.is_empty() {
         let _ = writeln!(
             md,
-            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown, and the least disturbed run (`min`: load from other processes only ever adds CPU time); `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
+            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown, and the lowest run (`min`); `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
             s.profile,
             s.server_core,
             s.client_core,

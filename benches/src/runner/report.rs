@@ -131,8 +131,7 @@ pub struct Median {
     pub p99_us: f64,
     /// Server CPU per request over the baseline's.
     pub cpu_ratio: Option<f64>,
-    /// The lowest run's server CPU per request over the baseline's lowest (noise from other
-    /// processes only ever adds CPU time, so the minimum is the least disturbed run).
+    /// The lowest run's server CPU per request over the baseline's lowest run's.
     pub cpu_min_ratio: Option<f64>,
     /// Throughput over the baseline's.
     pub throughput_ratio: Option<f64>,
