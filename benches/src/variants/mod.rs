@@ -1,0 +1,337 @@
+//! The variants: one server configuration each (the baseline, this library's trackers and
+//! transformers, and the peers), all serving the same [`app`](crate::app).
+//!
+//! Each variant runs in its own `bench-server` process so its CPU time can be read from
+//! `/proc`. Variants whose pieces are still being written on other branches are listed, marked
+//! [`pending`](Variant::pending), and skipped by the runner with the reason printed.
+
+pub mod actix;
+pub mod axum_extra;
+pub mod baseline;
+pub mod tower_sessions;
+pub mod typed;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::scenario::Scenario;
+
+/// A boxed error for server start-up.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One server configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// axum without sessions.
+    Baseline,
+    /// Ours, by value, no transformer (not a production setting: the floor of the by-value path).
+    TypedValuePlain,
+    /// Ours, by value, modern encryption (`Encrypt`, XChaCha20-Poly1305).
+    TypedValueEncrypt,
+    /// Ours, by value, modern signing (`Sign`, HMAC-SHA-256).
+    TypedValueSign,
+    /// Ours, by value, Ktor-compatible encryption (`KtorEncrypt`, AES-CBC + HMAC-SHA-256).
+    TypedValueKtorEncrypt,
+    /// Ours, by value, Ktor-compatible signing (`KtorSign`, HMAC-SHA-256).
+    TypedValueKtorSign,
+    /// Ours, by id, `MemoryStorage`.
+    TypedIdMemory,
+    /// Ours, by id, directory storage.
+    TypedIdDirectory,
+    /// Ours, by id, Redis storage.
+    TypedIdRedis,
+    /// Ours, by id, PostgreSQL storage.
+    TypedIdPostgres,
+    /// tower-sessions 0.15, `MemoryStore`.
+    TowerSessionsMemory,
+    /// tower-sessions 0.14, `tower-sessions-redis-store` 0.16 (fred).
+    TowerSessionsRedis,
+    /// tower-sessions 0.14, `tower-sessions-sqlx-store` 0.15 `PostgresStore`.
+    TowerSessionsPostgres,
+    /// actix-session 0.11, `CookieSessionStore` (default `Private` content security).
+    ActixSessionCookie,
+    /// actix-session 0.11, `RedisSessionStore`.
+    ActixSessionRedis,
+    /// axum-extra 0.12 `SignedCookieJar`.
+    AxumExtraSigned,
+    /// axum-extra 0.12 `PrivateCookieJar`.
+    AxumExtraPrivate,
+}
+
+/// Who wrote a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// The no-session reference.
+    Baseline,
+    /// typed-sessions.
+    Ours,
+    /// Another library.
+    Peer,
+}
+
+/// The web framework a variant's server runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framework {
+    /// axum 0.8 on a tokio current-thread runtime.
+    Axum,
+    /// actix-web 4 with one worker.
+    Actix,
+}
+
+/// A storage service a variant needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A `redis-server`.
+    Redis,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// Where a server finds its storage services.
+#[derive(Clone, Debug, Default)]
+pub struct ServerEnv {
+    /// `redis://127.0.0.1:PORT`.
+    pub redis_url: Option<String>,
+    /// `postgres://postgres@127.0.0.1:PORT/DB`.
+    pub postgres_url: Option<String>,
+    /// A directory the variant may use (directory storage).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ServerEnv {
+    /// The Redis URL, or an error naming the variant that needs it.
+    pub fn redis(&self, variant: Variant) -> Result<&str, BoxError> {
+        self.redis_url
+            .as_deref()
+            .ok_or_else(|| format!("{variant} needs --redis URL").into())
+    }
+
+    /// The PostgreSQL URL, or an error naming the variant that needs it.
+    pub fn postgres(&self, variant: Variant) -> Result<&str, BoxError> {
+        self.postgres_url
+            .as_deref()
+            .ok_or_else(|| format!("{variant} needs --postgres URL").into())
+    }
+
+    /// The data directory, or an error naming the variant that needs it.
+    pub fn data_dir(&self, variant: Variant) -> Result<&std::path::Path, BoxError> {
+        self.data_dir
+            .as_deref()
+            .ok_or_else(|| format!("{variant} needs --data-dir DIR").into())
+    }
+}
+
+impl Variant {
+    /// Every variant, in report order.
+    pub const ALL: [Variant; 17] = [
+        Variant::Baseline,
+        Variant::TypedValuePlain,
+        Variant::TypedValueEncrypt,
+        Variant::TypedValueSign,
+        Variant::TypedValueKtorEncrypt,
+        Variant::TypedValueKtorSign,
+        Variant::TypedIdMemory,
+        Variant::TypedIdDirectory,
+        Variant::TypedIdRedis,
+        Variant::TypedIdPostgres,
+        Variant::TowerSessionsMemory,
+        Variant::TowerSessionsRedis,
+        Variant::TowerSessionsPostgres,
+        Variant::ActixSessionCookie,
+        Variant::ActixSessionRedis,
+        Variant::AxumExtraSigned,
+        Variant::AxumExtraPrivate,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Baseline => "baseline",
+            Variant::TypedValuePlain => "typed-value-plain",
+            Variant::TypedValueEncrypt => "typed-value-encrypt",
+            Variant::TypedValueSign => "typed-value-sign",
+            Variant::TypedValueKtorEncrypt => "typed-value-ktor-encrypt",
+            Variant::TypedValueKtorSign => "typed-value-ktor-sign",
+            Variant::TypedIdMemory => "typed-id-memory",
+            Variant::TypedIdDirectory => "typed-id-directory",
+            Variant::TypedIdRedis => "typed-id-redis",
+            Variant::TypedIdPostgres => "typed-id-postgres",
+            Variant::TowerSessionsMemory => "tower-sessions-memory",
+            Variant::TowerSessionsRedis => "tower-sessions-redis",
+            Variant::TowerSessionsPostgres => "tower-sessions-postgres",
+            Variant::ActixSessionCookie => "actix-session-cookie",
+            Variant::ActixSessionRedis => "actix-session-redis",
+            Variant::AxumExtraSigned => "axum-extra-signed",
+            Variant::AxumExtraPrivate => "axum-extra-private",
+        }
+    }
+
+    /// Who wrote it.
+    pub fn family(self) -> Family {
+        match self {
+            Variant::Baseline => Family::Baseline,
+            Variant::TypedValuePlain
+            | Variant::TypedValueEncrypt
+            | Variant::TypedValueSign
+            | Variant::TypedValueKtorEncrypt
+            | Variant::TypedValueKtorSign
+            | Variant::TypedIdMemory
+            | Variant::TypedIdDirectory
+            | Variant::TypedIdRedis
+            | Variant::TypedIdPostgres => Family::Ours,
+            _ => Family::Peer,
+        }
+    }
+
+    /// The framework its server runs on.
+    pub fn framework(self) -> Framework {
+        match self {
+            Variant::ActixSessionCookie | Variant::ActixSessionRedis => Framework::Actix,
+            _ => Framework::Axum,
+        }
+    }
+
+    /// The storage service it needs, if any.
+    pub fn backend(self) -> Option<Backend> {
+        match self {
+            Variant::TypedIdRedis | Variant::TowerSessionsRedis | Variant::ActixSessionRedis => {
+                Some(Backend::Redis)
+            }
+            Variant::TypedIdPostgres | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+
+    /// Why it cannot be measured yet (a piece still on another branch), or `None`.
+    pub fn pending(self) -> Option<&'static str> {
+        typed::pending(self)
+    }
+
+    /// Why it cannot run `scenario` at all, or `None`.
+    pub fn unsupported(self, scenario: Scenario) -> Option<&'static str> {
+        match (self, scenario) {
+            // 2 KiB of JSON, AES-CBC padded, then hex-encoded: over 4 KiB, more than a cookie
+            // may hold (the library refuses to send it, as browsers would drop it).
+            (Variant::TypedValueKtorEncrypt, Scenario::Large) => Some(
+                "Ktor's encrypt format hex-encodes the ciphertext: a 2 KiB session becomes a cookie over 4096 bytes",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The baseline has no sessions: every count it answers is 1.
+    pub fn stateless(self) -> bool {
+        self == Variant::Baseline
+    }
+
+    /// Whether it can run in-process with no storage service (for the allocation and
+    /// instruction counts).
+    pub fn in_process(self) -> bool {
+        self.backend().is_none()
+    }
+
+    /// The configuration, for the report.
+    pub fn configuration(self) -> &'static str {
+        match self {
+            Variant::Baseline => "axum 0.8, no session layer; `/counter` answers `1`",
+            Variant::TypedValuePlain => {
+                "typed-sessions, cookie by value, no transformer (not for production: the by-value floor)"
+            }
+            Variant::TypedValueEncrypt => {
+                "typed-sessions, cookie by value, `Encrypt` (XChaCha20-Poly1305, the default AEAD)"
+            }
+            Variant::TypedValueSign => "typed-sessions, cookie by value, `Sign` (HMAC-SHA-256)",
+            Variant::TypedValueKtorEncrypt => {
+                "typed-sessions, cookie by value, `KtorEncrypt` (AES-128-CBC + HMAC-SHA-256, Ktor's format)"
+            }
+            Variant::TypedValueKtorSign => {
+                "typed-sessions, cookie by value, `KtorSign` (HMAC-SHA-256, Ktor's format)"
+            }
+            Variant::TypedIdMemory => "typed-sessions, cookie by id, `MemoryStorage`, id unsigned",
+            Variant::TypedIdDirectory => {
+                "typed-sessions, cookie by id, directory storage, id unsigned"
+            }
+            Variant::TypedIdRedis => "typed-sessions, cookie by id, Redis storage, id unsigned",
+            Variant::TypedIdPostgres => {
+                "typed-sessions, cookie by id, PostgreSQL storage, id unsigned"
+            }
+            Variant::TowerSessionsMemory => {
+                "tower-sessions 0.15.0, `SessionManagerLayer::new(MemoryStore::default())` (defaults: plain id cookie, no expiry)"
+            }
+            Variant::TowerSessionsRedis => {
+                "tower-sessions 0.14.0 + tower-sessions-redis-store 0.16.0 (fred 10), `Pool` of 6 as in the store's README, layer defaults"
+            }
+            Variant::TowerSessionsPostgres => {
+                "tower-sessions 0.14.0 + tower-sessions-sqlx-store 0.15.0, `PgPool::connect` (sqlx default pool of 10), `migrate()`, layer defaults"
+            }
+            Variant::ActixSessionCookie => {
+                "actix-web 4 (1 worker) + actix-session 0.11.0, `SessionMiddleware::new(CookieSessionStore, key)` (default: `Private`, AES-256-GCM)"
+            }
+            Variant::ActixSessionRedis => {
+                "actix-web 4 (1 worker) + actix-session 0.11.0, `SessionMiddleware::new(RedisSessionStore::new(url), key)` (default: `Private` id cookie)"
+            }
+            Variant::AxumExtraSigned => {
+                "axum-extra 0.12.6 `SignedCookieJar` (HMAC-SHA-256), JSON value, same cookie attributes as ours"
+            }
+            Variant::AxumExtraPrivate => {
+                "axum-extra 0.12.6 `PrivateCookieJar` (AES-256-GCM), JSON value, same cookie attributes as ours"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown variant `{s}` (see `bench --list`)"))
+    }
+}
+
+/// The axum router of an axum variant (connecting to its storage service if it has one).
+pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Router, BoxError> {
+    match variant {
+        Variant::Baseline => Ok(baseline::router()),
+        Variant::TypedValuePlain
+        | Variant::TypedValueEncrypt
+        | Variant::TypedValueSign
+        | Variant::TypedValueKtorEncrypt
+        | Variant::TypedValueKtorSign
+        | Variant::TypedIdMemory
+        | Variant::TypedIdDirectory
+        | Variant::TypedIdRedis
+        | Variant::TypedIdPostgres => typed::router(variant, env).await,
+        Variant::TowerSessionsMemory => Ok(tower_sessions::memory_router()),
+        Variant::TowerSessionsRedis => tower_sessions::redis_router(env.redis(variant)?).await,
+        Variant::TowerSessionsPostgres => {
+            tower_sessions::postgres_router(env.postgres(variant)?).await
+        }
+        Variant::AxumExtraSigned => Ok(axum_extra::signed_router()),
+        Variant::AxumExtraPrivate => Ok(axum_extra::private_router()),
+        Variant::ActixSessionCookie | Variant::ActixSessionRedis => {
+            Err(format!("{variant} is an actix-web variant, not an axum one").into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for v in Variant::ALL {
+            assert_eq!(v.name().parse::<Variant>(), Ok(v));
+        }
+    }
+}
