@@ -86,7 +86,7 @@ fn run() -> Result<(), String> {
     let variants: Vec<Variant> = match args.list("variants") {
         v if v.is_empty() => Variant::ALL
             .into_iter()
-            .filter(|v| v.in_process() && v.pending().is_none())
+            .filter(|v| v.in_process())
             .collect(),
         v => v.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
     };
@@ -107,7 +107,7 @@ fn run() -> Result<(), String> {
                 requests,
                 ..AllocResult::default()
             };
-            if let Some(reason) = variant.pending().or_else(|| variant.unsupported(*scenario)) {
+            if let Some(reason) = variant.unsupported(*scenario) {
                 result.status = Status::Skipped;
                 result.reason = Some(reason.into());
                 results.push(result);

@@ -1,5 +1,5 @@
 //! One benchmark server: `bench-server --variant NAME [--port 0] [--pin CORE] [--redis URL]
-//! [--postgres URL] [--data-dir DIR] [--allow-pending]`.
+//! [--postgres URL] [--data-dir DIR]`.
 //!
 //! Listens on 127.0.0.1 (port 0 picks a free one), prints `listening 127.0.0.1:PORT` on stdout
 //! once it accepts connections, and serves until killed. axum variants run on a tokio
@@ -21,16 +21,11 @@ fn main() {
 }
 
 fn run() -> Result<(), BoxError> {
-    let args = Args::parse(&["allow-pending"])?;
+    let args = Args::parse(&[])?;
     let variant: Variant = args
         .value("variant")
         .ok_or("--variant is required")?
         .parse()?;
-    if let Some(reason) = variant.pending()
-        && !args.flag("allow-pending")
-    {
-        return Err(format!("{variant} is not ready ({reason}); --allow-pending runs it anyway, without the missing piece").into());
-    }
     if let Some(core) = args.opt::<usize>("pin")? {
         affinity::pin_current(core)?;
     }

@@ -32,7 +32,7 @@ fn run() -> Result<(), String> {
         .ok_or("--variant is required")?
         .parse()?;
     let scenario: Scenario = args.get("scenario", Scenario::Sticky)?;
-    if let Some(reason) = variant.pending().or_else(|| variant.unsupported(scenario)) {
+    if let Some(reason) = variant.unsupported(scenario) {
         return Err(format!("{variant} {scenario}: {reason}"));
     }
     let drive = Drive {

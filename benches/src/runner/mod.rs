@@ -30,8 +30,8 @@ USAGE:
     cargo run --release -p typed-sessions-bench --bin bench -- [OPTIONS]
 
 OPTIONS:
-    --list                    list the variants and scenarios, with what is pending
-    --variants a,b,...        variants to run (default: all; pending ones are skipped)
+    --list                    list the variants and scenarios
+    --variants a,b,...        variants to run (default: all)
     --scenarios a,b,...       scenarios: sticky, fresh, untouched, large (default: all)
     --repeat N                load runs per variant and scenario; medians over them (default 3)
     --warmup S                warm-up seconds per run (default 2)
@@ -129,7 +129,6 @@ fn run() -> Result<i32, String> {
                 }
                 .into(),
                 configuration: v.configuration().into(),
-                pending: v.pending().map(str::to_owned),
             })
             .collect(),
         ..Results::default()
@@ -141,12 +140,6 @@ fn run() -> Result<i32, String> {
         results.machine.kernel,
         results.machine.loadavg_start
     );
-    for variant in &options.variants {
-        if let Some(reason) = variant.pending() {
-            eprintln!("skipping {variant}: {reason}");
-        }
-    }
-
     let target_dir = binaries
         .dir
         .parent()
@@ -163,7 +156,7 @@ fn run() -> Result<i32, String> {
     let inproc_pairs: Vec<(Variant, Scenario)> = options
         .variants
         .iter()
-        .filter(|v| v.pending().is_none() && v.in_process())
+        .filter(|v| v.in_process())
         .flat_map(|v| {
             options
                 .scenarios
@@ -271,8 +264,7 @@ fn options(args: &Args) -> Result<Options, String> {
 fn list() {
     println!("variants:");
     for v in Variant::ALL {
-        let state = v.pending().unwrap_or("ready");
-        println!("  {:<26} {state}", v.name());
+        println!("  {}", v.name());
         println!("  {:<26}   {}", "", v.configuration());
     }
     println!("scenarios:");
@@ -369,16 +361,6 @@ fn load(options: &Options, binaries: &Binaries, work: &Path) -> Vec<LoadResult> 
     let mut results: Vec<LoadResult> = Vec::new();
     let mut runnable: Vec<(Variant, Scenario)> = Vec::new();
     for variant in &options.variants {
-        if let Some(reason) = variant.pending() {
-            results.push(LoadResult {
-                variant: variant.name().into(),
-                scenario: "all".into(),
-                status: Status::Skipped,
-                reason: Some(reason.into()),
-                ..LoadResult::default()
-            });
-            continue;
-        }
         for scenario in &options.scenarios {
             let reason = variant.unsupported(*scenario);
             results.push(LoadResult {
@@ -543,23 +525,6 @@ pub fn render_markdown(results: &Results) -> String {
             s.repeat
         );
         md.push_str(&report::load_table(&results.load).markdown());
-        md.push('\n');
-    }
-    let pending: Vec<&VariantInfo> = results
-        .variants
-        .iter()
-        .filter(|v| v.pending.is_some())
-        .collect();
-    if !pending.is_empty() {
-        let _ = writeln!(md, "Pending (not measured yet):\n");
-        for v in pending {
-            let _ = writeln!(
-                md,
-                "- `{}`: {}",
-                v.name,
-                v.pending.as_deref().unwrap_or_default()
-            );
-        }
         md.push('\n');
     }
     let _ = writeln!(md, "Variants:\n");

@@ -18,7 +18,7 @@ pub struct Results {
     pub machine: Machine,
     /// The settings.
     pub settings: Settings,
-    /// Every variant with its configuration and, if pending, why.
+    /// Every variant with its configuration.
     pub variants: Vec<VariantInfo>,
     /// The HTTP load results, one per variant and scenario.
     pub load: Vec<LoadResult>,
@@ -79,8 +79,6 @@ pub struct VariantInfo {
     pub family: String,
     /// Its configuration.
     pub configuration: String,
-    /// Why it is not measured yet, if it is pending.
-    pub pending: Option<String>,
 }
 
 /// What happened to one measurement.
@@ -90,7 +88,7 @@ pub enum Status {
     /// Measured.
     #[default]
     Ok,
-    /// Not run (pending, unsupported, or a service is missing); see the reason.
+    /// Not run (unsupported, or a service is missing); see the reason.
     Skipped,
     /// Run, and it failed (a wrong answer, an error); see the reason.
     Failed,

@@ -2,8 +2,7 @@
 //! transformers, and the peers), all serving the same [`app`](crate::app).
 //!
 //! Each variant runs in its own `bench-server` process so its CPU time can be read from
-//! `/proc`. Variants whose pieces are still being written on other branches are listed, marked
-//! [`pending`](Variant::pending), and skipped by the runner with the reason printed.
+//! `/proc`.
 
 pub mod actix;
 pub mod axum_extra;
@@ -201,11 +200,6 @@ impl Variant {
             Variant::TypedIdPostgres | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
             _ => None,
         }
-    }
-
-    /// Why it cannot be measured yet (a piece still on another branch), or `None`.
-    pub fn pending(self) -> Option<&'static str> {
-        typed::pending(self)
     }
 
     /// Why it cannot run `scenario` at all, or `None`.

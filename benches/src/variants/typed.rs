@@ -3,15 +3,6 @@
 //! Library defaults everywhere (cookie `Path=/`, `Max-Age` 7 days, `Secure`, `HttpOnly`,
 //! `SameSite=Lax`; by-id ids unsigned, lifetime 7 days, no idle timeout); the two session types
 //! are registered as two cookies, `counter` and `large`.
-//!
-//! # Pending variants
-//!
-//! The transformers (crypto branch) and the directory, Redis and PostgreSQL storages (storage
-//! branch) are being written elsewhere. Their variants are here in their final shape, built
-//! without the missing piece and marked [`PENDING`](Protect::PENDING) so that the runner skips
-//! them with the reason printed instead of reporting numbers of the wrong configuration.
-//! Enabling one once its branch is merged: in its `impl`, put the `TODO(...)` line in place of
-//! the line above it, and set `PENDING` to `None`.
 
 use std::sync::Arc;
 
@@ -24,8 +15,6 @@ use typed_sessions::storage::{MemoryStorage, SessionStorage};
 use typed_sessions::{SessionBuilder, SessionData, Sessions, SessionsConfig, SessionsLayer};
 
 use super::{BoxError, ServerEnv, Variant};
-#[allow(unused_imports)]
-// the key is used by the pending transformers' `TODO(crypto-merge)` lines
 use crate::app::KEY;
 use crate::app::{
     COUNTER_NAME, COUNTER_PATH, Counter, LARGE_NAME, LARGE_PATH, Large, UNTOUCHED_BODY,
@@ -34,22 +23,6 @@ use crate::app::{
 
 /// The builder of a cookie carried by value.
 type ValueCookie<T> = SessionBuilder<T, kind::CookieByValue>;
-
-/// Why a variant of ours cannot be measured yet.
-pub fn pending(variant: Variant) -> Option<&'static str> {
-    match variant {
-        Variant::TypedValuePlain => Plain::PENDING,
-        Variant::TypedValueEncrypt => Encrypted::PENDING,
-        Variant::TypedValueSign => Signed::PENDING,
-        Variant::TypedValueKtorEncrypt => KtorEncrypted::PENDING,
-        Variant::TypedValueKtorSign => KtorSigned::PENDING,
-        Variant::TypedIdMemory => Memory::PENDING,
-        Variant::TypedIdDirectory => Directory::PENDING,
-        Variant::TypedIdRedis => Redis::PENDING,
-        Variant::TypedIdPostgres => Postgres::PENDING,
-        _ => None,
-    }
-}
 
 /// The router of one of our variants.
 pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxError> {
@@ -107,9 +80,6 @@ async fn large(sessions: Sessions) -> Result<String, Response> {
 
 /// How a by-value variant protects its cookies.
 trait Protect {
-    /// Why the variant cannot be measured yet (its transformer is on another branch), or `None`.
-    const PENDING: Option<&'static str>;
-
     /// Adds the variant's transformer to a cookie's configuration.
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T>;
 }
@@ -124,57 +94,49 @@ fn by_value<P: Protect>() -> Result<SessionsLayer, BoxError> {
 /// No transformer.
 struct Plain;
 impl Protect for Plain {
-    const PENDING: Option<&'static str> = None;
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
         cookie
     }
 }
 
-/// The modern `Encrypt` (XChaCha20-Poly1305, the default AEAD).
+/// The modern `Encrypt` (AES-256-GCM, the default AEAD).
 struct Encrypted;
 impl Protect for Encrypted {
-    // TODO(crypto-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: the `Encrypt` transformer is on the crypto branch");
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
-        // TODO(crypto-merge): cookie.transform(typed_sessions::transform::Encrypt::new(typed_sessions::transform::Key::from_bytes(&KEY[..32]).expect("a 32-byte key")))
+        cookie.transform(typed_sessions::transform::Encrypt::new(
+            typed_sessions::transform::Key::from_bytes(&KEY[..32]).expect("a 32-byte key"),
+        ))
     }
 }
 
 /// The modern `Sign` (HMAC-SHA-256).
 struct Signed;
 impl Protect for Signed {
-    // TODO(crypto-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: the `Sign` transformer is on the crypto branch");
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
-        // TODO(crypto-merge): cookie.transform(typed_sessions::transform::Sign::new(typed_sessions::transform::Key::from_bytes(&KEY[..32]).expect("a 32-byte key")))
+        cookie.transform(typed_sessions::transform::Sign::new(
+            typed_sessions::transform::Key::from_bytes(&KEY[..32]).expect("a 32-byte key"),
+        ))
     }
 }
 
 /// Ktor's `SessionTransportTransformerEncrypt` format (AES-128-CBC, HMAC-SHA-256).
 struct KtorEncrypted;
 impl Protect for KtorEncrypted {
-    // TODO(crypto-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: the `KtorEncrypt` transformer is on the crypto branch");
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
-        // TODO(crypto-merge): cookie.transform(typed_sessions::transform::KtorEncrypt::new(&KEY[..16], &KEY[32..]).expect("valid Ktor keys"))
+        cookie.transform(
+            typed_sessions::transform::KtorEncrypt::new(&KEY[..16], &KEY[32..])
+                .expect("valid Ktor keys"),
+        )
     }
 }
 
 /// Ktor's `SessionTransportTransformerMessageAuthentication` format (HMAC-SHA-256).
 struct KtorSigned;
 impl Protect for KtorSigned {
-    // TODO(crypto-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: the `KtorSign` transformer is on the crypto branch");
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
-        // TODO(crypto-merge): cookie.transform(typed_sessions::transform::KtorSign::new(&KEY[32..]).expect("a non-empty key"))
+        cookie.transform(
+            typed_sessions::transform::KtorSign::new(&KEY[32..]).expect("a non-empty key"),
+        )
     }
 }
 
@@ -182,9 +144,6 @@ impl Protect for KtorSigned {
 
 /// Where a by-id variant keeps its sessions.
 trait Storage {
-    /// Why the variant cannot be measured yet (its storage is on another branch), or `None`.
-    const PENDING: Option<&'static str>;
-
     /// Opens the storage (one instance, shared by both session types).
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError>;
 }
@@ -199,7 +158,6 @@ fn by_id(storage: Arc<dyn SessionStorage>) -> Result<SessionsLayer, BoxError> {
 /// `MemoryStorage`.
 struct Memory;
 impl Storage for Memory {
-    const PENDING: Option<&'static str> = None;
     async fn open(_: Variant, _: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
         Ok(Arc::new(MemoryStorage::new()))
     }
@@ -208,37 +166,32 @@ impl Storage for Memory {
 /// Directory storage (one file per session).
 struct Directory;
 impl Storage for Directory {
-    // TODO(storage-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: directory storage is on the storage branch");
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
-        let _dir = env.data_dir(variant)?;
-        Ok(Arc::new(MemoryStorage::new()))
-        // TODO(storage-merge): Ok(Arc::new(typed_sessions::storage::DirectoryStorage::open(_dir)?))
+        let dir = env.data_dir(variant)?;
+        Ok(Arc::new(typed_sessions::storage::DirectoryStorage::open(
+            dir,
+        )?))
     }
 }
 
 /// Redis storage.
 struct Redis;
 impl Storage for Redis {
-    // TODO(storage-merge): None
-    const PENDING: Option<&'static str> = Some("pending: Redis storage is on the storage branch");
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
-        let _url = env.redis(variant)?;
-        Ok(Arc::new(MemoryStorage::new()))
-        // TODO(storage-merge): Ok(Arc::new(typed_sessions::storage::RedisStorage::connect(_url).await?))
+        let url = env.redis(variant)?;
+        Ok(Arc::new(
+            typed_sessions::storage::RedisStorage::connect(url).await?,
+        ))
     }
 }
 
 /// PostgreSQL storage.
 struct Postgres;
 impl Storage for Postgres {
-    // TODO(storage-merge): None
-    const PENDING: Option<&'static str> =
-        Some("pending: PostgreSQL storage is on the storage branch");
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
-        let _url = env.postgres(variant)?;
-        Ok(Arc::new(MemoryStorage::new()))
-        // TODO(storage-merge): Ok(Arc::new(typed_sessions::storage::PostgresStorage::connect(_url).await?))
+        let url = env.postgres(variant)?;
+        Ok(Arc::new(
+            typed_sessions::storage::PostgresStorage::connect(url).await?,
+        ))
     }
 }
