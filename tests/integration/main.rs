@@ -3,6 +3,7 @@
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
 mod auth;
+mod auth_form;
 mod common;
 mod core;
 mod crypto;
