@@ -134,5 +134,9 @@ async fn example_auth_form_session() {
         .send()
         .await
         .unwrap();
-    assert_eq!(replayed.status(), 302, "a logged-out id is dead on the server");
+    assert_eq!(
+        replayed.status(),
+        302,
+        "a logged-out id is dead on the server"
+    );
 }

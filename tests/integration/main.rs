@@ -4,6 +4,7 @@
 
 mod auth;
 mod auth_form;
+mod browser;
 mod common;
 mod core;
 mod crypto;
