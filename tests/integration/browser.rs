@@ -24,7 +24,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use typed_sessions::transform::{Encrypt, Key, Sign, TransformContext};
 
-use crate::support::servers::{find_binary, skipped};
+use crate::support::servers::{find_binary, skipped, temp_dir, watchdog};
 
 /// Set in the environment of the server process.
 const CHILD: &str = "TYPED_SESSIONS_DEMO_SERVER";
@@ -44,8 +44,10 @@ fn demo_server_process() {
     }
 }
 
-/// Chromium's flags: headless, and off the network (no update checks, sync, QUIC probes).
+/// Chromium's flags: headless, off the network (no update checks, sync, QUIC probes), and
+/// talking to chromedriver over a pipe, so it ends when chromedriver ends, however it ends.
 const CHROMIUM_FLAGS: &[&str] = &[
+    "--remote-debugging-pipe",
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -71,15 +73,16 @@ fn demo_in_chromium() {
     let chromedriver = find_binary("chromedriver")
         .unwrap_or_else(|| panic!("`chromedriver` was not found on PATH. {INSTALL}"));
 
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let data = dir.path().join("demo-data");
+    // The servers' pid files go here: the watchdog ends them if this process is killed.
+    let dir = temp_dir("browser");
+    watchdog(&dir);
     let port = free_port();
     let started = Instant::now();
-    let mut server = DemoServer::start(port, &data, dir.path(), 1);
-    let driver = Driver::start(&chromedriver, dir.path());
+    let mut server = DemoServer::start(port, &dir.join("demo-data"), &dir, 1);
+    let driver = Driver::start(&chromedriver, &dir);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let steps = scenario(&mut server, &driver, &chromium, dir.path());
+        let steps = scenario(&mut server, &driver, &chromium, &dir);
         tokio::time::timeout(Duration::from_secs(240), steps)
             .await
             .expect("the browser scenario finished within 4 minutes");
@@ -277,8 +280,9 @@ async fn scenario(server: &mut DemoServer, driver: &Driver, chromium: &Path, dir
 /// cart kept in that session, a JSON `401` without it, and the token's end.
 #[test]
 fn demo_api_keeps_its_session_in_a_header() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let server = DemoServer::start(free_port(), &dir.path().join("data"), dir.path(), 1);
+    let dir = temp_dir("demo-api");
+    watchdog(&dir);
+    let server = DemoServer::start(free_port(), &dir.join("data"), &dir, 1);
     let url = |path: &str| format!("http://127.0.0.1:{}{path}", server.port);
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
@@ -568,6 +572,7 @@ impl DemoServer {
             .stderr(out)
             .spawn()
             .expect("the test binary starts again as the demo server");
+        std::fs::write(logs.join("server.pid"), child.id().to_string()).unwrap();
         wait_for_port(port, "the demo server", &mut child, &log);
         let printed = std::fs::read_to_string(&log).unwrap();
         assert!(
@@ -597,6 +602,7 @@ impl DemoServer {
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(self.logs.join("server.pid"));
     }
 }
 
@@ -606,10 +612,11 @@ impl Drop for DemoServer {
     }
 }
 
-/// A `chromedriver` on a free loopback port.
+/// A `chromedriver` on a free loopback port. The browsers it starts end with it.
 struct Driver {
     child: Child,
     port: u16,
+    pid_file: PathBuf,
 }
 
 impl Driver {
@@ -624,8 +631,14 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}. {INSTALL}", chromedriver.display()));
+        let pid_file = logs.join("chromedriver.pid");
+        std::fs::write(&pid_file, child.id().to_string()).unwrap();
         wait_for_port(port, "chromedriver", &mut child, &log);
-        Driver { child, port }
+        Driver {
+            child,
+            port,
+            pid_file,
+        }
     }
 
     /// A new browser with its own profile (so its own cookies).
@@ -649,5 +662,6 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.pid_file);
     }
 }

@@ -107,7 +107,7 @@ pub fn free_port(bus: bool) -> u16 {
 
 /// A fresh temporary directory that outlives the `TempDir` guard (the server or its watchdog
 /// removes it).
-fn temp_dir(kind: &str) -> PathBuf {
+pub fn temp_dir(kind: &str) -> PathBuf {
     tempfile::Builder::new()
         .prefix(&format!("typed-sessions-{kind}-"))
         .tempdir()
@@ -117,7 +117,7 @@ fn temp_dir(kind: &str) -> PathBuf {
 
 /// Starts a process that, once this test binary has exited, kills the processes whose pid
 /// files lie in `dir` (one level deep) and removes `dir`.
-fn watchdog(dir: &Path) {
+pub fn watchdog(dir: &Path) {
     let script = r#"
 while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
 for f in "$2"/*.pid "$2"/*/*.pid; do
