@@ -32,6 +32,13 @@ async fn example_auth_form_session() {
             .get("location")
             .map(|v| v.to_str().unwrap().to_owned())
     };
+    let post_login = |body: &'static str| {
+        client
+            .post(url("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
 
     // Not logged in: the challenge sends the browser to the form.
     let hello = client.get(url("/hello")).send().await.unwrap();
@@ -55,24 +62,14 @@ async fn example_auth_form_session() {
         "username=jet&password=foobar",
         "",
     ] {
-        let refused = client
-            .post(url("/login"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let refused = post_login(body).await.unwrap();
         assert_eq!(refused.status(), 401, "{body}");
         assert!(session_cookie(&refused).is_none(), "{body}");
         assert_eq!(refused.text().await.unwrap(), "Credentials are not valid");
     }
 
     // The login: a session cookie with Ktor's attributes (plus HttpOnly, SameSite), then /hello.
-    let login = client
-        .post(url("/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=jetbrains&password=foobar")
-        .send()
+    let login = post_login("username=jetbrains&password=foobar")
         .await
         .unwrap();
     assert_eq!(login.status(), 302);
@@ -93,11 +90,7 @@ async fn example_auth_form_session() {
     }
 
     // Logging in again with a session: the session gets a new id and the old one is dead.
-    let again = client
-        .post(url("/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=jetbrains&password=foobar")
-        .send()
+    let again = post_login("username=jetbrains&password=foobar")
         .await
         .unwrap();
     assert_eq!(again.status(), 302);
