@@ -454,10 +454,12 @@ impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
 /// # });
 /// ```
 ///
+/// It takes the shared storage [`open_url`] returns (an `Arc<dyn SessionStorage>`) as well.
+///
 /// # Panics
 ///
 /// If called outside a tokio runtime, or with a zero `period`.
-pub fn spawn_sweeper<S: SessionStorage>(
+pub fn spawn_sweeper<S: SessionStorage + ?Sized>(
     storage: &Arc<S>,
     period: Duration,
 ) -> tokio::task::JoinHandle<()> {
@@ -568,6 +570,25 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(31)).await;
         tokio::task::yield_now().await;
         assert_eq!(storage.len(), 0);
+        drop(storage);
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert!(sweeper.is_finished());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sweeper_takes_a_shared_storage_as_open_url_returns_it() {
+        let storage: Arc<dyn SessionStorage> = open_url("memory://").await.unwrap();
+        let id = SessionId::generate();
+        let past = SystemTime::now() - Duration::from_secs(10);
+        let record = Record::new("{}", past, past + Duration::from_secs(1));
+        storage.create(&id, &record, past).await.unwrap();
+        let sweeper = spawn_sweeper(&storage, Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        tokio::task::yield_now().await;
+        assert!(
+            !storage.delete(&id).await.unwrap(),
+            "the sweep removed the expired record"
+        );
         drop(storage);
         tokio::time::sleep(Duration::from_secs(31)).await;
         assert!(sweeper.is_finished());

@@ -3,6 +3,8 @@
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
 mod auth;
+mod auth_form;
+mod browser;
 mod common;
 mod concurrency;
 mod core;

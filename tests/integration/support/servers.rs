@@ -10,6 +10,7 @@
 //! A missing server binary fails the test with the package to install, unless the
 //! environment variable `TYPED_SESSIONS_SKIP` names the backend (`redis`, `postgres`, or
 //! `all`, comma-separated), in which case the test prints a loud `SKIPPED` line and passes.
+//! The demo's browser test reads the same variable (`browser`) through [`skipped`].
 //!
 //! PostgreSQL's `initdb` and `postgres` refuse to run as root: as root, they run as the
 //! `postgres` system user (through `setpriv`), in a directory owned by that user.
@@ -32,7 +33,11 @@ pub fn skipped(backend: &str, test: &str) -> bool {
         .map(str::trim)
         .any(|b| b.eq_ignore_ascii_case(backend) || b.eq_ignore_ascii_case("all"));
     if skip {
-        eprintln!(
+        // Straight to stderr, not `eprintln!`, which the test harness captures (and shows
+        // only for failed tests): a skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
             "\n*** SKIPPED {test}: TYPED_SESSIONS_SKIP={list} turns off the {backend} tests ***\n"
         );
     }
@@ -102,7 +107,7 @@ pub fn free_port(bus: bool) -> u16 {
 
 /// A fresh temporary directory that outlives the `TempDir` guard (the server or its watchdog
 /// removes it).
-fn temp_dir(kind: &str) -> PathBuf {
+pub fn temp_dir(kind: &str) -> PathBuf {
     tempfile::Builder::new()
         .prefix(&format!("typed-sessions-{kind}-"))
         .tempdir()
@@ -112,7 +117,7 @@ fn temp_dir(kind: &str) -> PathBuf {
 
 /// Starts a process that, once this test binary has exited, kills the processes whose pid
 /// files lie in `dir` (one level deep) and removes `dir`.
-fn watchdog(dir: &Path) {
+pub fn watchdog(dir: &Path) {
     let script = r#"
 while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
 for f in "$2"/*.pid "$2"/*/*.pid; do
