@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     types: Box<[TypeId]>,
     pub(crate) clock: SharedClock,
     pub(crate) needs_request_info: bool,
+    /// Whether any session travels in a header (so its header is captured per request).
+    pub(crate) header_sources: bool,
 }
 
 impl Shared {
@@ -74,6 +76,9 @@ impl SessionsLayer {
         let needs_request_info = providers
             .iter()
             .any(|p| p.tracker.by_id().is_some_and(|b| b.identity.is_some()));
+        let header_sources = providers
+            .iter()
+            .any(|p| matches!(p.transport, Transport::Header(_)));
         SessionsLayer {
             shared: Arc::new(Shared {
                 providers: providers.into_boxed_slice(),
@@ -81,6 +86,7 @@ impl SessionsLayer {
                 types,
                 clock,
                 needs_request_info,
+                header_sources,
             }),
         }
     }

@@ -1,17 +1,20 @@
 //! Per-request session state: what came in, what was loaded, what the handler changed, and the
 //! write-out when the response leaves.
 //!
-//! One [`RequestState`] per request, holding one [`Slot`] per registered session. A slot is
-//! loaded at most once (on first use), and its pending change is a small enum behind a mutex
-//! that is never held across an `.await`. When the inner service answers, [`RequestState::finish`]
-//! commits the state (later changes are errors) and writes each changed session exactly once.
+//! One [`RequestState`] per request. When the request arrives it only takes cheap handles on
+//! the headers that may hold session values; the slots (one per registered session) are built,
+//! and the headers scanned, when a handler first uses a session. A slot is loaded at most once
+//! (on first use), and its pending change is a small enum behind a mutex that is never held
+//! across an `.await`. When the inner service answers, [`RequestState::finish`] commits the
+//! state (later changes are errors) and writes each changed session exactly once, straight into
+//! the response's headers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
 
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
-use http::{HeaderName, HeaderValue, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use tokio::sync::OnceCell;
 
 use crate::config::RequestInfo;
@@ -22,12 +25,15 @@ use crate::metrics::Event;
 use crate::tracker::{AnyValue, Loaded, Outcome, Provider, Stored, Tracker};
 use crate::transform::TransformError;
 use crate::transport::Transport;
-use crate::transport::incoming::{self, Incoming, Source};
+use crate::transport::incoming::{self, Captured, Incoming, Source};
 
 /// The state of all sessions of one request.
 pub(crate) struct RequestState {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) slots: Box<[Slot]>,
+    /// The headers that may hold session values, scanned on first use.
+    captured: Captured,
+    /// One slot per registered session, built on first use.
+    slots: OnceLock<Box<[Slot]>>,
     /// Set when the response has been taken over for writing; changes are refused after.
     committed: AtomicBool,
     /// Set once any session is used; an untouched request skips the write-out entirely.
@@ -101,11 +107,18 @@ pub(crate) struct Entry<'a> {
     source: &'a Source,
 }
 
-/// What the write-out adds to the response.
-#[derive(Default)]
-struct Outgoing {
-    headers: Vec<(HeaderName, HeaderValue)>,
-    vary: Vec<HeaderName>,
+/// The response headers the write-out adds to.
+struct Outgoing<'r> {
+    headers: &'r mut HeaderMap,
+    /// Whether a session header was added.
+    wrote: bool,
+}
+
+impl Outgoing<'_> {
+    fn push(&mut self, (name, value): (HeaderName, HeaderValue)) {
+        self.headers.append(name, value);
+        self.wrote = true;
+    }
 }
 
 impl RequestState {
@@ -114,17 +127,10 @@ impl RequestState {
         request: &http::Request<B>,
         parent: Option<crate::Sessions>,
     ) -> RequestState {
-        let mut slots: Vec<Slot> = (0..shared.providers.len())
-            .map(|_| Slot::new(None))
-            .collect();
-        incoming::collect(request.headers(), &shared.sources, |index, value| {
-            if let Some(slot) = slots.get_mut(index) {
-                slot.incoming = Some(value);
-            }
-        });
         RequestState {
             shared: Arc::clone(shared),
-            slots: slots.into_boxed_slice(),
+            captured: Captured::capture(request.headers(), &shared.sources, shared.header_sources),
+            slots: OnceLock::new(),
             committed: AtomicBool::new(false),
             used: AtomicBool::new(false),
             request: shared
@@ -138,18 +144,36 @@ impl RequestState {
         self.shared.clock.now()
     }
 
+    /// The slots, built (and the captured headers scanned) on first use.
+    fn slots(&self) -> &[Slot] {
+        self.slots.get_or_init(|| {
+            let mut slots: Vec<Slot> = (0..self.shared.providers.len())
+                .map(|_| Slot::new(None))
+                .collect();
+            self.captured.scan(&self.shared.sources, |index, value| {
+                if let Some(slot) = slots.get_mut(index) {
+                    slot.incoming = Some(value);
+                }
+            });
+            slots.into_boxed_slice()
+        })
+    }
+
     /// Session number `index` of this configuration.
     pub(crate) fn entry(&self, index: usize) -> Option<Entry<'_>> {
         Some(Entry {
             state: self,
-            slot: self.slots.get(index)?,
+            slot: self.slots().get(index)?,
             provider: self.shared.providers.get(index)?,
             source: self.shared.sources.get(index)?,
         })
     }
 
+    /// The sessions, if any was used (an unused request has no slots).
     fn entries(&self) -> impl Iterator<Item = Entry<'_>> {
         self.slots
+            .get()
+            .map_or(&[][..], |slots| &slots[..])
             .iter()
             .zip(self.shared.providers.iter())
             .zip(self.shared.sources.iter())
@@ -170,24 +194,27 @@ impl RequestState {
         if !self.used.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut out = Outgoing::default();
+        let mut out = Outgoing {
+            headers: response.headers_mut(),
+            wrote: false,
+        };
         for entry in self.entries() {
             entry.finish(&mut out).await?;
         }
-        let headers = response.headers_mut();
-        let wrote = !out.headers.is_empty();
-        for (name, value) in out.headers {
-            headers.append(name, value);
-        }
-        for name in out.vary {
-            let present = headers.get_all(VARY).iter().any(|v| {
-                v.to_str().is_ok_and(|v| {
-                    v.split(',')
-                        .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(name.as_str()))
-                })
-            });
-            if !present {
-                headers.append(VARY, HeaderValue::from(name));
+        let Outgoing { headers, wrote } = out;
+        // A response that depends on a session varies on what carries it: `Cookie`, or the
+        // session header (each name once).
+        for (i, entry) in self.entries().enumerate() {
+            if !entry.is_used() {
+                continue;
+            }
+            let name = entry.vary();
+            let seen = self
+                .entries()
+                .take(i)
+                .any(|earlier| earlier.is_used() && earlier.vary() == name);
+            if !seen && !varies_on(headers, name) {
+                headers.append(VARY, HeaderValue::from(name.clone()));
             }
         }
         if wrote && !headers.contains_key(CACHE_CONTROL) {
@@ -207,7 +234,29 @@ impl RequestState {
     }
 }
 
+/// Whether `headers` already vary on `name` (or on everything).
+fn varies_on(headers: &HeaderMap, name: &HeaderName) -> bool {
+    headers.get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().eq_ignore_ascii_case(name.as_str()))
+        })
+    })
+}
+
 impl<'a> Entry<'a> {
+    fn is_used(&self) -> bool {
+        self.slot.used.load(Ordering::Relaxed)
+    }
+
+    /// The request header this session's value travels in.
+    fn vary(&self) -> &'a HeaderName {
+        match &self.provider.transport {
+            Transport::Cookie(_) => &COOKIE_HEADER,
+            Transport::Header(h) => h.header(),
+        }
+    }
+
     /// Marks the session as used by the handler.
     pub(crate) fn touch(&self) {
         self.slot.used.store(true, Ordering::Relaxed);
@@ -251,18 +300,11 @@ impl<'a> Entry<'a> {
             .await
     }
 
-    async fn finish(&self, out: &mut Outgoing) -> Result<(), SessionError> {
-        if !self.slot.used.load(Ordering::Relaxed) {
+    async fn finish(&self, out: &mut Outgoing<'_>) -> Result<(), SessionError> {
+        if !self.is_used() {
             return Ok(());
         }
         let provider = self.provider;
-        let vary = match &provider.transport {
-            Transport::Cookie(_) => http::header::COOKIE,
-            Transport::Header(h) => h.header().clone(),
-        };
-        if !out.vary.contains(&vary) {
-            out.vary.push(vary);
-        }
         let pending = std::mem::take(&mut *self.slot.lock());
         match &provider.tracker {
             Tracker::ByValue { .. } => self.finish_by_value(pending, out),
@@ -270,7 +312,11 @@ impl<'a> Entry<'a> {
         }
     }
 
-    fn finish_by_value(&self, pending: Pending, out: &mut Outgoing) -> Result<(), SessionError> {
+    fn finish_by_value(
+        &self,
+        pending: Pending,
+        out: &mut Outgoing<'_>,
+    ) -> Result<(), SessionError> {
         let slot = self.slot;
         let provider = self.provider;
         match pending.change {
@@ -295,7 +341,7 @@ impl<'a> Entry<'a> {
                     }
                 }
                 if let Some(header) = rendered {
-                    out.headers.push(header);
+                    out.push(header);
                     let existed = slot.loaded.get().and_then(Loaded::valid).is_some();
                     provider.metrics.event(
                         &provider.name,
@@ -320,8 +366,7 @@ impl<'a> Entry<'a> {
                     let ctx = provider
                         .context(self.state.now())
                         .with_expiry(valid.value_expires_at);
-                    out.headers
-                        .push(render_with(provider, &ctx, &valid.serialized)?);
+                    out.push(render_with(provider, &ctx, &valid.serialized)?);
                     provider.metrics.event(&provider.name, Event::Reissued);
                 }
                 _ => {}
@@ -330,7 +375,11 @@ impl<'a> Entry<'a> {
         Ok(())
     }
 
-    async fn finish_by_id(&self, pending: Pending, out: &mut Outgoing) -> Result<(), SessionError> {
+    async fn finish_by_id(
+        &self,
+        pending: Pending,
+        out: &mut Outgoing<'_>,
+    ) -> Result<(), SessionError> {
         let slot = self.slot;
         let provider = self.provider;
         let Some(by_id) = provider.tracker.by_id() else {
@@ -467,7 +516,7 @@ impl<'a> Entry<'a> {
         data: String,
         now: SystemTime,
         event: Event,
-        out: &mut Outgoing,
+        out: &mut Outgoing<'_>,
     ) -> Result<(), SessionError> {
         let provider = self.provider;
         let Some(by_id) = provider.tracker.by_id() else {
@@ -492,19 +541,18 @@ impl<'a> Entry<'a> {
         &self,
         id: &SessionId,
         now: SystemTime,
-        out: &mut Outgoing,
+        out: &mut Outgoing<'_>,
     ) -> Result<(), SessionError> {
-        let header = render(self.provider, id.as_str(), now)?;
-        out.headers.push(header);
+        out.push(render(self.provider, id.as_str(), now)?);
         Ok(())
     }
 
     /// Tells the client to drop its copy (only if it sent one).
-    fn remove(&self, out: &mut Outgoing) {
+    fn remove(&self, out: &mut Outgoing<'_>) {
         if self.slot.incoming.is_none() {
             return;
         }
-        out.headers.push(match &self.provider.transport {
+        out.push(match &self.provider.transport {
             Transport::Cookie(c) => (SET_COOKIE, c.removal()),
             Transport::Header(h) => (h.header().clone(), HeaderValue::from_static("")),
         });
@@ -522,6 +570,9 @@ impl<'a> Entry<'a> {
         error
     }
 }
+
+/// `Cookie`, as a static name (for `Vary`).
+static COOKIE_HEADER: HeaderName = http::header::COOKIE;
 
 /// Protects `value` with the session's transformer chain and renders its response header.
 pub(crate) fn render(

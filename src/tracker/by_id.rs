@@ -68,7 +68,7 @@ impl ById {
         if let Some(started) = started {
             self.metrics.storage(
                 &self.session,
-                self.storage.backend(),
+                self.storage.as_ref().backend(),
                 operation,
                 started.elapsed().as_secs_f64(),
                 result.is_err(),
@@ -79,7 +79,7 @@ impl ById {
 
     /// Deletes a session (timed).
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        self.timed("delete", self.storage.delete(id)).await
+        self.timed("delete", self.storage.as_ref().delete(id)).await
     }
 
     /// Moves a session to a new id (timed).
@@ -90,8 +90,11 @@ impl ById {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        self.timed("change_id", self.storage.change_id(old, new, record, now))
-            .await
+        self.timed(
+            "change_id",
+            self.storage.as_ref().change_id(old, new, record, now),
+        )
+        .await
     }
 
     /// Parses an unwrapped incoming id with the rule that fits the id generator.
@@ -113,7 +116,10 @@ impl ById {
         let Some(id) = self.parse_id(text) else {
             return Ok(Loaded::invalid(Invalid::MalformedId, None));
         };
-        let Some(record) = self.timed("load", self.storage.load(&id, now)).await? else {
+        let Some(record) = self
+            .timed("load", self.storage.as_ref().load(&id, now))
+            .await?
+        else {
             tracing::debug!(session = %provider.name, id = %id.log_tag(), "unknown or expired session id");
             return Ok(Loaded::invalid(Invalid::UnknownId, None));
         };
@@ -201,7 +207,7 @@ impl ById {
         };
         for _ in 0..CREATE_ATTEMPTS {
             match self
-                .timed("create", self.storage.create(&id, &record, now))
+                .timed("create", self.storage.as_ref().create(&id, &record, now))
                 .await?
             {
                 Created::Inserted => return Ok(id),
@@ -231,7 +237,10 @@ impl ById {
             expires_at: self.expiry(stored.created_at, now),
         };
         Ok(self
-            .timed("update", self.storage.update(&stored.id, &record, now))
+            .timed(
+                "update",
+                self.storage.as_ref().update(&stored.id, &record, now),
+            )
             .await?)
     }
 }

@@ -50,65 +50,105 @@ pub(crate) enum Source {
 /// The most sessions one configuration may register (the scan tracks them in a bit set).
 pub const MAX_SESSIONS: usize = 128;
 
-/// Finds each source's value in `headers` and hands it to `found(index, value)`.
-///
-/// One pass over the `Cookie` headers serves every cookie session. When a cookie name appears
-/// more than once, the **first** occurrence wins: browsers send the cookie with the longest
-/// matching path first (RFC 6265 §5.4), which is the one the most specific session layer set.
-pub(crate) fn collect(
-    headers: &HeaderMap,
-    sources: &[Source],
-    mut found: impl FnMut(usize, Incoming),
-) {
-    let mut wanted: u128 = 0;
-    for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
-        match source {
-            Source::Header(name) => {
-                if let Some(value) = headers.get(name) {
-                    found(slot, Incoming::whole(value.clone()));
+/// The request headers that may hold session values, captured when the request arrives: cheap
+/// reference-counted handles on the header bytes, nothing parsed or copied. The scan happens
+/// only when a handler first uses a session ([`Captured::scan`]), so a request that never
+/// touches its sessions pays for no parsing.
+#[derive(Debug, Default)]
+pub(crate) struct Captured {
+    first_cookie: Option<HeaderValue>,
+    more_cookies: Vec<HeaderValue>,
+    /// The value of each header source, by source index (empty without header sources).
+    headers: Box<[Option<HeaderValue>]>,
+}
+
+impl Captured {
+    /// Takes handles on the `Cookie` headers (if any source is a cookie) and on each header
+    /// source's header.
+    pub(crate) fn capture(
+        headers: &HeaderMap,
+        sources: &[Source],
+        header_sources: bool,
+    ) -> Captured {
+        let mut captured = Captured::default();
+        if header_sources {
+            captured.headers = sources
+                .iter()
+                .map(|source| match source {
+                    Source::Header(name) => headers.get(name).cloned(),
+                    Source::Cookie(_) => None,
+                })
+                .collect();
+        }
+        if !sources.iter().any(|s| matches!(s, Source::Cookie(_))) {
+            return captured;
+        }
+        let cookies = headers.get_all(COOKIE);
+        let total: usize = cookies.iter().map(HeaderValue::len).sum();
+        if total > MAX_COOKIE_HEADER_TOTAL {
+            tracing::debug!(total, "Cookie headers too large; not scanned for sessions");
+            return captured;
+        }
+        let mut cookies = cookies.iter();
+        captured.first_cookie = cookies.next().cloned();
+        captured.more_cookies.extend(cookies.cloned());
+        captured
+    }
+
+    /// Finds each source's value and hands it to `found(index, value)`.
+    ///
+    /// One pass over the `Cookie` headers serves every cookie session. When a cookie name
+    /// appears more than once, the **first** occurrence wins: browsers send the cookie with the
+    /// longest matching path first (RFC 6265 §5.4), which is the one the most specific session
+    /// layer set.
+    pub(crate) fn scan(&self, sources: &[Source], mut found: impl FnMut(usize, Incoming)) {
+        let mut wanted: u128 = 0;
+        for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+            match source {
+                Source::Header(_) => {
+                    if let Some(Some(value)) = self.headers.get(slot) {
+                        found(slot, Incoming::whole(value.clone()));
+                    }
+                }
+                Source::Cookie(_) => wanted |= 1 << slot,
+            }
+        }
+        let cookies = self.first_cookie.iter().chain(self.more_cookies.iter());
+        for header in cookies {
+            let mut offset = 0;
+            for part in header.as_bytes().split(|&b| b == b';') {
+                let part_start = offset;
+                offset += part.len() + 1;
+                if wanted == 0 {
+                    return;
+                }
+                let Some((name, start, stop)) = split_pair(part) else {
+                    continue;
+                };
+                for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+                    if let Source::Cookie(expected) = source
+                        && wanted & (1 << slot) != 0
+                        && **expected == *name
+                    {
+                        found(
+                            slot,
+                            Incoming {
+                                header: header.clone(),
+                                start: part_start + start,
+                                end: part_start + stop,
+                            },
+                        );
+                        wanted &= !(1 << slot);
+                    }
                 }
             }
-            Source::Cookie(_) => wanted |= 1 << slot,
         }
     }
-    if wanted == 0 {
-        return;
-    }
-    let cookies = headers.get_all(COOKIE);
-    let total: usize = cookies.iter().map(HeaderValue::len).sum();
-    if total > MAX_COOKIE_HEADER_TOTAL {
-        tracing::debug!(total, "Cookie headers too large; not scanned for sessions");
-        return;
-    }
-    for header in cookies {
-        let mut offset = 0;
-        for part in header.as_bytes().split(|&b| b == b';') {
-            let part_start = offset;
-            offset += part.len() + 1;
-            if wanted == 0 {
-                return;
-            }
-            let Some((name, start, stop)) = split_pair(part) else {
-                continue;
-            };
-            for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
-                if let Source::Cookie(expected) = source
-                    && wanted & (1 << slot) != 0
-                    && **expected == *name
-                {
-                    found(
-                        slot,
-                        Incoming {
-                            header: header.clone(),
-                            start: part_start + start,
-                            end: part_start + stop,
-                        },
-                    );
-                    wanted &= !(1 << slot);
-                }
-            }
-        }
-    }
+}
+
+/// Captures and scans `headers` at once (see [`Captured`]).
+pub(crate) fn collect(headers: &HeaderMap, sources: &[Source], found: impl FnMut(usize, Incoming)) {
+    Captured::capture(headers, sources, true).scan(sources, found);
 }
 
 fn is_space(b: &u8) -> bool {
