@@ -3,6 +3,8 @@
 //! One test binary (linking is the slow part of a cold build); one module per area.
 
 mod auth;
+#[cfg(feature = "cli")]
+mod cli;
 mod common;
 mod core;
 mod crypto;

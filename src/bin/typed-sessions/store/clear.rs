@@ -1,0 +1,45 @@
+//! `store clear`: ends one session.
+
+use typed_sessions::storage::{SessionId, SessionStorage};
+
+use crate::error::CliError;
+use crate::output::Output;
+
+/// The id as the library validates it: a default id, or a custom generator's.
+pub fn parse_id(text: &str) -> Result<SessionId, CliError> {
+    let text = text.trim();
+    if let Some(id) = SessionId::parse(text).or_else(|| SessionId::parse_custom(text)) {
+        return Ok(id);
+    }
+    let hint = if text.contains(['/', '%', '.']) {
+        " (this looks like a protected cookie value: `typed-sessions inspect` shows the id inside)"
+    } else {
+        ""
+    };
+    Err(CliError::usage(format!(
+        "not a valid session id: an id is 64 lowercase hex characters, or 1 to 128 characters from [A-Za-z0-9_-] for a custom generator (got {} characters){hint}",
+        text.chars().count()
+    )))
+}
+
+/// Deletes the session and says whether there was one.
+pub async fn run(
+    storage: &dyn SessionStorage,
+    id: &SessionId,
+    out: &mut Output,
+) -> Result<(), CliError> {
+    let removed = storage
+        .delete(id)
+        .await
+        .map_err(|e| CliError::storage(&e))?;
+    let tag = id.log_tag();
+    if removed {
+        out.field("removed", format_args!("yes (session {tag})"));
+    } else {
+        out.field(
+            "removed",
+            format_args!("no (no session {tag} in this storage: already ended, or never stored)"),
+        );
+    }
+    Ok(())
+}
