@@ -21,9 +21,9 @@ Keep the key in your secret store; the output is the only copy.
 
 Example:
   $ typed-sessions keygen
-  base64: 3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=
-  hex: deadbeef000102030405060708090a0b0c0d0e0f101112131415161718191a1b
-  key id: 5c0f8e21";
+  base64: kOCa4FJ1xWgJLu5fam0ZYps/8qTOyJjIc1RUNnuzoz8=
+  hex: 90e09ae05275c568092eee5f6a6d19629b3ff2a4cec898c8735454367bb3a33f
+  key id: 4daa378b";
 
 /// Options of `keygen`.
 #[derive(Debug, Args)]

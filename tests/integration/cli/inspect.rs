@@ -433,3 +433,27 @@ fn plain_values_and_session_ids() {
     );
     run(&["inspect", "%zz"]).expect_error(1, "not URI-encoded");
 }
+
+#[test]
+fn a_signed_session_id_shows_its_log_tag_and_whole_only_on_request() {
+    let k = new_key();
+    let id = SessionId::generate();
+    let value = Sign::new(k.key.clone())
+        .write(
+            &TransformContext::new("cart", SystemTime::now()),
+            id.as_str(),
+        )
+        .unwrap();
+    let args = ["inspect", "--key", &k.hex, "--name", "cart", &value];
+    let hidden = run(&args).expect(0);
+    assert!(
+        hidden.has_line(&format!(
+            "payload: a session id (a by-id session; its data is in the storage), log tag {}",
+            id.log_tag()
+        )),
+        "{hidden:#?}"
+    );
+    assert!(!hidden.all().contains(id.as_str()), "{hidden:#?}");
+    let shown = run(&[&args[..], &["--show-id"]].concat()).expect(0);
+    assert!(shown.has_line(id.as_str()), "{shown:#?}");
+}

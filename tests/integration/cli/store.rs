@@ -75,6 +75,19 @@ fn expect_clear(url: &str, storage_id: &SessionId) {
             "a whole id was printed: {r:#?}"
         );
     }
+    let piped = super::run_with(
+        &["store", "clear", url, "-"],
+        &[],
+        Some(&format!("{}\n", storage_id.as_str())),
+    )
+    .expect(0);
+    assert!(
+        piped
+            .field("removed")
+            .unwrap()
+            .starts_with("no (no session"),
+        "{piped:#?}"
+    );
     let custom = run(&["store", "clear", url, "custom-ID_42"]).expect(0);
     assert!(
         custom.field("removed").unwrap().starts_with("no"),
@@ -176,6 +189,10 @@ async fn sqlite_stats_purge_and_clear() {
     expect_stats(&url, 4, 2500, "database file");
     let purge = run(&["store", "purge-expired", &url, "--batch", "400"]).expect(0);
     assert!(purge.has_line("removed: 2500"), "{purge:#?}");
+    assert!(
+        purge.stderr.is_empty(),
+        "no progress bar through a pipe: {purge:#?}"
+    );
     expect_stats(&url, 4, 0, "database file");
     expect_clear(&url, &live[0]);
     expect_stats(&url, 3, 0, "database file");
@@ -277,4 +294,42 @@ fn memory_storages_are_new_and_empty() {
         "{r:#?}"
     );
     assert!(r.stderr.contains("new, empty storage"), "{r:#?}");
+}
+
+/// On a terminal (a pseudo-terminal from `script`, util-linux), a purge of a storage holding
+/// more than 2000 sessions shows a progress bar; through a pipe it does not (above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_purge_on_a_terminal_shows_a_progress_bar() {
+    let Some(script) = servers::find_binary("script") else {
+        eprintln!(
+            "\n*** SKIPPED progress bar test: no `script` (util-linux) to make a terminal ***\n"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sessions");
+    let storage = DirectoryStorage::builder(&root)
+        .durable(false)
+        .open()
+        .unwrap();
+    fill(&storage, 10, 2100).await;
+    let command = format!(
+        "{} store purge-expired {}",
+        env!("CARGO_BIN_EXE_typed-sessions"),
+        root.display()
+    );
+    let output = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("purging"),
+        "no progress bar on a terminal: {screen}"
+    );
+    assert!(screen.contains("expired sessions"), "{screen}");
+    assert!(screen.contains("removed: 2100"), "{screen}");
+    expect_stats(root.to_str().unwrap(), 10, 0, "on disk");
 }

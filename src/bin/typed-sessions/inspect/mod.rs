@@ -43,7 +43,7 @@ Explain a session cookie or header value: which format it is in, which key prote
 whether that key is among those given), whether it verifies, when it expires (and whether it
 has expired), and, once it verifies, the payload it holds (JSON pretty-printed, or Ktor's legacy
 #-format decoded with --serializer ktor-legacy). Key material is never printed; a payload that
-is a by-id session's id is shown as its log tag.
+is a by-id session's id is shown as its log tag (whole with --show-id).
 
 Give the value as copied from the browser or a log (a cookie value is URI-encoded; use
 --encoding raw for a header value), as an argument or on standard input with `-`. A value that
@@ -67,11 +67,13 @@ key that was not given, is truncated or malformed, or has expired); 2 a usage or
 error (no key, an invalid key, no --name for Sign/Encrypt).
 
 Example:
-  $ TYPED_SESSIONS_KEY=<hex> typed-sessions inspect --name user_session 'EuBf...'
+  $ export TYPED_SESSIONS_KEY=90e09ae05275c568092eee5f6a6d19629b3ff2a4cec898c8735454367bb3a33f
+  $ typed-sessions inspect --name user_session \
+      Ek2qN4sAAAAAawS9XmSwg9MIiTJvKrHYG1Gd0LzV87BUv2yTv64AtOVGO12VatP-0i5_SbjrKYdrsE75afKVLuDo
   format: encrypt/aes256gcm
-  key id: 5c0f8e21 (the current key, --key #1)
+  key id: 4daa378b (the current key, --key #1)
   verifies: yes
-  expires: 2025-11-24T10:00:00Z (in 59m 58s)
+  expires: 2026-11-23T22:25:34Z (in 59m 56s)
   expired: no
   payload: JSON, 25 bytes
   {
@@ -143,6 +145,11 @@ pub struct InspectArgs {
     /// A TOML file with the session's configuration (see the long help, `--help`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// When the payload is a session id (the cookie of a by-id session), print it whole, not
+    /// only its log tag, e.g. for `store clear`. It is a secret: whoever has it has the session.
+    #[arg(long)]
+    show_id: bool,
 }
 
 /// Inspects the value.
@@ -165,7 +172,7 @@ pub fn run(args: &InspectArgs, out: &mut Output) -> Result<(), CliError> {
         FormatName::Plain => {
             out.field("format", "plain (not signed or encrypted)");
             out.field("verifies", "no (there is nothing to verify)");
-            payload::show(&value, settings.serializer, out);
+            payload::show(&value, settings.serializer, settings.show_id, out);
             Ok(())
         }
     }

@@ -142,7 +142,7 @@ fn report(
             None
         }
     };
-    payload::show(&opened.payload, settings.serializer, out);
+    payload::show(&opened.payload, settings.serializer, settings.show_id, out);
     match expired_at {
         Some(at) => Err(CliError::refused(format!(
             "the value expired at {} ({}): the server refuses it",

@@ -8,8 +8,9 @@ use typed_sessions::serializer::ktor_legacy;
 use super::settings::SerializerName;
 use crate::output::Output;
 
-/// Adds the `payload:` line and the payload itself.
-pub fn show(payload: &str, serializer: SerializerName, out: &mut Output) {
+/// Adds the `payload:` line and the payload itself. A payload that is a session id (a by-id
+/// session's cookie) is shown as its log tag, unless `show_id`.
+pub fn show(payload: &str, serializer: SerializerName, show_id: bool, out: &mut Output) {
     let len = payload.len();
     if let Some(id) = SessionId::parse(payload) {
         out.field(
@@ -19,6 +20,9 @@ pub fn show(payload: &str, serializer: SerializerName, out: &mut Output) {
                 id.log_tag()
             ),
         );
+        if show_id {
+            out.line(id.as_str());
+        }
         return;
     }
     match serializer {
@@ -137,15 +141,16 @@ mod tests {
     #[test]
     fn payloads() {
         let mut out = Output::default();
-        show(r#"{"id":"123abc"}"#, SerializerName::Json, &mut out);
-        show("plain\u{1b}[31m", SerializerName::Json, &mut out);
+        show(r#"{"id":"123abc"}"#, SerializerName::Json, false, &mut out);
+        show("plain\u{1b}[31m", SerializerName::Json, false, &mut out);
         show(
             "userId=%23sid2&count=%23i3",
             SerializerName::KtorLegacy,
+            false,
             &mut out,
         );
         let id = SessionId::generate();
-        show(id.as_str(), SerializerName::Json, &mut out);
+        show(id.as_str(), SerializerName::Json, false, &mut out);
         let text = format!("{out:?}");
         assert!(text.contains("JSON, 15 bytes"), "{text}");
         assert!(text.contains("\\\\u{1b}"), "{text}");

@@ -80,6 +80,8 @@ pub struct Settings {
     pub ktor_encrypt_key: Option<Zeroizing<String>>,
     pub ktor_algorithm: Option<String>,
     pub ktor_backward_compatible: bool,
+    /// Print a session id payload whole (command line only).
+    pub show_id: bool,
 }
 
 impl Settings {
@@ -117,6 +119,7 @@ impl Settings {
             ktor_algorithm: args.ktor_algorithm.clone().or(file.ktor_algorithm),
             ktor_backward_compatible: args.ktor_backward_compatible
                 || file.ktor_backward_compatible.unwrap_or(false),
+            show_id: args.show_id,
         })
     }
 }

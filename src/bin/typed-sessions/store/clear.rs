@@ -5,9 +5,24 @@ use typed_sessions::storage::{SessionId, SessionStorage};
 use crate::error::CliError;
 use crate::output::Output;
 
-/// The id as the library validates it: a default id, or a custom generator's.
-pub fn parse_id(text: &str) -> Result<SessionId, CliError> {
-    let text = text.trim();
+/// The id as the library validates it: a default id, or a custom generator's. `-` reads it
+/// from standard input (so it stays out of shell history).
+pub fn parse_id(arg: &str) -> Result<SessionId, CliError> {
+    let mut input = String::new();
+    let text = if arg == "-" {
+        use std::io::Read as _;
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut input)
+            .map_err(|e| {
+                CliError::usage(format!(
+                    "cannot read the session id from standard input: {e}"
+                ))
+            })?;
+        input.trim()
+    } else {
+        arg.trim()
+    };
     if let Some(id) = SessionId::parse(text).or_else(|| SessionId::parse_custom(text)) {
         return Ok(id);
     }

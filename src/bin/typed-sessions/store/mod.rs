@@ -32,22 +32,22 @@ const STATS_ABOUT: &str = "Count the sessions of a storage: live ones, expired o
 depends on the backend: files and directories on disk, Redis memory, table and indexes, the \
 SQLite file). It reads every record (Redis: SCAN, on every primary of a Cluster), creates and \
 deletes nothing.\n\nExample:\n  $ typed-sessions store stats /var/lib/app/sessions\n  \
-storage: directory\n  live: 1200\n  expired: 35\n  unreadable: 0\n  size: 5074944 bytes \
-(4.8 MiB; session files and directories on disk)";
+storage: directory\n  live: 1200\n  expired: 35\n  unreadable: 0\n  size: 6103040 bytes \
+(5.8 MiB; session files and directories on disk)";
 
 const PURGE_ABOUT: &str = "Delete the sessions that have expired, in batches (a directory one fan-out \
 directory at a time, SQL --batch rows at a time), and print how many were removed. When \
 standard output is a terminal and more than a few thousand sessions are stored, a progress bar \
 shows on standard error. Redis expires sessions by itself: there is nothing to purge.\n\n\
-Example:\n  $ typed-sessions store purge-expired sqlite:///var/lib/app/sessions.db\n  \
-storage: sqlite\n  removed: 35";
+Example:\n  $ typed-sessions store purge-expired /var/lib/app/sessions\n  \
+storage: directory\n  removed: 35";
 
 const CLEAR_ABOUT: &str = "End one session: delete its record from the storage (as a logout does), by \
 its id. The id is checked as the library checks ids (64 lowercase hex characters, or 1 to 128 \
 characters from [A-Za-z0-9_-] for a custom generator) and looked up as the storages file it \
 (SHA-256 of the id). Only the id's log tag is printed, the tag the library's logs show.\n\n\
-Example:\n  $ typed-sessions store clear redis://127.0.0.1:6379 \"$SESSION_ID\"\n  \
-storage: redis\n  removed: yes (session 1a2b3c4d)";
+Example:\n  $ echo \"$SESSION_ID\" | typed-sessions store clear /var/lib/app/sessions -\n  \
+storage: directory\n  removed: yes (session 137b2be9)";
 
 /// The `store` commands.
 #[derive(Debug, Subcommand)]
@@ -93,7 +93,8 @@ pub struct ClearArgs {
     #[arg(value_name = "STORAGE")]
     storage: String,
 
-    /// The session id (the raw id, not the signed cookie value).
+    /// The session id (the raw id, not the signed cookie value); `-` reads it from standard
+    /// input, which keeps it out of shell history.
     #[arg(value_name = "SESSION_ID")]
     id: String,
 }
