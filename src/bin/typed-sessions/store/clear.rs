@@ -26,7 +26,13 @@ pub fn parse_id(arg: &str) -> Result<SessionId, CliError> {
     if let Some(id) = SessionId::parse(text).or_else(|| SessionId::parse_custom(text)) {
         return Ok(id);
     }
-    let hint = if text.contains(['/', '%', '.']) {
+    let signed_form = text
+        .rsplit_once('/')
+        .is_some_and(|(_, mac)| mac.len() >= 16 && mac.bytes().all(|b| b.is_ascii_hexdigit()));
+    let protected = signed_form
+        || text.contains('%')
+        || typed_sessions::transform::Format::detect(text).is_ok();
+    let hint = if protected {
         " (this looks like a protected cookie value: `typed-sessions inspect` shows the id inside)"
     } else {
         ""
