@@ -7,7 +7,9 @@ use async_trait::async_trait;
 
 use super::key::Key;
 use super::table::Table;
-use super::{Created, Record, SessionId, SessionStorage, StorageError};
+use super::{
+    Created, PurgeBatch, PurgeCursor, Record, SessionId, SessionStorage, StorageError, StorageStats,
+};
 
 /// How many records a [`CacheStorage`] keeps by default.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -253,6 +255,28 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
 
     fn backend(&self) -> &'static str {
         "cache"
+    }
+
+    /// The inner storage's purge; the first step also drops the cached copies that are no
+    /// longer usable.
+    async fn delete_expired_batch(
+        &self,
+        now: SystemTime,
+        from: Option<PurgeCursor>,
+        limit: u64,
+    ) -> Result<PurgeBatch, StorageError> {
+        if from.is_none() {
+            let ttl = self.ttl;
+            self.table.for_each_shard(|shard| {
+                shard.retain(|c| c.usable(ttl, now));
+            });
+        }
+        self.inner.delete_expired_batch(now, from, limit).await
+    }
+
+    /// The inner storage's statistics: the cache holds copies, not sessions of its own.
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        self.inner.stats(now).await
     }
 }
 

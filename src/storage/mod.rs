@@ -28,6 +28,12 @@
 //!   refuses when the old record is gone or the new id is taken.
 //! * [`delete_expired`](SessionStorage::delete_expired) removes expired records; storages also
 //!   drop them on their own where they can (see each storage).
+//!   [`delete_expired_batch`](SessionStorage::delete_expired_batch) does the same in steps,
+//!   for callers that report progress.
+//! * [`stats`](SessionStorage::stats), where a storage supports it, counts live and expired
+//!   records at `now` and tells the storage's size. It is for operators
+//!   (`typed-sessions store stats`) and metrics, never for the request path: it may visit
+//!   every record.
 //! * Failures are [`StorageError`]s, never "not found": an outage must not look like a logout.
 //!   A corrupt or undecodable record is **not** an error: it reads as absent and is removed.
 //!
@@ -173,6 +179,123 @@ pub enum Created {
     Inserted,
     /// The id was already taken by a live session; nothing was written.
     Collision,
+}
+
+/// What a storage holds at one moment, from [`SessionStorage::stats`].
+///
+/// ```
+/// use typed_sessions::storage::StorageStats;
+///
+/// let stats = StorageStats::new(120, 3).with_size(48_000, "session files on disk");
+/// assert_eq!((stats.live, stats.expired, stats.unreadable), (120, 3, 0));
+/// assert_eq!(stats.bytes, Some(48_000));
+/// assert_eq!(stats.total(), 123);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StorageStats {
+    /// Records that are live at the `now` given.
+    pub live: u64,
+    /// Records that have expired at `now` but are still stored: what a purge
+    /// ([`delete_expired`](SessionStorage::delete_expired)) would remove.
+    pub expired: u64,
+    /// Records that cannot be decoded (damaged, or written by something else). They read as
+    /// absent; storages remove them when they meet them (see each storage).
+    pub unreadable: u64,
+    /// The storage's size in bytes, if it can tell; [`bytes_measure`](Self::bytes_measure) says
+    /// what is measured, which differs between backends.
+    pub bytes: Option<u64>,
+    /// What [`bytes`](Self::bytes) measures, in a few words (for example "session files on
+    /// disk" or "table and indexes"); empty when `bytes` is `None`.
+    pub bytes_measure: &'static str,
+}
+
+impl StorageStats {
+    /// `live` live and `expired` expired records, nothing unreadable, size unknown.
+    pub fn new(live: u64, expired: u64) -> StorageStats {
+        StorageStats {
+            live,
+            expired,
+            ..StorageStats::default()
+        }
+    }
+
+    /// The same, with `unreadable` records that cannot be decoded.
+    pub fn with_unreadable(mut self, unreadable: u64) -> StorageStats {
+        self.unreadable = unreadable;
+        self
+    }
+
+    /// The same, with the storage's size: `bytes`, measuring what `measure` says.
+    pub fn with_size(mut self, bytes: u64, measure: &'static str) -> StorageStats {
+        self.bytes = Some(bytes);
+        self.bytes_measure = measure;
+        self
+    }
+
+    /// Every record held: live, expired and unreadable.
+    pub fn total(&self) -> u64 {
+        self.live
+            .saturating_add(self.expired)
+            .saturating_add(self.unreadable)
+    }
+}
+
+/// Where a batched purge ([`SessionStorage::delete_expired_batch`]) goes on: a position that
+/// only the storage that returned it understands (an index, a cursor). Pass it back unchanged.
+///
+/// ```
+/// use typed_sessions::storage::PurgeCursor;
+/// let cursor = PurgeCursor::new(17);
+/// assert_eq!(cursor.position(), 17);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PurgeCursor(u64);
+
+impl PurgeCursor {
+    /// A cursor at `position` (for storage implementations).
+    pub const fn new(position: u64) -> PurgeCursor {
+        PurgeCursor(position)
+    }
+
+    /// The position it holds (for storage implementations).
+    pub const fn position(self) -> u64 {
+        self.0
+    }
+}
+
+/// What one step of [`SessionStorage::delete_expired_batch`] did.
+///
+/// ```
+/// use typed_sessions::storage::{PurgeBatch, PurgeCursor};
+/// assert_eq!(PurgeBatch::finished(3).next, None);
+/// assert_eq!(PurgeBatch::more(1000, PurgeCursor::new(1)).removed, 1000);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeBatch {
+    /// How many expired records this step removed.
+    pub removed: u64,
+    /// Where the next step starts; `None` when the purge is complete.
+    pub next: Option<PurgeCursor>,
+}
+
+impl PurgeBatch {
+    /// The last step: it removed `removed` records and nothing is left to visit.
+    pub fn finished(removed: u64) -> PurgeBatch {
+        PurgeBatch {
+            removed,
+            next: None,
+        }
+    }
+
+    /// A step that removed `removed` records; the purge goes on from `next`.
+    pub fn more(removed: u64, next: PurgeCursor) -> PurgeBatch {
+        PurgeBatch {
+            removed,
+            next: Some(next),
+        }
+    }
 }
 
 /// A storage failure: the backend is unreachable, timed out, refused, or returned something it
@@ -387,6 +510,74 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     fn backend(&self) -> &'static str {
         "custom"
     }
+
+    /// One step of a purge of the records expired at `now`, for callers that show progress or
+    /// want to pause between steps: removes some of them (about `limit`; a storage may remove
+    /// more or fewer per step, for example one directory at a time) and says where the next
+    /// step starts. Start with `from = None` and pass each returned
+    /// [`next`](PurgeBatch::next) back, with the same `now`, until it is `None`: by then every
+    /// record that had expired at `now` when the purge began is gone, as after
+    /// [`delete_expired`](Self::delete_expired).
+    ///
+    /// The default does the whole purge in one step with `delete_expired`; storages that can
+    /// work in steps override it.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use typed_sessions::storage::{MemoryStorage, Record, SessionId, SessionStorage};
+    ///
+    /// let storage = MemoryStorage::new();
+    /// let now = SystemTime::now();
+    /// let old = Record::new("{}", now - Duration::from_secs(60), now - Duration::from_secs(1));
+    /// storage.create(&SessionId::generate(), &old, now - Duration::from_secs(60)).await?;
+    ///
+    /// let (mut removed, mut from) = (0, None);
+    /// loop {
+    ///     let batch = storage.delete_expired_batch(now, from, 1000).await?;
+    ///     removed += batch.removed;
+    ///     match batch.next {
+    ///         Some(next) => from = Some(next),
+    ///         None => break,
+    ///     }
+    /// }
+    /// assert_eq!(removed, 1);
+    /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
+    /// ```
+    async fn delete_expired_batch(
+        &self,
+        now: SystemTime,
+        from: Option<PurgeCursor>,
+        limit: u64,
+    ) -> Result<PurgeBatch, StorageError> {
+        let _ = (from, limit);
+        self.delete_expired(now).await.map(PurgeBatch::finished)
+    }
+
+    /// Counts the records live and expired at `now` and tells the storage's size, or
+    /// `Ok(None)` if this storage cannot (the default). For operators and metrics: it may
+    /// visit every record, so never call it on the request path. It creates and removes
+    /// nothing.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use typed_sessions::storage::{MemoryStorage, Record, SessionId, SessionStorage};
+    ///
+    /// let storage = MemoryStorage::new();
+    /// let now = SystemTime::now();
+    /// let record = Record::new("{}", now, now + Duration::from_secs(60));
+    /// storage.create(&SessionId::generate(), &record, now).await?;
+    /// let stats = storage.stats(now).await?.expect("the memory storage counts");
+    /// assert_eq!((stats.live, stats.expired), (1, 0));
+    /// let later = storage.stats(now + Duration::from_secs(60)).await?.unwrap();
+    /// assert_eq!((later.live, later.expired), (0, 1));
+    /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
+    /// ```
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        let _ = now;
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -427,6 +618,18 @@ impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
     }
     fn backend(&self) -> &'static str {
         (**self).backend()
+    }
+
+    async fn delete_expired_batch(
+        &self,
+        now: SystemTime,
+        from: Option<PurgeCursor>,
+        limit: u64,
+    ) -> Result<PurgeBatch, StorageError> {
+        (**self).delete_expired_batch(now, from, limit).await
+    }
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        (**self).stats(now).await
     }
 }
 

@@ -87,6 +87,7 @@
 pub(crate) mod connection;
 mod record;
 mod scripts;
+mod stats;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -97,7 +98,7 @@ use tokio::time::{Instant, timeout_at};
 
 use self::connection::{Conn, Target, is_retryable, storage_error};
 use super::millis::to_millis;
-use super::{Created, Record, SessionId, SessionStorage, StorageError};
+use super::{Created, Record, SessionId, SessionStorage, StorageError, StorageStats};
 
 /// The key prefix used unless [`RedisStorageBuilder::prefix`] sets another.
 pub const DEFAULT_PREFIX: &str = "typed-sessions:";
@@ -531,6 +532,15 @@ impl SessionStorage for RedisStorage {
 
     fn backend(&self) -> &'static str {
         "redis"
+    }
+
+    /// `SCAN` over the storage's keys (`prefix*`, every primary of a Cluster), reading each
+    /// record's header for its expiry and `MEMORY USAGE` for the size (the value lengths
+    /// where `MEMORY USAGE` is not allowed). Records expired by the `now` given but not yet
+    /// by Redis's clock count as expired; values under the prefix that are not records
+    /// count as unreadable.
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        self.survey(now).await.map(Some)
     }
 }
 

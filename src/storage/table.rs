@@ -240,6 +240,11 @@ impl<V> Shard<V> {
         removed
     }
 
+    /// Every entry, without marking any as used.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values().map(|slot| &slot.value)
+    }
+
     /// Keeps only the entries for which `keep` holds; returns how many were removed.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&V) -> bool) -> usize {
         let before = self.map.len();

@@ -27,7 +27,23 @@ struct Gate {
     go: Arc<Notify>,
 }
 
-fn app(storage: Arc<dyn SessionStorage>, gate: Gate) -> Router {
+/// One gate per value a slow request writes, so each paused request is released on its own.
+#[derive(Clone, Default)]
+struct Gates(Arc<std::collections::HashMap<u64, Gate>>);
+
+impl Gates {
+    fn new(values: &[u64]) -> Gates {
+        Gates(Arc::new(
+            values.iter().map(|v| (*v, Gate::default())).collect(),
+        ))
+    }
+
+    fn of(&self, value: u64) -> &Gate {
+        &self.0[&value]
+    }
+}
+
+fn app(storage: Arc<dyn SessionStorage>, gates: Gates) -> Router {
     let layer = SessionsConfig::new()
         .with_shared_storage::<Counter, CookieById>("s", storage, |c| c.secure(false))
         .build()
@@ -71,8 +87,9 @@ fn app(storage: Arc<dyn SessionStorage>, gate: Gate) -> Router {
         .route(
             "/slow/{value}",
             get(
-                |s: Sessions, State(gate): State<Gate>, Path(value): Path<u64>| async move {
+                |s: Sessions, State(gates): State<Gates>, Path(value): Path<u64>| async move {
                     let mut c = s.get::<Counter>().await?.unwrap();
+                    let gate = gates.of(value);
                     gate.read.notify_one();
                     gate.go.notified().await;
                     c.n = value;
@@ -81,7 +98,7 @@ fn app(storage: Arc<dyn SessionStorage>, gate: Gate) -> Router {
                 },
             ),
         )
-        .with_state(gate)
+        .with_state(gates)
         .layer(layer)
 }
 
@@ -89,7 +106,7 @@ fn app(storage: Arc<dyn SessionStorage>, gate: Gate) -> Router {
 /// be the client's own session with the next number.
 pub async fn hundreds_of_clients(storage: Arc<dyn SessionStorage>, rounds: u64) {
     const CLIENTS: usize = 200;
-    let addr = serve(app(storage, Gate::default())).await;
+    let addr = serve(app(storage, Gates::default())).await;
     let start = Arc::new(Barrier::new(CLIENTS));
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {
@@ -125,8 +142,9 @@ pub async fn hundreds_of_clients(storage: Arc<dyn SessionStorage>, rounds: u64) 
 /// A request that read the session before a logout cannot write it back; nor can one that
 /// starts after the logout.
 pub async fn logout_racing_slow_requests(storage: Arc<dyn SessionStorage>) {
-    let gate = Gate::default();
-    let addr = serve(app(storage, gate.clone())).await;
+    let gates = Gates::new(&[99]);
+    let gate = gates.of(99).clone();
+    let addr = serve(app(storage, gates)).await;
     let client = cookie_client();
     let url = |path: &str| format!("http://{addr}{path}");
     client.get(url("/login/racer")).send().await.unwrap();
@@ -172,8 +190,9 @@ pub async fn logout_racing_slow_requests(storage: Arc<dyn SessionStorage>) {
 
 /// Two requests read one session, then write different values: the later write wins, whole.
 pub async fn last_writer_wins(storage: Arc<dyn SessionStorage>) {
-    let gate = Gate::default();
-    let addr = serve(app(storage, gate.clone())).await;
+    let gates = Gates::new(&[1, 2]);
+    let (first_gate, second_gate) = (gates.of(1).clone(), gates.of(2).clone());
+    let addr = serve(app(storage, gates)).await;
     let client = cookie_client();
     let url = |path: &str| format!("http://{addr}{path}");
     client.get(url("/login/writer")).send().await.unwrap();
@@ -181,13 +200,13 @@ pub async fn last_writer_wins(storage: Arc<dyn SessionStorage>) {
         let (client, url) = (client.clone(), url("/slow/1"));
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     });
-    gate.read.notified().await;
+    first_gate.read.notified().await;
     let second = tokio::spawn({
         let (client, url) = (client.clone(), url("/slow/2"));
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     });
-    gate.read.notified().await;
-    gate.go.notify_one();
+    second_gate.read.notified().await;
+    first_gate.go.notify_one();
     assert_eq!(first.await.unwrap(), "slow done");
     assert_eq!(
         client
@@ -200,7 +219,7 @@ pub async fn last_writer_wins(storage: Arc<dyn SessionStorage>) {
             .unwrap(),
         "writer:1"
     );
-    gate.go.notify_one();
+    second_gate.go.notify_one();
     assert_eq!(second.await.unwrap(), "slow done");
     assert_eq!(
         client

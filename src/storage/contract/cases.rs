@@ -19,6 +19,8 @@ pub(super) async fn run(ctx: &Ctx, s: &dyn SessionStorage) {
         Case::DeleteExpired => delete_expired(ctx, s).await,
         Case::ChangeId => change_id(ctx, s).await,
         Case::ChangeIdRefusals => change_id_refusals(ctx, s).await,
+        Case::Stats => stats(ctx, s).await,
+        Case::DeleteExpiredBatch => delete_expired_batch(ctx, s).await,
         Case::ConcurrentCreate
         | Case::ConcurrentDeleteWins
         | Case::ConcurrentChangeId
@@ -242,6 +244,82 @@ async fn delete_expired(ctx: &Ctx, s: &dyn SessionStorage) {
     }
     let again = ctx.ok("second delete_expired", s.delete_expired(now).await);
     ctx.check(again == 0, "a second delete_expired removed records");
+}
+
+async fn stats(ctx: &Ctx, s: &dyn SessionStorage) {
+    let Some(empty) = ctx.ok("stats", s.stats(ctx.base).await) else {
+        return; // not supported: nothing to check
+    };
+    ctx.check(
+        (empty.live, empty.expired, empty.unreadable) == (0, 0, 0),
+        &format!("stats of an empty storage: {empty:?}"),
+    );
+    let lifetimes = [1u32, 2, 3, 4, 5];
+    let ids: Vec<SessionId> = lifetimes.iter().map(|_| SessionId::generate()).collect();
+    for (id, hours) in ids.iter().zip(lifetimes) {
+        let record = ctx.record(&format!("{hours}h"), HOUR * hours);
+        ctx.ok("create", s.create(id, &record, ctx.base).await);
+    }
+    let at = |hours: u32, live: u64, expired: u64| async move {
+        let got = ctx.ok("stats", s.stats(ctx.base + HOUR * hours).await);
+        match got {
+            Some(got) => ctx.check(
+                (got.live, got.expired, got.unreadable) == (live, expired, 0),
+                &format!(
+                    "stats at +{hours}h: expected {live} live and {expired} expired, got {got:?}"
+                ),
+            ),
+            None => ctx.fail("stats was supported on an empty storage, and not any more"),
+        }
+    };
+    at(0, 5, 0).await;
+    at(2, 3, 2).await;
+    at(5, 0, 5).await;
+    // Counting removed nothing.
+    for id in &ids {
+        let got = ctx.ok("load", s.load(id, ctx.base).await);
+        ctx.check(got.is_some(), "a record was gone after stats");
+    }
+}
+
+async fn delete_expired_batch(ctx: &Ctx, s: &dyn SessionStorage) {
+    let expired = 7u32;
+    let mut ids = Vec::new();
+    for n in 0..expired + 3 {
+        let id = SessionId::generate();
+        let lifetime = if n < expired { HOUR } else { HOUR * 5 };
+        ctx.ok(
+            "create",
+            s.create(&id, &ctx.record("x", lifetime), ctx.base).await,
+        );
+        ids.push((id, n < expired));
+    }
+    let now = ctx.base + HOUR * 2;
+    let (mut removed, mut from, mut steps) = (0u64, None, 0);
+    loop {
+        let batch = ctx.ok(
+            "delete_expired_batch",
+            s.delete_expired_batch(now, from, 2).await,
+        );
+        removed += batch.removed;
+        steps += 1;
+        ctx.check(steps <= 10_000, "delete_expired_batch never finished");
+        match batch.next {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    ctx.check(
+        removed == u64::from(expired),
+        &format!("the batches removed {removed} records, expected {expired}"),
+    );
+    for (id, was_expired) in &ids {
+        let got = ctx.ok("load", s.load(id, ctx.base).await);
+        ctx.check(
+            got.is_some() != *was_expired,
+            "after the batches, an expired record is still there or a live one is gone",
+        );
+    }
 }
 
 async fn change_id(ctx: &Ctx, s: &dyn SessionStorage) {

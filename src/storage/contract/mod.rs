@@ -86,6 +86,12 @@ pub enum Case {
     /// Many tasks creating, updating, loading and deleting shared and private ids: no lost
     /// record, every load returns a whole record that some writer wrote.
     ConcurrentMixed,
+    /// `stats`, if the storage supports it, counts exactly the live and the expired records
+    /// at the `now` it is given, and changes nothing.
+    Stats,
+    /// `delete_expired_batch`, called until it says it is finished (with a small `limit`),
+    /// removes exactly the expired records, as `delete_expired` does.
+    DeleteExpiredBatch,
 }
 
 impl Case {
@@ -109,6 +115,8 @@ impl Case {
         Case::ConcurrentDeleteWins,
         Case::ConcurrentChangeId,
         Case::ConcurrentMixed,
+        Case::Stats,
+        Case::DeleteExpiredBatch,
     ];
 
     /// The cases whose expectations depend on the expiry a record carries (for storages
@@ -118,6 +126,8 @@ impl Case {
         Case::ExpiredReadsAbsent,
         Case::UpdateExpired,
         Case::DeleteExpired,
+        Case::Stats,
+        Case::DeleteExpiredBatch,
     ];
 
     /// A short stable name.
@@ -141,6 +151,8 @@ impl Case {
             Case::ConcurrentDeleteWins => "concurrent_delete_wins",
             Case::ConcurrentChangeId => "concurrent_change_id",
             Case::ConcurrentMixed => "concurrent_mixed",
+            Case::Stats => "stats",
+            Case::DeleteExpiredBatch => "delete_expired_batch",
         }
     }
 }
@@ -372,6 +384,8 @@ mod tests {
         UpdateIgnoresExpiry,
         DeleteExpiredMiscounts,
         ChangeIdKeepsOld,
+        StatsCountsExpiredAsLive,
+        BatchStopsEarly,
     }
 
     #[derive(Debug)]
@@ -448,6 +462,29 @@ mod tests {
                 _ => Ok(removed),
             }
         }
+        async fn delete_expired_batch(
+            &self,
+            now: SystemTime,
+            from: Option<crate::storage::PurgeCursor>,
+            limit: u64,
+        ) -> Result<crate::storage::PurgeBatch, StorageError> {
+            match self.flaw {
+                Flaw::BatchStopsEarly => Ok(crate::storage::PurgeBatch::finished(0)),
+                _ => self.inner.delete_expired_batch(now, from, limit).await,
+            }
+        }
+        async fn stats(
+            &self,
+            now: SystemTime,
+        ) -> Result<Option<crate::storage::StorageStats>, StorageError> {
+            let stats = self.inner.stats(now).await?;
+            Ok(match (self.flaw, stats) {
+                (Flaw::StatsCountsExpiredAsLive, Some(s)) => {
+                    Some(crate::storage::StorageStats::new(s.live + s.expired, 0))
+                }
+                (_, stats) => stats,
+            })
+        }
     }
 
     async fn run_broken(flaw: Flaw, cases: &[Case]) {
@@ -509,6 +546,18 @@ mod tests {
     #[should_panic(expected = "case `change_id`")]
     async fn catches_a_change_id_that_keeps_the_old_id() {
         run_broken(Flaw::ChangeIdKeepsOld, &[Case::ChangeId]).await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "case `stats`")]
+    async fn catches_stats_that_miscount() {
+        run_broken(Flaw::StatsCountsExpiredAsLive, &[Case::Stats]).await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "case `delete_expired_batch`")]
+    async fn catches_a_batched_purge_that_stops_early() {
+        run_broken(Flaw::BatchStopsEarly, &[Case::DeleteExpiredBatch]).await;
     }
 
     #[tokio::test]

@@ -86,7 +86,10 @@ use async_trait::async_trait;
 use self::files::Dir;
 use self::layout::{Layout, Location};
 use self::sweep::Sweep;
-use super::{Created, Record, SessionId, SessionStorage, StorageError, blocking};
+use super::{
+    Created, PurgeBatch, PurgeCursor, Record, SessionId, SessionStorage, StorageError,
+    StorageStats, blocking,
+};
 
 /// How long a session file lasts after its last write in the Ktor-compatible layout, by
 /// default: 7 days, Ktor's default cookie max age.
@@ -391,6 +394,52 @@ impl SessionStorage for DirectoryStorage {
         } else {
             "directory"
         }
+    }
+
+    /// One fan-out directory per step (256 steps in the default layout; in the Ktor layout
+    /// one top-level directory, the first step also taking the files in the root); `limit`
+    /// is not used.
+    async fn delete_expired_batch(
+        &self,
+        now: SystemTime,
+        from: Option<PurgeCursor>,
+        _limit: u64,
+    ) -> Result<PurgeBatch, StorageError> {
+        let dir = Arc::clone(&self.dir);
+        let after = from.map(PurgeCursor::position);
+        let (swept, walked) = blocking("session sweep", move || {
+            let temps_before = SystemTime::now().checked_sub(dir.temp_grace);
+            dir.sweep_part(
+                after,
+                Sweep {
+                    expired_at: Some(now),
+                    temps_before,
+                },
+            )
+            .map_err(io_error("cannot sweep the session directory"))
+        })
+        .await?;
+        Ok(match walked {
+            Some(code) => PurgeBatch::more(swept.records, PurgeCursor::new(code)),
+            None => PurgeBatch::finished(swept.records),
+        })
+    }
+
+    /// Reads every session file (no lock; nothing is created or removed). Unreadable files
+    /// are counted apart; the size is the disk space of the session files and of the
+    /// layout's directories (allocated blocks).
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        let dir = Arc::clone(&self.dir);
+        let survey = blocking("session statistics", move || {
+            dir.survey(now)
+                .map_err(io_error("cannot read the session directory"))
+        })
+        .await?;
+        Ok(Some(
+            StorageStats::new(survey.live, survey.expired)
+                .with_unreadable(survey.unreadable)
+                .with_size(survey.bytes, "session files and directories on disk"),
+        ))
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -30,11 +31,64 @@ impl Dir {
     /// alone) and removes what `sweep` asks for.
     pub(crate) fn sweep(&self, sweep: Sweep) -> io::Result<Swept> {
         let mut swept = Swept::default();
-        self.walk(&self.root.clone(), 0, sweep, &mut swept)?;
+        self.walk(&self.root.clone(), 0, true, sweep, &mut swept)?;
         Ok(swept)
     }
 
-    fn walk(&self, dir: &Path, depth: usize, sweep: Sweep, swept: &mut Swept) -> io::Result<()> {
+    /// One step of a purge in parts, one top-level directory at a time. `after` is the code
+    /// of the top-level directory the previous step walked ([`dir_code`]), `None` to start:
+    /// the first step also handles the files directly in the root. Returns what was removed
+    /// and the code of the directory walked, or `None` when no directory was left.
+    pub(crate) fn sweep_part(
+        &self,
+        after: Option<u64>,
+        sweep: Sweep,
+    ) -> io::Result<(Swept, Option<u64>)> {
+        let mut swept = Swept::default();
+        if after.is_none() {
+            self.walk(&self.root.clone(), 0, false, sweep, &mut swept)?;
+        }
+        let next = self.next_top_dir(after.unwrap_or(0))?;
+        if let Some((name, code)) = next {
+            let path = self.root.join(&name);
+            self.walk(&path, 1, true, sweep, &mut swept)?;
+            if matches!(self.layout, Layout::Ktor { .. }) {
+                let _ = fs::remove_dir(&path); // only succeeds if empty
+            }
+            return Ok((swept, Some(code)));
+        }
+        Ok((swept, None))
+    }
+
+    /// The top-level directory of this layout with the smallest code above `after`.
+    fn next_top_dir(&self, after: u64) -> io::Result<Option<(String, u64)>> {
+        let mut best: Option<(String, u64)> = None;
+        for entry in fs::read_dir(&self.root)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if !entry.file_type()?.is_dir() || !self.layout.is_layout_dir(&name, 0) {
+                continue;
+            }
+            let Some(code) = dir_code(&name) else {
+                continue;
+            };
+            if code > after && best.as_ref().is_none_or(|(_, b)| code < *b) {
+                best = Some((name, code));
+            }
+        }
+        Ok(best)
+    }
+
+    fn walk(
+        &self,
+        dir: &Path,
+        depth: usize,
+        descend: bool,
+        sweep: Sweep,
+        swept: &mut Swept,
+    ) -> io::Result<()> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             // Pruned by a concurrent delete (Ktor layout).
@@ -49,7 +103,10 @@ impl Dir {
             let kind = entry.file_type()?;
             let path = entry.path();
             if kind.is_dir() && self.layout.is_layout_dir(&name, depth) {
-                self.walk(&path, depth + 1, sweep, swept)?;
+                if !descend {
+                    continue;
+                }
+                self.walk(&path, depth + 1, true, sweep, swept)?;
                 if matches!(self.layout, Layout::Ktor { .. }) {
                     let _ = fs::remove_dir(&path); // only succeeds if empty
                 }
@@ -125,6 +182,76 @@ impl Dir {
             layout::sync_dir(&location.dir)?;
         }
         Ok(true)
+    }
+}
+
+/// A number for a top-level directory name of either layout (two ASCII characters), in the
+/// names' byte order and never 0: the position a purge in parts goes on from.
+pub(crate) fn dir_code(name: &str) -> Option<u64> {
+    match *name.as_bytes() {
+        [a, b] => Some(((u64::from(a) << 8) | u64::from(b)) + 1),
+        _ => None,
+    }
+}
+
+/// What a survey of the directory found (see [`Dir::survey`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Survey {
+    pub(crate) live: u64,
+    pub(crate) expired: u64,
+    pub(crate) unreadable: u64,
+    /// Disk space of the session files and the layout's directories (allocated blocks).
+    pub(crate) bytes: u64,
+}
+
+impl Dir {
+    /// Reads every session file of the layout and classifies it at `now`, without locking,
+    /// creating or removing anything.
+    pub(crate) fn survey(&self, now: SystemTime) -> io::Result<Survey> {
+        let mut survey = Survey::default();
+        self.survey_dir(&self.root.clone(), 0, now, &mut survey)?;
+        Ok(survey)
+    }
+
+    fn survey_dir(
+        &self,
+        dir: &Path,
+        depth: usize,
+        now: SystemTime,
+        survey: &mut Survey,
+    ) -> io::Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && depth > 0 => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let kind = entry.file_type()?;
+            if kind.is_dir() && self.layout.is_layout_dir(&name, depth) {
+                if let Ok(metadata) = entry.metadata() {
+                    survey.bytes = survey.bytes.saturating_add(metadata.blocks() * 512);
+                }
+                self.survey_dir(&entry.path(), depth + 1, now, survey)?;
+            } else if kind.is_file() && self.layout.is_session_file(&name, depth) {
+                let mut file = match File::open(entry.path()) {
+                    Ok(file) => file,
+                    // Removed since the listing: a delete or a sweep.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                survey.bytes = survey.bytes.saturating_add(file.metadata()?.blocks() * 512);
+                match self.read(&mut file)? {
+                    Contents::Record(record) if record.is_expired(now) => survey.expired += 1,
+                    Contents::Record(_) => survey.live += 1,
+                    Contents::Corrupt => survey.unreadable += 1,
+                }
+            }
+        }
+        Ok(())
     }
 }
 

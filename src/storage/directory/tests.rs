@@ -337,3 +337,88 @@ fn nix_is_root() -> bool {
     fs::set_permissions(probe.path(), fs::Permissions::from_mode(0o000)).unwrap();
     fs::read(probe.path()).is_ok()
 }
+
+/// Runs a batched purge to the end; returns the records removed and the number of steps.
+async fn purge_in_batches(storage: &DirectoryStorage, now: SystemTime) -> (u64, usize) {
+    let (mut removed, mut from, mut steps) = (0, None, 0);
+    loop {
+        let batch = storage.delete_expired_batch(now, from, 1000).await.unwrap();
+        removed += batch.removed;
+        steps += 1;
+        match batch.next {
+            Some(next) => from = Some(next),
+            None => return (removed, steps),
+        }
+    }
+}
+
+#[tokio::test]
+async fn stats_and_a_batched_purge_go_one_fan_out_directory_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::builder(dir.path())
+        .durable(false)
+        .open()
+        .unwrap();
+    let now = SystemTime::now();
+    let mut dirs = std::collections::HashSet::new();
+    for n in 0..40u32 {
+        let id = SessionId::generate();
+        dirs.insert(id.storage_key()[..2].to_owned());
+        let lifetime = if n % 4 == 0 { hour() } else { hour() * 3 };
+        storage
+            .create(&id, &Record::new("{}", now, now + lifetime), now)
+            .await
+            .unwrap();
+    }
+    let later = now + hour() * 2;
+    let stats = storage.stats(later).await.unwrap().unwrap();
+    assert_eq!((stats.live, stats.expired, stats.unreadable), (30, 10, 0));
+    assert!(stats.bytes.unwrap() > 0);
+    let before = tree(dir.path());
+    let (removed, steps) = purge_in_batches(&storage, later).await;
+    assert_eq!(removed, 10);
+    assert_eq!(
+        steps,
+        dirs.len() + 1,
+        "one step per fan-out directory, then the last"
+    );
+    let after = storage.stats(later).await.unwrap().unwrap();
+    assert_eq!((after.live, after.expired), (30, 0));
+    // Statistics created nothing, and the purge removed only files.
+    assert_eq!(tree(dir.path()).len(), before.len() - 10);
+}
+
+#[tokio::test]
+async fn a_batched_purge_of_the_ktor_layout_covers_root_files_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = DirectoryStorage::builder(dir.path())
+        .ktor_layout(hour())
+        .durable(false)
+        .open()
+        .unwrap();
+    let now = SystemTime::now();
+    let old = now - hour() * 2;
+    let ids = ["x", "ab", "abcd", "zz99", "zz98"].map(|t| SessionId::parse_custom(t).unwrap());
+    for id in &ids {
+        storage.create(id, &record("{}", now), now).await.unwrap();
+    }
+    // `x` and `abcd` and `zz99` were last written two hours ago: expired in this layout.
+    for n in [0, 2, 3] {
+        fs::File::options()
+            .write(true)
+            .open(storage.path_of(&ids[n]).unwrap())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let stats = storage.stats(now).await.unwrap().unwrap();
+    assert_eq!((stats.live, stats.expired), (2, 3));
+    let (removed, steps) = purge_in_batches(&storage, now).await;
+    assert_eq!(removed, 3);
+    assert_eq!(steps, 3, "the root and `ab`, then `zz`, then the last");
+    assert_eq!(
+        tree(dir.path()),
+        ["ab.dat", "zz", "zz/98.dat"].map(String::from).to_vec(),
+        "`x.dat` removed from the root, `ab/` pruned"
+    );
+}

@@ -12,9 +12,10 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
     Cmd, ConnectionInfo, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
-    ServerErrorKind, Value,
+    RedisResult, ServerErrorKind, Value,
 };
 
 use crate::storage::StorageError;
@@ -185,6 +186,100 @@ impl Conn {
     pub(crate) fn is_cluster(&self) -> bool {
         matches!(self, Conn::Cluster(_))
     }
+
+    /// The nodes to visit to see every key: `[None]` (the server) for a single node, every
+    /// primary of a Cluster (from `CLUSTER SLOTS`, each once) otherwise.
+    pub(crate) async fn primaries(&mut self) -> RedisResult<Vec<Option<Node>>> {
+        let Conn::Cluster(cluster) = self else {
+            return Ok(vec![None]);
+        };
+        let slots = cluster
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?
+            .extract_error()?;
+        let mut nodes: Vec<Option<Node>> = Vec::new();
+        let Value::Array(ranges) = slots else {
+            return Err(unexpected("CLUSTER SLOTS"));
+        };
+        for range in ranges {
+            // [start, end, [host, port, id, ...], replicas...]
+            let Value::Array(parts) = range else {
+                return Err(unexpected("CLUSTER SLOTS"));
+            };
+            let Some(Value::Array(primary)) = parts.into_iter().nth(2) else {
+                return Err(unexpected("CLUSTER SLOTS"));
+            };
+            let mut fields = primary.into_iter();
+            let (Some(host), Some(port)) = (fields.next(), fields.next()) else {
+                return Err(unexpected("CLUSTER SLOTS"));
+            };
+            let node = Node {
+                host: redis::from_redis_value(host)?,
+                port: redis::from_redis_value(port)?,
+            };
+            if !nodes.iter().flatten().any(|n| *n == node) {
+                nodes.push(Some(node));
+            }
+        }
+        Ok(nodes)
+    }
+
+    /// Sends `cmd` to `node` of a Cluster, or to the server of a single node (`None`).
+    pub(crate) async fn on_node(&mut self, node: Option<&Node>, cmd: &Cmd) -> RedisResult<Value> {
+        match (self, node) {
+            (Conn::Cluster(cluster), Some(node)) => {
+                cluster
+                    .route_command(cmd.clone(), RoutingInfo::SingleNode(node.routing()))
+                    .await
+            }
+            (conn, _) => conn.req_packed_command(cmd).await,
+        }
+    }
+
+    /// Sends the `count` commands of `pipeline` to `node` (see [`on_node`](Self::on_node));
+    /// each reply may be an error of its own.
+    pub(crate) async fn pipeline_on_node(
+        &mut self,
+        node: Option<&Node>,
+        pipeline: &Pipeline,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match (self, node) {
+            (Conn::Cluster(cluster), Some(node)) => {
+                cluster
+                    .route_pipeline(pipeline.clone(), 0, count, node.routing())
+                    .await
+            }
+            (conn, _) => conn.req_packed_commands(pipeline, 0, count).await,
+        }
+    }
+}
+
+/// A Cluster node, as `CLUSTER SLOTS` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Node {
+    host: String,
+    port: u16,
+}
+
+impl Node {
+    fn routing(&self) -> SingleNodeRoutingInfo {
+        SingleNodeRoutingInfo::ByAddress {
+            host: self.host.clone(),
+            port: self.port,
+        }
+    }
+}
+
+fn unexpected(what: &'static str) -> RedisError {
+    RedisError::from((
+        ErrorKind::UnexpectedReturnType,
+        "unexpected reply",
+        format!("{what} answered in an unexpected shape"),
+    ))
 }
 
 impl ConnectionLike for Conn {

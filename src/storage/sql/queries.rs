@@ -267,6 +267,83 @@ macro_rules! sql_storage {
                     }
                 }
             }
+
+            /// One `DELETE` of up to `limit` expired rows (at least 1, at most 100 000), with
+            /// the index on `expires_at`; the purge goes on while a step removes `limit` rows.
+            async fn delete_expired_batch(
+                &self,
+                now: ::std::time::SystemTime,
+                _from: Option<$crate::storage::PurgeCursor>,
+                limit: u64,
+            ) -> Result<$crate::storage::PurgeBatch, $crate::storage::StorageError> {
+                use sqlx::AssertSqlSafe;
+                use $crate::storage::millis::to_millis_i64;
+
+                let limit = limit.clamp(1, 100_000);
+                let batch = i64::try_from(limit).unwrap_or($crate::storage::sql::queries::SWEEP_BATCH);
+                let now = to_millis_i64(now);
+                let done = $crate::storage::sql::call::run(self.limits, "delete_expired", || {
+                    sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_expired.clone()))
+                        .bind(now)
+                        .bind(batch)
+                        .execute(&self.pool)
+                })
+                .await?;
+                let removed = done.rows_affected();
+                Ok(if removed >= limit {
+                    $crate::storage::PurgeBatch::more(removed, $crate::storage::PurgeCursor::new(0))
+                } else {
+                    $crate::storage::PurgeBatch::finished(removed)
+                })
+            }
+
+            /// `COUNT` with the expiry compared to `now`, and the size of the table
+            /// (PostgreSQL: `pg_total_relation_size`, indexes and dead rows included) or of
+            /// the whole database file (SQLite: `page_count * page_size`).
+            async fn stats(
+                &self,
+                now: ::std::time::SystemTime,
+            ) -> Result<Option<$crate::storage::StorageStats>, $crate::storage::StorageError>
+            {
+                use sqlx::{AssertSqlSafe, Row};
+                use $crate::storage::millis::to_millis_i64;
+
+                let now = to_millis_i64(now);
+                let counts = $crate::storage::sql::call::run(self.limits, "stats", || {
+                    sqlx::query::<$db>(AssertSqlSafe(self.sql.count.clone()))
+                        .bind(now)
+                        .fetch_one(&self.pool)
+                })
+                .await?;
+                let size = $crate::storage::sql::call::run(self.limits, "stats", || {
+                    sqlx::query::<$db>(AssertSqlSafe(self.sql.size.clone())).fetch_one(&self.pool)
+                })
+                .await?;
+                let decoded = (|| {
+                    Ok::<_, sqlx::Error>((
+                        counts.try_get::<i64, _>(0)?,
+                        counts.try_get::<i64, _>(1)?,
+                        size.try_get::<Option<i64>, _>(0)?,
+                    ))
+                })();
+                let (total, expired, bytes) = decoded.map_err(|error| {
+                    $crate::storage::StorageError::backend(
+                        "SQL session storage stats: unexpected result columns",
+                    )
+                    .with_source(error)
+                })?;
+                let (total, expired) = (total.unsigned_abs(), expired.unsigned_abs());
+                let stats = $crate::storage::StorageStats::new(
+                    total.saturating_sub(expired),
+                    expired,
+                );
+                Ok(Some(match bytes {
+                    Some(bytes) => {
+                        stats.with_size(bytes.unsigned_abs(), self.sql.dialect.size_measure())
+                    }
+                    None => stats,
+                }))
+            }
         }
     };
 }

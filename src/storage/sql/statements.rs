@@ -44,6 +44,14 @@ impl Dialect {
         }
     }
 
+    /// What [`Statements::size`] measures, for [`StorageStats`](crate::storage::StorageStats).
+    pub(crate) fn size_measure(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "table and indexes (pg_total_relation_size)",
+            Dialect::Sqlite => "database file (page_count * page_size)",
+        }
+    }
+
     fn table_options(self) -> &'static str {
         match self {
             Dialect::Postgres => "",
@@ -70,6 +78,10 @@ pub(crate) struct Statements {
     pub(crate) take_live: Arc<str>,
     /// `$1` now, `$2` batch size. Deletes up to a batch of expired rows.
     pub(crate) delete_expired: Arc<str>,
+    /// `$1` now → `total, expired` (both `BIGINT`).
+    pub(crate) count: Arc<str>,
+    /// → the size in bytes (`BIGINT`); see [`Dialect::size_measure`].
+    pub(crate) size: Arc<str>,
     /// Migration, in order (see [`Migration`]).
     pub(crate) migration: Migration,
 }
@@ -113,6 +125,18 @@ impl Statements {
             delete_expired: s(format!(
                 r#"DELETE FROM "{t}" WHERE id IN (SELECT id FROM "{t}" WHERE expires_at <= $1 LIMIT $2) AND expires_at <= $1"#
             )),
+            count: s(format!(
+                r#"SELECT COUNT(*), COALESCE(SUM(CASE WHEN expires_at <= $1 THEN 1 ELSE 0 END), 0) FROM "{t}""#
+            )),
+            size: s(match dialect {
+                // The name is validated lowercase, so the unquoted name resolves like the
+                // quoted one (through the connection's search_path).
+                Dialect::Postgres => format!("SELECT pg_total_relation_size(to_regclass('{t}'))"),
+                Dialect::Sqlite => {
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+                        .to_owned()
+                }
+            }),
             migration: Migration {
                 lock: dialect.migration_lock(),
                 schema_table: s(format!(

@@ -92,7 +92,7 @@ macro_rules! storage_semantics {
             let suite = if $sweeps {
                 suite
             } else {
-                suite.skip(&[Case::DeleteExpired])
+                suite.skip(&[Case::DeleteExpired, Case::DeleteExpiredBatch])
             };
             suite.run().await;
         }
