@@ -590,20 +590,17 @@ fn render_with(
     value: &str,
 ) -> Result<(HeaderName, HeaderValue), SessionError> {
     let now = ctx.now;
-    let protected = provider
-        .chain
-        .write(ctx, value.to_owned())
-        .map_err(|e| match e {
-            TransformError::TooLarge { size, limit } => SessionError::TooLarge {
-                name: provider.name.clone(),
-                size,
-                limit,
-            },
-            other => SessionError::Transform {
-                name: provider.name.clone(),
-                reason: other.to_string(),
-            },
-        })?;
+    let protected = provider.chain.write(ctx, value).map_err(|e| match e {
+        TransformError::TooLarge { size, limit } => SessionError::TooLarge {
+            name: provider.name.clone(),
+            size,
+            limit,
+        },
+        other => SessionError::Transform {
+            name: provider.name.clone(),
+            reason: other.to_string(),
+        },
+    })?;
     match &provider.transport {
         Transport::Cookie(cookie) => match cookie.render(&protected, now) {
             Ok(value) => Ok((SET_COOKIE, value)),

@@ -11,13 +11,14 @@ pub(crate) mod by_id;
 pub(crate) mod by_value;
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::config::RequestInfo;
 use crate::id::SessionId;
 use crate::serializer::ErasedCodec;
-use crate::transform::{Chain, Rejection, TransformContext, Unwrapped};
+use crate::transform::{Chain, ChainRead, Rejection, TransformContext};
 use crate::transport::Transport;
 use crate::transport::incoming::Incoming;
 
@@ -177,17 +178,19 @@ impl Provider {
 
     /// Decodes the transport encoding and runs the transformer chain backwards: the string the
     /// tracker works with, or why there is none.
-    pub(crate) fn unwrap_incoming(
+    pub(crate) fn unwrap_incoming<'a>(
         &self,
-        incoming: &Incoming,
+        incoming: &'a Incoming,
         limit: usize,
         now: SystemTime,
-    ) -> Result<Unwrapped, Invalid> {
+    ) -> Result<ChainRead<'a>, Invalid> {
         let raw = incoming.text(limit).ok_or(Invalid::Encoding)?;
-        let decoded = self.transport.decode(raw).ok_or(Invalid::Encoding)?;
-        self.chain
-            .read(&self.context(now), &decoded)
-            .map_err(Invalid::Rejected)
+        let ctx = self.context(now);
+        let read = match self.transport.decode(raw).ok_or(Invalid::Encoding)? {
+            Cow::Borrowed(decoded) => self.chain.read(&ctx, decoded),
+            Cow::Owned(decoded) => self.chain.read(&ctx, &decoded).map(ChainRead::into_owned),
+        };
+        read.map_err(Invalid::Rejected)
     }
 
     /// Loads the session a request brought. Never fails on client input; fails only when the
@@ -211,7 +214,7 @@ impl Provider {
             }
         };
         let mut loaded = match &self.tracker {
-            Tracker::ByValue { .. } => by_value::load(self, unwrapped.value),
+            Tracker::ByValue { .. } => by_value::load(self, unwrapped.value.into_owned()),
             Tracker::ById(by_id) => by_id.load(self, &unwrapped.value, now).await?,
         };
         if let Outcome::Valid(valid) = &mut loaded.outcome {

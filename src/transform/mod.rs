@@ -149,6 +149,7 @@ mod mac;
 mod proptests;
 mod sign;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
@@ -324,30 +325,41 @@ impl Chain {
         self.steps.push(step);
     }
 
-    /// Runs every step in registration order.
-    pub(crate) fn write(
+    /// Runs every step in registration order. An empty chain (a by-id session without
+    /// transformers) hands the value back without a copy.
+    pub(crate) fn write<'a>(
         &self,
         ctx: &TransformContext<'_>,
-        value: String,
-    ) -> Result<String, TransformError> {
-        self.steps
-            .iter()
-            .try_fold(value, |acc, step| step.write(ctx, &acc))
+        value: &'a str,
+    ) -> Result<Cow<'a, str>, TransformError> {
+        let mut steps = self.steps.iter();
+        let Some(first) = steps.next() else {
+            return Ok(Cow::Borrowed(value));
+        };
+        let first = first.write(ctx, value)?;
+        steps
+            .try_fold(first, |acc, step| step.write(ctx, &acc))
+            .map(Cow::Owned)
     }
 
     /// Runs every step in reverse order; the first rejection ends the read. The result is
-    /// stale if any step found a previous key, and expires at the earliest expiry found.
-    pub(crate) fn read(
+    /// stale if any step found a previous key, and expires at the earliest expiry found. An
+    /// empty chain hands the value back without a copy.
+    pub(crate) fn read<'a>(
         &self,
         ctx: &TransformContext<'_>,
-        value: &str,
-    ) -> Result<Unwrapped, Rejection> {
+        value: &'a str,
+    ) -> Result<ChainRead<'a>, Rejection> {
         let mut steps = self.steps.iter().rev();
         let Some(first) = steps.next() else {
-            return Ok(Unwrapped::new(value.to_owned()));
+            return Ok(ChainRead {
+                value: Cow::Borrowed(value),
+                stale_key: false,
+                expires_at: None,
+            });
         };
         let first = first.read_detail(ctx, value)?;
-        steps.try_fold(first, |acc, step| {
+        let all = steps.try_fold(first, |acc, step| {
             let next = step.read_detail(ctx, &acc.value)?;
             Ok(Unwrapped {
                 value: next.value,
@@ -357,7 +369,34 @@ impl Chain {
                     (a, b) => a.or(b),
                 },
             })
+        })?;
+        Ok(ChainRead {
+            value: Cow::Owned(all.value),
+            stale_key: all.stale_key,
+            expires_at: all.expires_at,
         })
+    }
+}
+
+/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainRead<'a> {
+    /// What was protected.
+    pub(crate) value: Cow<'a, str>,
+    /// Some step found a previous key.
+    pub(crate) stale_key: bool,
+    /// The earliest expiry any step found.
+    pub(crate) expires_at: Option<SystemTime>,
+}
+
+impl ChainRead<'_> {
+    /// The same result, owning its value.
+    pub(crate) fn into_owned(self) -> ChainRead<'static> {
+        ChainRead {
+            value: Cow::Owned(self.value.into_owned()),
+            stale_key: self.stale_key,
+            expires_at: self.expires_at,
+        }
     }
 }
 
@@ -447,7 +486,7 @@ mod tests {
         chain.push(Box::new(Append("1")));
         chain.push(Box::new(Append("2")));
         let ctx = TransformContext::new("s", SystemTime::now());
-        assert_eq!(chain.write(&ctx, "0".into()).unwrap(), "0;1;2");
+        assert_eq!(chain.write(&ctx, "0").unwrap(), "0;1;2");
         assert_eq!(chain.read(&ctx, "0;1;2").unwrap().value, "0");
         assert_eq!(chain.read(&ctx, "0;2;1"), Err(Rejection::Malformed));
     }
@@ -487,6 +526,18 @@ mod tests {
         );
         let mut fresh = Chain::default();
         fresh.push(Box::new(Detail(false, None)));
-        assert_eq!(fresh.read(&ctx, "v").unwrap(), Unwrapped::new("v".into()));
+        let read = fresh.read(&ctx, "v").unwrap();
+        assert_eq!(read.value, "v");
+        assert!(!read.stale_key);
+        assert_eq!(read.expires_at, None);
+        let empty = Chain::default();
+        assert!(matches!(
+            empty.read(&ctx, "v").unwrap().value,
+            Cow::Borrowed("v")
+        ));
+        assert!(matches!(
+            empty.write(&ctx, "v").unwrap(),
+            Cow::Borrowed("v")
+        ));
     }
 }

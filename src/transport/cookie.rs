@@ -176,17 +176,32 @@ impl CookieTransport {
             return Err(Render::Unencodable);
         }
         let encoded = self.encoding.encode(value);
-        let mut line =
-            String::with_capacity(self.prefix.len() + encoded.len() + self.suffix.len() + 64);
+        let mut digits = itoa::Buffer::new();
+        let max_age = self.max_age.map(|max_age| {
+            let secs = max_age.as_secs();
+            (max_age, secs, digits.format(secs.min(i32::MAX as u64)))
+        });
+        // The exact length, so that the header's bytes take over the string's allocation
+        // (a `Bytes` made from a vector with spare capacity allocates a second block).
+        let attributes = max_age.as_ref().map_or(0, |(_, secs, digits)| {
+            MAX_AGE.len()
+                + digits.len()
+                + if *secs > 0 {
+                    EXPIRES.len() + http_date::LEN
+                } else {
+                    0
+                }
+        });
+        let mut line = String::with_capacity(
+            self.prefix.len() + encoded.len() + attributes + self.suffix.len(),
+        );
         line.push_str(&self.prefix);
         line.push_str(&encoded);
-        if let Some(max_age) = self.max_age {
-            let secs = max_age.as_secs();
-            let clamped = secs.min(i32::MAX as u64);
-            line.push_str("; Max-Age=");
-            line.push_str(itoa::Buffer::new().format(clamped));
+        if let Some((max_age, secs, digits)) = max_age {
+            line.push_str(MAX_AGE);
+            line.push_str(digits);
             if secs > 0 {
-                line.push_str("; Expires=");
+                line.push_str(EXPIRES);
                 http_date::push_expires(&mut line, now, max_age);
             }
         }
@@ -198,6 +213,9 @@ impl CookieTransport {
             .map_err(|_| Render::Unencodable)
     }
 }
+
+const MAX_AGE: &str = "; Max-Age=";
+const EXPIRES: &str = "; Expires=";
 
 /// Why a cookie could not be rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

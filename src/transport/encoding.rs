@@ -111,8 +111,52 @@ fn is_visible_or_space(b: u8) -> bool {
     b == b' ' || b == b'\t' || b.is_ascii_graphic()
 }
 
+/// Bit `b` is set for each unreserved ASCII byte `b`: `A-Z a-z 0-9 - . _ ~`.
+const UNRESERVED: u128 = {
+    let mut mask = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            mask |= 1 << b;
+        }
+        b += 1;
+    }
+    mask
+};
+
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    b < 128 && (UNRESERVED >> b) & 1 == 1
+}
+
+/// The same test as [`is_unreserved`], written as range checks without branches so that a
+/// whole block of bytes is checked with vector instructions.
+fn is_unreserved_branchless(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10)
+        | ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+}
+
+/// The index of the first byte that URI encoding changes. Values this library writes
+/// (base64url, hex ids) have none, so the common case is a fast block-wise scan.
+fn first_reserved(bytes: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let (blocks, _) = bytes.as_chunks::<BLOCK>();
+    let clean = blocks
+        .iter()
+        .take_while(|block| {
+            block
+                .iter()
+                .fold(true, |ok, &b| ok & is_unreserved_branchless(b))
+        })
+        .count();
+    let start = clean * BLOCK;
+    let rest = bytes.get(start..)?;
+    rest.iter()
+        .position(|&b| !is_unreserved(b))
+        .map(|i| start + i)
 }
 
 /// The uppercase hex digit of a nibble (`n < 16`).
@@ -123,7 +167,7 @@ fn hex_upper(n: u8) -> char {
 /// Ktor's `encodeURLParameter(spaceToPlus = true)`.
 pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
     let bytes = value.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| !is_unreserved(b)) else {
+    let Some(first) = first_reserved(bytes) else {
         return Cow::Borrowed(value);
     };
     let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
@@ -153,7 +197,7 @@ fn hex_value(b: u8) -> Option<u8> {
 /// Ktor's `decodeURLQueryComponent(plusIsSpace = true)`, failing on malformed input.
 pub(crate) fn uri_decode(value: &str) -> Option<Cow<'_, str>> {
     let bytes = value.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', bytes).is_none() {
         return Some(Cow::Borrowed(value));
     }
     let mut out = Vec::with_capacity(bytes.len());
@@ -182,6 +226,33 @@ pub(crate) fn uri_decode(value: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_block_scan_finds_the_first_reserved_byte() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                is_unreserved_branchless(b),
+                is_unreserved(b),
+                "byte {b:#04x}"
+            );
+        }
+        let clean = "aZ09-._~".repeat(20);
+        assert_eq!(first_reserved(clean.as_bytes()), None);
+        for at in [0, 1, 31, 32, 33, 63, 64, 100, clean.len() - 1] {
+            let mut bytes = clean.clone().into_bytes();
+            bytes[at] = b'%';
+            assert_eq!(first_reserved(&bytes), Some(at), "at {at}");
+        }
+        assert_eq!(first_reserved(b""), None);
+    }
+
+    #[test]
+    fn the_unreserved_mask_is_rfc_3986s_set() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+            assert_eq!(is_unreserved(b), expected, "byte {b:#04x}");
+        }
+    }
 
     #[test]
     fn uri_encoding_matches_ktor_vectors() {

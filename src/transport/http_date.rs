@@ -14,6 +14,9 @@ thread_local! {
     static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
+/// The length of every date [`push_expires`] writes (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub(crate) const LEN: usize = 29;
+
 /// Appends the IMF-fixdate of `now + max_age` (milliseconds truncated, as Ktor does), capped at
 /// the end of year 9999.
 pub(crate) fn push_expires(out: &mut String, now: SystemTime, max_age: Duration) {
@@ -42,6 +45,7 @@ mod tests {
     fn formats_and_caps() {
         let mut s = String::new();
         push_expires(&mut s, UNIX_EPOCH, Duration::ZERO);
+        assert_eq!(s.len(), LEN);
         assert_eq!(s, EPOCH);
         s.clear();
         push_expires(

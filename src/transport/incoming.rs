@@ -115,13 +115,17 @@ impl Captured {
         }
         let cookies = self.first_cookie.iter().chain(self.more_cookies.iter());
         for header in cookies {
-            let mut offset = 0;
-            for part in header.as_bytes().split(|&b| b == b';') {
-                let part_start = offset;
-                offset += part.len() + 1;
+            let bytes = header.as_bytes();
+            let mut part_start = 0;
+            while part_start <= bytes.len() {
                 if wanted == 0 {
                     return;
                 }
+                let rest = bytes.get(part_start..).unwrap_or_default();
+                let part_len = memchr::memchr(b';', rest).unwrap_or(rest.len());
+                let part = rest.get(..part_len).unwrap_or_default();
+                let this_start = part_start;
+                part_start += part_len + 1;
                 let Some((name, start, stop)) = split_pair(part) else {
                     continue;
                 };
@@ -134,8 +138,8 @@ impl Captured {
                             slot,
                             Incoming {
                                 header: header.clone(),
-                                start: part_start + start,
-                                end: part_start + stop,
+                                start: this_start + start,
+                                end: this_start + stop,
                             },
                         );
                         wanted &= !(1 << slot);
@@ -146,7 +150,8 @@ impl Captured {
     }
 }
 
-/// Captures and scans `headers` at once (see [`Captured`]).
+/// Captures and scans `headers` at once (see [`Captured`]); for the fuzz targets and tests.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn collect(headers: &HeaderMap, sources: &[Source], found: impl FnMut(usize, Incoming)) {
     Captured::capture(headers, sources, true).scan(sources, found);
 }
@@ -158,7 +163,7 @@ fn is_space(b: &u8) -> bool {
 /// Splits one `name=value` pair into its trimmed name and the range of its trimmed, unquoted
 /// value within `part`.
 fn split_pair(part: &[u8]) -> Option<(&[u8], usize, usize)> {
-    let eq = part.iter().position(|&b| b == b'=')?;
+    let eq = memchr::memchr(b'=', part)?;
     let (name, rest) = part.split_at_checked(eq)?;
     let name = trim(name);
     let value = rest.get(1..)?;
