@@ -81,11 +81,11 @@ pub mod config;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
-#[cfg(feature = "axum")]
-pub mod guide;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "axum")]
+pub mod guide;
 mod id;
 mod layer;
 pub mod metrics;

@@ -13,7 +13,10 @@
 //!
 //! Every storage keeps these rules; the
 #![cfg_attr(feature = "test-support", doc = "[contract suite](contract)")]
-#![cfg_attr(not(feature = "test-support"), doc = "contract suite (`storage::contract`)")]
+#![cfg_attr(
+    not(feature = "test-support"),
+    doc = "contract suite (`storage::contract`)"
+)]
 //! (feature `test-support`) checks them against any implementation, yours included.
 //!
 //! * [`load`](SessionStorage::load) returns `Ok(None)` for an id that is unknown **or expired**,
@@ -383,7 +386,10 @@ impl StorageError {
 /// See the [module documentation](self) for the contract. Implement it for your own backend
 /// and run the
 #[cfg_attr(feature = "test-support", doc = "[contract suite](contract)")]
-#[cfg_attr(not(feature = "test-support"), doc = "contract suite (`storage::contract`)")]
+#[cfg_attr(
+    not(feature = "test-support"),
+    doc = "contract suite (`storage::contract`)"
+)]
 /// (feature `test-support`) to check it.
 ///
 /// ```
