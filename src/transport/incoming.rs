@@ -146,7 +146,9 @@ impl Captured {
     }
 }
 
-/// Captures and scans `headers` at once (see [`Captured`]).
+/// Captures and scans `headers` at once (see [`Captured`]): for the fuzz targets and tests,
+/// which have no request state to capture into.
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn collect(headers: &HeaderMap, sources: &[Source], found: impl FnMut(usize, Incoming)) {
     Captured::capture(headers, sources, true).scan(sources, found);
 }
