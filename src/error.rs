@@ -211,7 +211,9 @@ impl SessionError {
         }
     }
 
-    /// A generic body text for the status, which never carries detail.
+    /// A generic body text for the status, which never carries detail (the `IntoResponse`
+    /// body).
+    #[cfg(feature = "axum")]
     pub(crate) fn public_message(&self) -> &'static str {
         match self.status() {
             http::StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",

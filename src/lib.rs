@@ -3,7 +3,7 @@
 //! A session is a Rust type of yours. You register it once, under a name, as a cookie or a
 //! header, carried **by value** (the serialized session travels, protected by a
 //! [transformer](transform)) or **by id** (an id travels; the session lives in a
-//! [storage](storage)). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`.
+//! [storage]). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -43,6 +43,18 @@
 //! | storage | where by-id sessions live | [`storage`] |
 //! | layer | per request: lazy loading, change tracking, one write when the response leaves | [`SessionsLayer`] |
 //!
+//! # Guide
+//!
+//! The [`guide`] walks through the crate page by page, every example a doctest:
+//!
+//! * [`guide::tour`]: from the quick start through every feature in order (transports,
+//!   cookie attributes, encodings, transformers and key rotation, serializers, storages,
+//!   lifetimes, regeneration, authentication, metrics, errors, plain tower, the CLI);
+//! * [`guide::coming_from_ktor`]: every Ktor `Sessions` call and option mapped to this crate,
+//!   what differs and why, and sharing sessions with a Ktor service during a migration;
+//! * [`guide::coming_from_tower_sessions`]: tower-sessions and actix-session concepts mapped to
+//!   typed sessions, with a side-by-side migration.
+//!
 //! # Guarantees
 //!
 //! * Client input never causes an error, a panic or a 5xx: tampered, malformed, expired or
@@ -72,6 +84,8 @@ mod extract;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "axum")]
+pub mod guide;
 mod id;
 mod layer;
 pub mod metrics;

@@ -164,7 +164,7 @@ impl SessionsConfig {
 
     /// Registers a session whose storage is already shared (an `Arc`), so several
     /// configurations or the application itself can use the same storage. `K` is the
-    /// [kind](kind): [`kind::CookieById`] or [`kind::HeaderById`].
+    /// [kind]: [`kind::CookieById`] or [`kind::HeaderById`].
     pub fn with_shared_storage<T: SessionData, K: KindInfo + kind::ById>(
         self,
         name: &str,

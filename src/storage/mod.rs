@@ -11,8 +11,13 @@
 //!
 //! # The contract
 //!
-//! Every storage keeps these rules; the [contract suite](contract) (feature `test-support`)
-//! checks them against any implementation, yours included.
+//! Every storage keeps these rules; the
+#![cfg_attr(feature = "test-support", doc = "[contract suite](contract)")]
+#![cfg_attr(
+    not(feature = "test-support"),
+    doc = "contract suite (`storage::contract`)"
+)]
+//! (feature `test-support`) checks them against any implementation, yours included.
 //!
 //! * [`load`](SessionStorage::load) returns `Ok(None)` for an id that is unknown **or expired**,
 //!   whether or not a sweep has run.
@@ -379,7 +384,13 @@ impl StorageError {
 /// sessions and a [sweeper](spawn_sweeper).
 ///
 /// See the [module documentation](self) for the contract. Implement it for your own backend
-/// and run the [contract suite](contract) (feature `test-support`) to check it.
+/// and run the
+#[cfg_attr(feature = "test-support", doc = "[contract suite](contract)")]
+#[cfg_attr(
+    not(feature = "test-support"),
+    doc = "contract suite (`storage::contract`)"
+)]
+/// (feature `test-support`) to check it.
 ///
 /// ```
 /// use std::collections::HashMap;

@@ -52,10 +52,38 @@ struct Options {
 ///
 /// | URL | storage | feature |
 /// |---|---|---|
-/// | `redis://[user:password@]host[:port][/db]`, `rediss://...` | [`RedisStorage`](crate::storage::RedisStorage) | `redis` (+ `rustls` for `rediss`) |
-/// | `redis+cluster://[user:password@]host1:port1,host2:port2,...`, `rediss+cluster://...` | [`RedisStorage`](crate::storage::RedisStorage) on a Cluster | `redis` |
-/// | `postgres://...`, `postgresql://...` | [`PostgresStorage`](crate::storage::PostgresStorage) | `postgres` |
-/// | `sqlite://path/to/file.db`, `sqlite:///absolute/path.db`, `sqlite::memory:` | [`SqliteStorage`](crate::storage::SqliteStorage) | `sqlite` |
+#[cfg_attr(
+    feature = "redis",
+    doc = "| `redis://[user:password@]host[:port][/db]`, `rediss://...` | [`RedisStorage`](crate::storage::RedisStorage) | `redis` (+ `rustls` for `rediss`) |"
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    doc = "| `redis://[user:password@]host[:port][/db]`, `rediss://...` | `RedisStorage` | `redis` (+ `rustls` for `rediss`) |"
+)]
+#[cfg_attr(
+    feature = "redis",
+    doc = "| `redis+cluster://[user:password@]host1:port1,host2:port2,...`, `rediss+cluster://...` | [`RedisStorage`](crate::storage::RedisStorage) on a Cluster | `redis` |"
+)]
+#[cfg_attr(
+    not(feature = "redis"),
+    doc = "| `redis+cluster://[user:password@]host1:port1,host2:port2,...`, `rediss+cluster://...` | `RedisStorage` on a Cluster | `redis` |"
+)]
+#[cfg_attr(
+    feature = "postgres",
+    doc = "| `postgres://...`, `postgresql://...` | [`PostgresStorage`](crate::storage::PostgresStorage) | `postgres` |"
+)]
+#[cfg_attr(
+    not(feature = "postgres"),
+    doc = "| `postgres://...`, `postgresql://...` | `PostgresStorage` | `postgres` |"
+)]
+#[cfg_attr(
+    feature = "sqlite",
+    doc = "| `sqlite://path/to/file.db`, `sqlite:///absolute/path.db`, `sqlite::memory:` | [`SqliteStorage`](crate::storage::SqliteStorage) | `sqlite` |"
+)]
+#[cfg_attr(
+    not(feature = "sqlite"),
+    doc = "| `sqlite://path/to/file.db`, `sqlite:///absolute/path.db`, `sqlite::memory:` | `SqliteStorage` | `sqlite` |"
+)]
 /// | a plain path, `dir://path`, `file://path`; with `?layout=ktor` for Ktor's layout | [`DirectoryStorage`](crate::storage::DirectoryStorage) | (none; Unix) |
 /// | `memory://` | [`MemoryStorage`](crate::storage::MemoryStorage) | (none) |
 ///
