@@ -146,7 +146,8 @@ impl Captured {
     }
 }
 
-/// Captures and scans `headers` at once (see [`Captured`]).
+/// Captures and scans `headers` at once (see [`Captured`]); the tests' shorthand.
+#[cfg(test)]
 pub(crate) fn collect(headers: &HeaderMap, sources: &[Source], found: impl FnMut(usize, Incoming)) {
     Captured::capture(headers, sources, true).scan(sources, found);
 }
