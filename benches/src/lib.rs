@@ -13,10 +13,12 @@
 //! | [`inproc`] | in-process requests, for allocation and instruction counts |
 //! | [`procstat`] | CPU time from `/proc` |
 //! | [`runner`] | the `bench` command: services, servers, repetitions, reports |
+//! | [`chart`] | the `chart` command: the SVG chart of the HTTP load results |
 //! | [`storage_support`] | the storage micro benchmarks' payload and the `moka` comparison storage |
 
 pub mod affinity;
 pub mod app;
+pub mod chart;
 pub mod cli;
 pub mod cookies;
 pub mod inproc;
