@@ -22,6 +22,7 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::SessionError;
 use crate::clock::SharedClock;
 use crate::sessions::Sessions;
 use crate::state::RequestState;
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) needs_request_info: bool,
     /// Whether any session travels in a header (so its header is captured per request).
     pub(crate) header_sources: bool,
+    /// Whether every session travels by value (so the response is finished without waiting).
+    pub(crate) by_value_only: bool,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl SessionsLayer {
         let header_sources = providers
             .iter()
             .any(|p| matches!(p.transport, Transport::Header(_)));
+        let by_value_only = providers.iter().all(|p| p.tracker.by_id().is_none());
         SessionsLayer {
             shared: Arc::new(Shared {
                 providers: providers.into_boxed_slice(),
@@ -87,6 +91,7 @@ impl SessionsLayer {
                 clock,
                 needs_request_info,
                 header_sources,
+                by_value_only,
             }),
         }
     }
@@ -190,6 +195,11 @@ where
             state.abandon();
             return Poll::Ready(Ok(response));
         }
+        if state.shared.by_value_only {
+            let mut response = response;
+            let result = state.finish_by_value(&mut response);
+            return Poll::Ready(Ok(finished(result, response)));
+        }
         let mut finishing: Finishing<B> = Box::pin(finish(state, response));
         let poll = finishing.as_mut().poll(cx);
         if poll.is_pending() {
@@ -202,7 +212,13 @@ where
 /// Writes the sessions into `response`, or replaces it with the error's status if a session
 /// could not be written.
 async fn finish<B: Default>(state: Arc<RequestState>, mut response: Response<B>) -> Response<B> {
-    match state.finish(&mut response).await {
+    let result = state.finish(&mut response).await;
+    finished(result, response)
+}
+
+/// `response`, or, if its sessions could not be written, an error response in its place.
+fn finished<B: Default>(result: Result<(), SessionError>, response: Response<B>) -> Response<B> {
+    match result {
         Ok(()) => response,
         Err(error) => {
             tracing::warn!(%error, "a session could not be written; answering with an error");

@@ -190,17 +190,54 @@ impl RequestState {
     /// Returns an error (and the caller answers with its status instead) when a storage write
     /// fails: a session change is never silently lost.
     pub(crate) async fn finish<B>(&self, response: &mut Response<B>) -> Result<(), SessionError> {
-        self.committed.store(true, Ordering::Release);
-        if !self.used.load(Ordering::Acquire) {
+        let Some(mut out) = self.begin_finish(response) else {
             return Ok(());
-        }
-        let mut out = Outgoing {
-            headers: response.headers_mut(),
-            wrote: false,
         };
         for entry in self.entries() {
             entry.finish(&mut out).await?;
         }
+        self.end_finish(out);
+        Ok(())
+    }
+
+    /// [`RequestState::finish`] without a future, for configurations whose sessions all
+    /// travel by value (writing them needs no storage, so nothing waits): the layer then
+    /// finishes the response in place instead of boxing a future.
+    pub(crate) fn finish_by_value<B>(
+        &self,
+        response: &mut Response<B>,
+    ) -> Result<(), SessionError> {
+        debug_assert!(
+            self.shared.by_value_only,
+            "called with by-id sessions registered"
+        );
+        let Some(mut out) = self.begin_finish(response) else {
+            return Ok(());
+        };
+        for entry in self.entries() {
+            if entry.is_used() && matches!(entry.provider.tracker, Tracker::ByValue { .. }) {
+                let pending = std::mem::take(&mut *entry.slot.lock());
+                entry.finish_by_value(pending, &mut out)?;
+            }
+        }
+        self.end_finish(out);
+        Ok(())
+    }
+
+    /// Commits the request; the response's headers to write into, unless no session was used.
+    fn begin_finish<'r, B>(&self, response: &'r mut Response<B>) -> Option<Outgoing<'r>> {
+        self.committed.store(true, Ordering::Release);
+        if !self.used.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(Outgoing {
+            headers: response.headers_mut(),
+            wrote: false,
+        })
+    }
+
+    /// `Vary` and `Cache-Control`, once every session is written.
+    fn end_finish(&self, out: Outgoing<'_>) {
         let Outgoing { headers, wrote } = out;
         // A response that depends on a session varies on what carries it: `Cookie`, or the
         // session header (each name once).
@@ -220,7 +257,6 @@ impl RequestState {
         if wrote && !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
-        Ok(())
     }
 
     /// Whether the handler used any session.

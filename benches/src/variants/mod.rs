@@ -36,6 +36,8 @@ pub enum Variant {
     TypedValueKtorSign,
     /// Ours, by id, `MemoryStorage`.
     TypedIdMemory,
+    /// [`Variant::TypedIdMemory`] with 1 000 000 other live sessions in the storage.
+    TypedIdMemory1M,
     /// Ours, by id, directory storage.
     TypedIdDirectory,
     /// Ours, by id, Redis storage.
@@ -123,7 +125,7 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 17] = [
+    pub const ALL: [Variant; 18] = [
         Variant::Baseline,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -131,6 +133,7 @@ impl Variant {
         Variant::TypedValueKtorEncrypt,
         Variant::TypedValueKtorSign,
         Variant::TypedIdMemory,
+        Variant::TypedIdMemory1M,
         Variant::TypedIdDirectory,
         Variant::TypedIdRedis,
         Variant::TypedIdPostgres,
@@ -153,6 +156,7 @@ impl Variant {
             Variant::TypedValueKtorEncrypt => "typed-value-ktor-encrypt",
             Variant::TypedValueKtorSign => "typed-value-ktor-sign",
             Variant::TypedIdMemory => "typed-id-memory",
+            Variant::TypedIdMemory1M => "typed-id-memory-1m",
             Variant::TypedIdDirectory => "typed-id-directory",
             Variant::TypedIdRedis => "typed-id-redis",
             Variant::TypedIdPostgres => "typed-id-postgres",
@@ -176,6 +180,7 @@ impl Variant {
             | Variant::TypedValueKtorEncrypt
             | Variant::TypedValueKtorSign
             | Variant::TypedIdMemory
+            | Variant::TypedIdMemory1M
             | Variant::TypedIdDirectory
             | Variant::TypedIdRedis
             | Variant::TypedIdPostgres => Family::Ours,
@@ -242,7 +247,12 @@ impl Variant {
             Variant::TypedValueKtorSign => {
                 "typed-sessions, cookie by value, `KtorSign` (HMAC-SHA-256, Ktor's format)"
             }
-            Variant::TypedIdMemory => "typed-sessions, cookie by id, `MemoryStorage`, id unsigned",
+            Variant::TypedIdMemory => {
+                "typed-sessions, cookie by id, `MemoryStorage` holding 1 000 other sessions, id unsigned"
+            }
+            Variant::TypedIdMemory1M => {
+                "typed-sessions, cookie by id, `MemoryStorage` holding 1 000 000 other sessions, id unsigned"
+            }
             Variant::TypedIdDirectory => {
                 "typed-sessions, cookie by id, directory storage, id unsigned"
             }
@@ -302,6 +312,7 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedValueKtorEncrypt
         | Variant::TypedValueKtorSign
         | Variant::TypedIdMemory
+        | Variant::TypedIdMemory1M
         | Variant::TypedIdDirectory
         | Variant::TypedIdRedis
         | Variant::TypedIdPostgres => typed::router(variant, env).await,

@@ -10,8 +10,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use typed_sessions::SessionId;
 use typed_sessions::config::kind;
-use typed_sessions::storage::{MemoryStorage, SessionStorage};
+use typed_sessions::storage::{MemoryStorage, Record, SessionStorage};
 use typed_sessions::{SessionBuilder, SessionData, Sessions, SessionsConfig, SessionsLayer};
 
 use super::{BoxError, ServerEnv, Variant};
@@ -32,7 +33,9 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         Variant::TypedValueSign => by_value::<Signed>()?,
         Variant::TypedValueKtorEncrypt => by_value::<KtorEncrypted>()?,
         Variant::TypedValueKtorSign => by_value::<KtorSigned>()?,
-        Variant::TypedIdMemory => by_id(Memory::open(variant, env).await?)?,
+        Variant::TypedIdMemory | Variant::TypedIdMemory1M => {
+            by_id(Memory::open(variant, env).await?)?
+        }
         Variant::TypedIdDirectory => by_id(Directory::open(variant, env).await?)?,
         Variant::TypedIdRedis => by_id(Redis::open(variant, env).await?)?,
         Variant::TypedIdPostgres => by_id(Postgres::open(variant, env).await?)?,
@@ -155,11 +158,29 @@ fn by_id(storage: Arc<dyn SessionStorage>) -> Result<SessionsLayer, BoxError> {
         .build()?)
 }
 
-/// `MemoryStorage`.
+/// `MemoryStorage`, filled with 1 000 (or, for [`Variant::TypedIdMemory1M`], 1 000 000) other
+/// live sessions before the server starts, so that the two runs differ only in the storage's
+/// size.
 struct Memory;
 impl Storage for Memory {
-    async fn open(_: Variant, _: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
-        Ok(Arc::new(MemoryStorage::new()))
+    async fn open(variant: Variant, _: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
+        let others = match variant {
+            Variant::TypedIdMemory1M => 1_000_000,
+            _ => 1_000,
+        };
+        // Room for the others and for what the scenarios create (the fresh scenario makes a
+        // session per request; the bound evicts the oldest once it is reached).
+        let storage = MemoryStorage::with_capacity(others + 100_000);
+        let now = std::time::SystemTime::now();
+        let record = Record::new(
+            r#"{"count":1}"#,
+            now,
+            now + std::time::Duration::from_secs(7 * 24 * 3600),
+        );
+        for _ in 0..others {
+            storage.create(&SessionId::generate(), &record, now).await?;
+        }
+        Ok(Arc::new(storage))
     }
 }
 
