@@ -48,10 +48,11 @@ impl SessionId {
 
     /// Parses a default-format id: exactly 64 lowercase hex characters. Anything else is `None`.
     pub fn parse(text: &str) -> Option<SessionId> {
+        // Branch-free over the whole id, so the check runs as a few vector instructions.
         let ok = text.len() == DEFAULT_ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && text.bytes().fold(true, |ok, b| {
+                ok & ((b.wrapping_sub(b'0') < 10) | (b.wrapping_sub(b'a') < 6))
+            });
         ok.then(|| SessionId(text.into()))
     }
 
@@ -62,9 +63,12 @@ impl SessionId {
     pub fn parse_custom(text: &str) -> Option<SessionId> {
         let ok = !text.is_empty()
             && text.len() <= MAX_CUSTOM_ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && text.bytes().fold(true, |ok, b| {
+                ok & ((b.wrapping_sub(b'0') < 10)
+                    | ((b | 0x20).wrapping_sub(b'a') < 26)
+                    | (b == b'_')
+                    | (b == b'-'))
+            });
         ok.then(|| SessionId(text.into()))
     }
 
@@ -178,6 +182,30 @@ mod tests {
         }
         assert!(SessionId::parse_custom("custom-1000-TestB").is_some());
         assert!(SessionId::parse_custom("777").is_some());
+    }
+
+    #[test]
+    fn every_byte_is_judged_like_the_documented_alphabets() {
+        let base = "0123456789abcdef".repeat(4);
+        for b in 0..=127u8 {
+            for at in [0, 31, 63] {
+                let mut bytes = base.clone().into_bytes();
+                bytes[at] = b;
+                let text = String::from_utf8(bytes).unwrap();
+                let hex = b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+                assert_eq!(
+                    SessionId::parse(&text).is_some(),
+                    hex,
+                    "byte {b:#04x} at {at}"
+                );
+                let custom = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+                assert_eq!(
+                    SessionId::parse_custom(&text).is_some(),
+                    custom,
+                    "byte {b:#04x} at {at}"
+                );
+            }
+        }
     }
 
     #[test]
