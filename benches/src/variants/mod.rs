@@ -238,7 +238,7 @@ impl Variant {
                 "typed-sessions, cookie by value, no transformer (not for production: the by-value floor)"
             }
             Variant::TypedValueEncrypt => {
-                "typed-sessions, cookie by value, `Encrypt` (XChaCha20-Poly1305, the default AEAD)"
+                "typed-sessions, cookie by value, `Encrypt` (AES-256-GCM, the default AEAD)"
             }
             Variant::TypedValueSign => "typed-sessions, cookie by value, `Sign` (HMAC-SHA-256)",
             Variant::TypedValueKtorEncrypt => {
