@@ -13,8 +13,13 @@ use std::sync::LazyLock;
 use redis::Script;
 
 /// `live(value, now)`: whether a stored value is a record that has not expired at `now`.
-/// Values of another format count as not live, so they can be replaced.
+/// Values of another format count as not live, so they can be replaced. `head(key)` reads only
+/// the record header (version, created, expires: 17 bytes), so a check never copies the
+/// session's payload into Lua; a missing key reads as an empty string (not live).
 const LIVE: &str = r"
+local function head(k)
+  return redis.call('GETRANGE', k, 0, 16)
+end
 local function live(v, now)
   if not v or #v < 17 or string.byte(v, 1) ~= 1 then return false end
   local e = 0
@@ -32,7 +37,7 @@ fn script(body: &str) -> Script {
 pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-if live(redis.call('GET', KEYS[1]), tonumber(ARGV[3])) then return 0 end
+if live(head(KEYS[1]), tonumber(ARGV[3])) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1
 ",
@@ -44,7 +49,7 @@ return 1
 pub(super) static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-if not live(redis.call('GET', KEYS[1]), tonumber(ARGV[3])) then return 0 end
+if not live(head(KEYS[1]), tonumber(ARGV[3])) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1
 ",
@@ -57,8 +62,8 @@ pub(super) static CHANGE_ID: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 local now = tonumber(ARGV[3])
-if not live(redis.call('GET', KEYS[1]), now) then return 0 end
-if live(redis.call('GET', KEYS[2]), now) then return 0 end
+if not live(head(KEYS[1]), now) then return 0 end
+if live(head(KEYS[2]), now) then return 0 end
 redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[2])
 redis.call('DEL', KEYS[1])
 return 1
@@ -71,7 +76,7 @@ return 1
 pub(super) static TAKE_LIVE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-if not live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) then return 0 end
+if not live(head(KEYS[1]), tonumber(ARGV[1])) then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 ",
