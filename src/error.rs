@@ -54,6 +54,17 @@ pub enum ConfigError {
         /// The name it was first registered under.
         existing: String,
     },
+    /// More sessions than one configuration can serve
+    /// ([`MAX_SESSIONS`](crate::config::MAX_SESSIONS)).
+    #[error(
+        "{count} sessions are registered; one configuration holds at most {limit} (stack a second layer for more)"
+    )]
+    TooManySessions {
+        /// How many were registered.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The cookie name is not a valid RFC 6265 cookie name.
     #[error("`{name}` is not a valid cookie name: {reason}")]
     InvalidCookieName {

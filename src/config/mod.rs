@@ -11,6 +11,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::transport::incoming::MAX_SESSIONS;
 pub use builder::{DEFAULT_RENEW_FRACTION, RequestInfo, SessionBuilder, kind};
 
 use crate::clock::{Clock, SharedClock, SystemClock};
@@ -209,6 +210,12 @@ impl SessionsConfig {
     /// Fails on the first mistake: a repeated name or type, an invalid cookie or header name,
     /// an invalid attribute or combination of attributes, an unusable transformer setting.
     pub fn build(self) -> Result<SessionsLayer, ConfigError> {
+        if self.drafts.len() > MAX_SESSIONS {
+            return Err(ConfigError::TooManySessions {
+                count: self.drafts.len(),
+                limit: MAX_SESSIONS,
+            });
+        }
         let mut providers: Vec<Provider> = Vec::with_capacity(self.drafts.len());
         for registration in self.drafts {
             if providers.iter().any(|p| p.name == registration.name) {
@@ -319,3 +326,36 @@ fn finish(
 
 /// A duration far enough in the future to mean "no expiry" in storages.
 pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One distinct session type per `N`.
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    struct Many<const N: usize>;
+
+    macro_rules! register {
+        ($config:expr; $($n:literal)*) => {
+            $config $(.cookie::<Many<$n>>(concat!("s", $n), |c| c))*
+        };
+    }
+
+    #[test]
+    fn more_sessions_than_the_scan_serves_is_a_build_error() {
+        let too_many = register!(SessionsConfig::new(); 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128);
+        assert_eq!(
+            too_many.build().err(),
+            Some(ConfigError::TooManySessions {
+                count: MAX_SESSIONS + 1,
+                limit: MAX_SESSIONS
+            })
+        );
+    }
+
+    #[test]
+    fn the_limit_itself_builds() {
+        let config = register!(SessionsConfig::new(); 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127);
+        assert!(config.build().is_ok());
+    }
+}
