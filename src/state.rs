@@ -215,8 +215,9 @@ impl RequestState {
             return Ok(());
         };
         for entry in self.entries() {
-            if entry.is_used() && matches!(entry.provider.tracker, Tracker::ByValue { .. }) {
-                let pending = std::mem::take(&mut *entry.slot.lock());
+            if matches!(entry.provider.tracker, Tracker::ByValue { .. })
+                && let Some(pending) = entry.take_pending()
+            {
                 entry.finish_by_value(pending, &mut out)?;
             }
         }
@@ -336,13 +337,17 @@ impl<'a> Entry<'a> {
             .await
     }
 
+    /// What the handler asked of this session, taken out; `None` if it never used it.
+    fn take_pending(&self) -> Option<Pending> {
+        self.is_used()
+            .then(|| std::mem::take(&mut *self.slot.lock()))
+    }
+
     async fn finish(&self, out: &mut Outgoing<'_>) -> Result<(), SessionError> {
-        if !self.is_used() {
+        let Some(pending) = self.take_pending() else {
             return Ok(());
-        }
-        let provider = self.provider;
-        let pending = std::mem::take(&mut *self.slot.lock());
-        match &provider.tracker {
+        };
+        match &self.provider.tracker {
             Tracker::ByValue { .. } => self.finish_by_value(pending, out),
             Tracker::ById(_) => self.finish_by_id(pending, out).await,
         }
