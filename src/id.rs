@@ -43,7 +43,9 @@ impl SessionId {
     pub fn generate() -> SessionId {
         let mut bytes = [0u8; DEFAULT_ID_LEN / 2];
         crate::random::fill(&mut bytes);
-        SessionId(hex::encode(bytes).into_boxed_str())
+        let mut text = String::with_capacity(DEFAULT_ID_LEN);
+        push_hex(&mut text, &bytes);
+        SessionId(text.into_boxed_str())
     }
 
     /// Parses a default-format id: exactly 64 lowercase hex characters. Anything else is `None`.
@@ -90,7 +92,30 @@ impl SessionId {
     /// The SHA-256 of the id as 64 hex characters: the key persistent storages file the record
     /// under, so a dump of the storage does not reveal live ids.
     pub fn storage_key(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        let mut key = String::with_capacity(DEFAULT_ID_LEN);
+        self.push_storage_key(&mut key);
+        key
+    }
+
+    /// Appends [`storage_key`](Self::storage_key) to `out`, so a storage can build a prefixed
+    /// key in one allocation.
+    pub(crate) fn push_storage_key(&self, out: &mut String) {
+        push_hex(out, &Sha256::digest(self.0.as_bytes()));
+    }
+}
+
+/// Appends `bytes` as lowercase hex to `out`: 32 bytes at a time through a stack buffer, with
+/// the `hex` crate's table-based encoder (its `encode` goes a `char` at a time).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    let mut buf = [0u8; DEFAULT_ID_LEN];
+    for chunk in bytes.chunks(DEFAULT_ID_LEN / 2) {
+        let Some(hex) = buf.get_mut(..chunk.len() * 2) else {
+            return;
+        };
+        if hex::encode_to_slice(chunk, hex).is_ok() {
+            // Hex digits are ASCII, so this never fails.
+            out.push_str(std::str::from_utf8(hex).unwrap_or_default());
+        }
     }
 }
 
@@ -147,6 +172,19 @@ mod tests {
             .sum();
         let share = f64::from(ones) / (1000.0 * 256.0);
         assert!((0.49..0.51).contains(&share), "share of one bits {share}");
+    }
+
+    #[test]
+    fn storage_key_is_the_hex_sha256_of_the_id() {
+        let id = SessionId::parse_custom("abc").unwrap();
+        let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(id.storage_key(), expected);
+        let mut prefixed = String::from("p:");
+        id.push_storage_key(&mut prefixed);
+        assert_eq!(prefixed, format!("p:{expected}"));
+        let mut long = String::new();
+        push_hex(&mut long, &[0x00, 0x0f, 0xf0, 0xff].repeat(20));
+        assert_eq!(long, "000ff0ff".repeat(20));
     }
 
     #[test]

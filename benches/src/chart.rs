@@ -581,6 +581,7 @@ mod tests {
             },
             reason: m.is_none().then(|| "wrong answer".into()),
             runs: Vec::new(),
+            remeasured: 0,
             median: m,
         }
     }

@@ -43,6 +43,10 @@ OPTIONS:
     --callgrind               also count instructions per request under callgrind
     --alloc-requests N        probed in-process requests per allocation count (default 20000)
     --callgrind-requests N    N of the callgrind difference 2N - N (default 2000)
+    --max-steal P             a run during which the hypervisor stole more than P percent of
+                              either core is measured again (default 5)
+    --steal-retries N         at most N more attempts per run; the least-stolen one is kept
+                              (default 2)
     --server-core C           core of the server and its storage service (default 0)
     --client-core C           core of the load generator (default 1)
     --json PATH               where to write the results (default TARGET/bench-results/http-load.json)
@@ -57,6 +61,10 @@ struct Options {
     scenarios: Vec<Scenario>,
     repeat: usize,
     load: LoadSettings,
+    /// A run with more steal than this (percent, on either core) is measured again.
+    max_steal: f64,
+    /// How many more attempts a stolen run gets.
+    steal_retries: usize,
     load_enabled: bool,
     allocs: bool,
     callgrind: bool,
@@ -112,6 +120,8 @@ fn run() -> Result<i32, String> {
             warmup_s: options.load.warmup,
             duration_s: options.load.duration,
             repeat: options.repeat,
+            max_steal_pct: options.max_steal,
+            steal_retries: options.steal_retries,
             server_core: options.load.server_core,
             client_core: options.load.client_core,
             profile: profile_name(&binaries),
@@ -238,6 +248,8 @@ fn options(args: &Args) -> Result<Options, String> {
         variants,
         scenarios,
         repeat: args.get("repeat", repeat)?.max(1),
+        max_steal: args.get("max-steal", 5.0)?,
+        steal_retries: args.get("steal-retries", 2)?,
         load: LoadSettings {
             connections: args.get("connections", 32)?,
             warmup: args.get("warmup", warmup)?,
@@ -271,6 +283,11 @@ fn list() {
     for s in Scenario::ALL {
         println!("  {:<26} GET {}", s.name(), s.path());
     }
+}
+
+/// The larger of the two cores' stolen shares during a run, in percent.
+fn max_steal(report: &crate::loadgen::Report) -> f64 {
+    report.cores.iter().map(|c| c.steal_pct).fold(0.0, f64::max)
 }
 
 /// The directory of the running `bench`, where its sibling binaries are.
@@ -392,23 +409,49 @@ fn load(options: &Options, binaries: &Binaries, work: &Path) -> Vec<LoadResult> 
             if slot.status != Status::Ok {
                 continue; // failed or skipped in an earlier round
             }
-            let outcome = services
-                .prepare(variant.backend(), options.load.server_core, work)
-                .map_err(|e| (Status::Skipped, e))
-                .and_then(|(env, mut watches)| {
-                    let server = Server::start(binaries, *variant, options.load.server_core, &env)
-                        .map_err(|e| (Status::Failed, e))?;
-                    watches.insert(0, Watch::Process(server.pid()));
-                    launch::run_load(
-                        &loadgen,
-                        &server,
-                        *variant,
-                        *scenario,
-                        &watches,
-                        &options.load,
-                    )
-                    .map_err(|e| (Status::Failed, e))
-                });
+            let mut measure = || {
+                services
+                    .prepare(variant.backend(), options.load.server_core, work)
+                    .map_err(|e| (Status::Skipped, e))
+                    .and_then(|(env, mut watches)| {
+                        let server =
+                            Server::start(binaries, *variant, options.load.server_core, &env)
+                                .map_err(|e| (Status::Failed, e))?;
+                        watches.insert(0, Watch::Process(server.pid()));
+                        launch::run_load(
+                            &loadgen,
+                            &server,
+                            *variant,
+                            *scenario,
+                            &watches,
+                            &options.load,
+                        )
+                        .map_err(|e| (Status::Failed, e))
+                    })
+            };
+            // A run during which the hypervisor took a share of a core measures the host's
+            // other guests as much as the variant: measure it again, keep the least-stolen.
+            let mut outcome = measure();
+            for attempt in 1..=options.steal_retries {
+                let stolen = match &outcome {
+                    Ok(report) => max_steal(report),
+                    Err(_) => break,
+                };
+                if stolen <= options.max_steal {
+                    break;
+                }
+                eprintln!(
+                    "[{round}/{}] {variant:<24} {scenario:<9} {stolen:.0}% of a core stolen by the hypervisor; measuring again ({attempt}/{})",
+                    options.repeat, options.steal_retries
+                );
+                slot.remeasured += 1;
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                let again = measure();
+                outcome = match (outcome, again) {
+                    (Ok(old), Ok(new)) if max_steal(&old) <= max_steal(&new) => Ok(old),
+                    (_, again) => again,
+                };
+            }
             match outcome {
                 Ok(report) => {
                     eprintln!(
@@ -515,14 +558,16 @@ pub fn render_markdown(results: &Results) -> String {
     if !results.load.is_empty() {
         let _ = writeln!(
             md,
-            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown, and the lowest run (`min`); `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median).\n",
+            "Settings: profile `{}`; server (and its Redis/PostgreSQL) pinned to core {}, load generator to core {}; {} connections; {} s warm-up, {} s measured; {} run(s) per row, medians shown, and the lowest run (`min`); `spread` is (max − min) / median of the server CPU over the runs; `other load` is the share of the server core / generator core busy with processes outside the benchmark during the measured windows (median); `steal` is the share of the two cores taken by the hypervisor (median of the sum); a run with more than {}% steal on either core was measured again up to {} times, keeping the least-stolen attempt (`again` counts them).\n",
             s.profile,
             s.server_core,
             s.client_core,
             s.connections,
             s.warmup_s,
             s.duration_s,
-            s.repeat
+            s.repeat,
+            s.max_steal_pct,
+            s.steal_retries
         );
         md.push_str(&report::load_table(&results.load).markdown());
         md.push('\n');

@@ -58,6 +58,12 @@ pub struct Settings {
     pub duration_s: f64,
     /// Load runs per variant and scenario (the medians are over these).
     pub repeat: usize,
+    /// A run with more steal than this on either core (percent) was measured again.
+    #[serde(default)]
+    pub max_steal_pct: f64,
+    /// At most this many more attempts per run.
+    #[serde(default)]
+    pub steal_retries: usize,
     /// The core of the server (and its storage service).
     pub server_core: usize,
     /// The core of the load generator.
@@ -105,8 +111,11 @@ pub struct LoadResult {
     pub status: Status,
     /// Why it was skipped or failed.
     pub reason: Option<String>,
-    /// Every run, in order.
+    /// Every run kept, in order.
     pub runs: Vec<Report>,
+    /// Runs measured again because the hypervisor stole too much of a core.
+    #[serde(default)]
+    pub remeasured: usize,
     /// Medians over the runs.
     pub median: Option<Median>,
 }
@@ -342,6 +351,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
         "p50 µs",
         "p99 µs",
         "other load",
+        "steal",
+        "again",
     ];
     let mut rows = Vec::new();
     for r in load {
@@ -367,6 +378,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
                         "{:.0}% / {:.0}%",
                         m.other_load_server_core_pct, m.other_load_client_core_pct
                     ),
+                    format!("{:.0}%", m.steal_pct),
+                    r.remeasured.to_string(),
                 ]);
             }
             (Status::Skipped, _) => {
@@ -388,7 +401,7 @@ pub fn load_table(load: &[LoadResult]) -> Table {
         headers: headers.iter().map(|h| (*h).to_owned()).collect(),
         rows,
         right: vec![
-            false, false, true, true, true, true, true, true, true, true, true, true,
+            false, false, true, true, true, true, true, true, true, true, true, true, true, true,
         ],
     }
 }

@@ -38,21 +38,31 @@ pub(super) fn encode(record: &Record) -> Vec<u8> {
     value
 }
 
+/// `created_at` and `expires_at` (milliseconds) from the header of a Redis value, or `None`
+/// if the value does not start with a header of this format.
+fn header(value: &[u8]) -> Option<(u64, u64)> {
+    let header = value.get(..HEADER_LEN)?;
+    let (version, times) = header.split_first()?;
+    if *version != VERSION {
+        return None;
+    }
+    let (created, expires) = times.split_at(8);
+    Some((
+        u64::from_be_bytes(created.try_into().ok()?),
+        u64::from_be_bytes(expires.try_into().ok()?),
+    ))
+}
+
+/// Whether `value` is a record of this format that has not expired at `now_ms`: the same
+/// judgement as the scripts' `live` (see [`scripts`](super::scripts)), made on the client.
+pub(super) fn is_live(value: &[u8], now_ms: u64) -> bool {
+    header(value).is_some_and(|(_, expires_at)| expires_at > now_ms)
+}
+
 /// The record in a Redis value, or `None` if the value is not one (another format, truncated,
 /// not UTF-8).
 pub(super) fn decode(mut value: Vec<u8>) -> Option<Record> {
-    let (created_at, expires_at) = {
-        let header = value.get(..HEADER_LEN)?;
-        let (version, times) = header.split_first()?;
-        if *version != VERSION {
-            return None;
-        }
-        let (created, expires) = times.split_at(8);
-        (
-            u64::from_be_bytes(created.try_into().ok()?),
-            u64::from_be_bytes(expires.try_into().ok()?),
-        )
-    };
+    let (created_at, expires_at) = header(&value)?;
     value.drain(..HEADER_LEN);
     let data = String::from_utf8(value).ok()?;
     Some(Record {
@@ -107,6 +117,23 @@ mod tests {
         not_utf8.push(0xff);
         assert_eq!(decode(not_utf8), None);
         assert_eq!(decode(b"{\"userId\":\"plain json\"}".to_vec()), None);
+    }
+
+    #[test]
+    fn liveness_is_judged_from_the_header() {
+        let value = encode(&record("{}"));
+        assert!(is_live(&value, 1_700_000_600_001));
+        assert!(
+            !is_live(&value, 1_700_000_600_002),
+            "expired at its expires_at"
+        );
+        assert!(!is_live(&value, u64::MAX));
+        assert!(!is_live(&value[..16], 0), "a truncated header");
+        assert!(
+            !is_live(b"{\"userId\":\"plain json\"}", 0),
+            "another format"
+        );
+        assert!(!is_live(b"", 0));
     }
 
     #[test]

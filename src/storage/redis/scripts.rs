@@ -1,4 +1,6 @@
-//! The Lua scripts that make each write one atomic step on the Redis server.
+//! The Lua scripts that make the rare writes (a create over an old record, an id change) one
+//! atomic step on the Redis server. The common writes are single commands (`SET ... NX`,
+//! `SET ... XX ... GET`, `DEL`): a script costs Redis far more CPU than the command it wraps.
 //!
 //! Every script judges liveness with the caller's clock (`now`, in milliseconds), read against
 //! the `expires_at` in the record header (see [`record`](super::record)), so a record the
@@ -38,18 +40,6 @@ pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
 if live(head(KEYS[1]), tonumber(ARGV[3])) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-return 1
-",
-    )
-});
-
-/// `KEYS[1]` = key; `ARGV` = value, expiry (ms), now (ms). Replaces a live record only; 1 if it
-/// did, 0 if there was none.
-pub(super) static UPDATE: LazyLock<Script> = LazyLock::new(|| {
-    script(
-        r"
-if not live(head(KEYS[1]), tonumber(ARGV[3])) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1
 ",

@@ -108,9 +108,16 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
         server.command(&format!("EXISTS {key}")).unwrap().trim(),
         ":0"
     );
-    // And a foreign value never blocks a create or counts as live for update.
+    // A foreign value never counts as live for an update, which does not leave its own
+    // value behind either ...
     server.command(&format!("SET {key} junk")).unwrap();
     assert!(!storage.update(&id, &record("x", t, HOUR), t).await.unwrap());
+    assert_eq!(
+        server.command(&format!("EXISTS {key}")).unwrap().trim(),
+        ":0"
+    );
+    // ... and never blocks a create (the script that replaces what is not a live record).
+    server.command(&format!("SET {key} junk")).unwrap();
     assert_eq!(
         storage.create(&id, &record("x", t, HOUR), t).await.unwrap(),
         Created::Inserted
@@ -124,28 +131,64 @@ async fn scripts_are_reloaded_after_a_script_flush() {
     };
     let storage = fresh("scripts_are_reloaded").await.unwrap();
     let t = base();
-    let id = SessionId::generate();
+    // An id change is a script on a single node.
+    let ids = [(); 3].map(|()| SessionId::generate());
+    let [first, second, third] = &ids;
     storage
-        .create(&id, &record("v1", t, HOUR), t)
+        .create(first, &record("v1", t, HOUR), t)
         .await
         .unwrap();
     assert!(
         storage
-            .update(&id, &record("v2", t, HOUR), t)
+            .change_id(first, second, &record("v2", t, HOUR), t)
             .await
             .unwrap()
     );
     assert!(server.command("SCRIPT FLUSH").unwrap().starts_with("+OK"));
     assert!(
         storage
-            .update(&id, &record("v3", t, HOUR), t)
+            .change_id(second, third, &record("v3", t, HOUR), t)
             .await
             .unwrap()
     );
     assert_eq!(
-        storage.load(&id, t).await.unwrap(),
+        storage.load(third, t).await.unwrap(),
         Some(record("v3", t, HOUR))
     );
+    assert_eq!(storage.load(second, t).await.unwrap(), None);
+}
+
+/// An update over a record that the application's clock says has ended (Redis's clock runs
+/// behind, so the key is still there) reports the session gone and leaves no key behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_never_revives_a_record_ended_by_the_application_clock() {
+    let Some(server) = servers::redis("an_update_never_revives") else {
+        return;
+    };
+    let storage = fresh("an_update_never_revives").await.unwrap();
+    let t = base();
+    let id = SessionId::generate();
+    let key = RedisStorage::key_for(storage.prefix(), &id);
+    storage
+        .create(&id, &record("v1", t, HOUR), t)
+        .await
+        .unwrap();
+    let later = t + HOUR * 2;
+    let revived = record("revived", later, HOUR);
+    assert!(!storage.update(&id, &revived, later).await.unwrap());
+    assert_eq!(
+        server.command(&format!("EXISTS {key}")).unwrap().trim(),
+        ":0"
+    );
+    assert_eq!(storage.load(&id, t).await.unwrap(), None);
+    // A live record is replaced in place, and its key's expiry follows the new record.
+    let other = SessionId::generate();
+    storage
+        .create(&other, &record("v1", t, HOUR), t)
+        .await
+        .unwrap();
+    assert!(storage.update(&other, &revived, t).await.unwrap());
+    assert_eq!(storage.load(&other, t).await.unwrap(), Some(revived));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
