@@ -23,6 +23,7 @@ pub mod cli;
 pub mod cookies;
 pub mod inproc;
 pub mod loadgen;
+pub mod perfcount;
 pub mod procstat;
 pub mod runner;
 pub mod scenario;

@@ -35,6 +35,12 @@ impl ProcTimes {
     pub fn total(&self) -> u64 {
         self.utime + self.stime + self.cutime + self.cstime
     }
+
+    /// The user-mode part of [`ProcTimes::total`] (the rest is time in the kernel: the network
+    /// stack, system calls).
+    pub fn user(&self) -> u64 {
+        self.utime + self.cutime
+    }
 }
 
 /// Parses one `/proc/<pid>/stat` line. The command name (field 2) is in parentheses and may
@@ -97,31 +103,42 @@ impl Watch {
 pub struct Snapshot {
     /// Ticks by pid.
     pub ticks: BTreeMap<i32, u64>,
+    /// The user-mode part of `ticks`, by pid.
+    #[serde(default)]
+    pub user: BTreeMap<i32, u64>,
 }
 
 impl Snapshot {
     /// Reads every watched process now. A watched process that is gone is an error.
     pub fn take(watches: &[Watch]) -> io::Result<Snapshot> {
-        let mut ticks = BTreeMap::new();
+        let mut snapshot = Snapshot::default();
         for watch in watches {
             match *watch {
-                Watch::Process(pid) => {
-                    ticks.insert(pid, read_process(pid)?.total());
-                }
+                Watch::Process(pid) => snapshot.insert(pid, read_process(pid)?),
                 Watch::Tree(pid) => {
-                    ticks.insert(pid, read_process(pid)?.total());
+                    snapshot.insert(pid, read_process(pid)?);
                     for (child, times) in children(pid) {
-                        ticks.insert(child, times.total());
+                        snapshot.insert(child, times);
                     }
                 }
             }
         }
-        Ok(Snapshot { ticks })
+        Ok(snapshot)
+    }
+
+    fn insert(&mut self, pid: i32, times: ProcTimes) {
+        self.ticks.insert(pid, times.total());
+        self.user.insert(pid, times.user());
     }
 
     /// The sum over every process.
     pub fn total(&self) -> u64 {
         self.ticks.values().sum()
+    }
+
+    /// The user-mode part of [`Snapshot::total`].
+    pub fn user_total(&self) -> u64 {
+        self.user.values().sum()
     }
 }
 
@@ -186,6 +203,7 @@ mod tests {
         let t = parse_stat(line).unwrap();
         assert_eq!(t.ppid, 1);
         assert_eq!((t.utime, t.stime, t.cutime, t.cstime), (250, 75, 3, 4));
+        assert_eq!((t.total(), t.user()), (332, 253));
         assert_eq!(t.total(), 332);
     }
 

@@ -1,6 +1,6 @@
 //! The load generator: `loadgen --addr 127.0.0.1:PORT --scenario sticky [--stateless]
 //! [--connections 32] [--warmup 2] [--duration 10] [--watch PID | --watch tree:PID]...
-//! [--pin CORE] [--server-core CORE] [--timeout 10]`.
+//! [--pin CORE] [--server-core CORE] [--timeout 10] [--perf]`.
 //!
 //! Prints a summary on stderr and the report as one JSON line on stdout. Exits 1 on any wrong
 //! answer or transport error.
@@ -23,7 +23,7 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let args = Args::parse(&["stateless"])?;
+    let args = Args::parse(&["stateless", "perf"])?;
     let client_core = args.opt::<usize>("pin")?;
     if let Some(core) = client_core {
         affinity::pin_current(core).map_err(|e| format!("pinning to core {core}: {e}"))?;
@@ -48,6 +48,7 @@ fn run() -> Result<(), String> {
         server_core: args.opt("server-core")?,
         client_core,
         request_timeout: Duration::from_secs_f64(args.get("timeout", 10.0)?),
+        perf: args.flag("perf"),
     };
     let report = loadgen::run(&config)?;
     eprintln!(

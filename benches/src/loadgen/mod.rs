@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
+use crate::perfcount::{Counter, PerRequest};
 use crate::procstat::{self, CoreTicks, Snapshot, Watch};
 use crate::scenario::Scenario;
 
@@ -47,6 +48,9 @@ pub struct Config {
     pub client_core: Option<usize>,
     /// The longest a single request may take before the run fails.
     pub request_timeout: Duration,
+    /// Also count the server's instructions and cycles with `perf stat` (see
+    /// [`perfcount`](crate::perfcount)).
+    pub perf: bool,
 }
 
 /// Latency percentiles, in microseconds.
@@ -102,6 +106,13 @@ pub struct Report {
     pub ticks_per_second: u64,
     /// The server's CPU time per request in the window, in microseconds.
     pub server_cpu_us_per_request: f64,
+    /// The user-mode part of `server_ticks` (the rest is kernel time: the loopback network
+    /// stack, which every variant pays alike, and system calls).
+    #[serde(default)]
+    pub server_user_ticks: u64,
+    /// The user-mode part of `server_cpu_us_per_request`.
+    #[serde(default)]
+    pub server_user_us_per_request: f64,
     /// The server's CPU time over the window's length (1.0 = one core busy all along).
     pub server_cpu_share: f64,
     /// The generator's own CPU time over the window's length.
@@ -112,6 +123,9 @@ pub struct Report {
     pub cores: Vec<CoreLoad>,
     /// `/proc/loadavg` at the end of the window.
     pub loadavg: String,
+    /// Hardware counters of the server per request, when asked for (`--perf`).
+    #[serde(default)]
+    pub perf: Option<PerRequest>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -218,10 +232,21 @@ async fn run_async(config: &Config) -> Result<Report, String> {
         return Err(failure);
     }
 
+    // Attached before the warm-up (attaching takes a while), enabled at the window's edges.
+    let mut counter = if config.perf {
+        Some(Counter::attach(&perf_pids(&config.watches))?)
+    } else {
+        None
+    };
+
     shared.set_phase(Phase::Warmup);
     let _ = go_tx.send(true);
     if !wait(&shared, config.warmup).await {
         return Err(shared.failure().unwrap_or_default());
+    }
+
+    if let Some(counter) = counter.as_mut() {
+        counter.enable()?;
     }
 
     let start_cpu = Snapshot::take(&config.watches).map_err(|e| format!("/proc: {e}"))?;
@@ -237,6 +262,9 @@ async fn run_async(config: &Config) -> Result<Report, String> {
     let end_cpu = Snapshot::take(&config.watches).map_err(|e| format!("/proc: {e}"))?;
     let end_cores = CoreTicks::take().map_err(|e| format!("/proc/stat: {e}"))?;
     let end_own = procstat::own_ticks();
+    if let Some(counter) = counter.as_mut() {
+        counter.disable()?;
+    }
     if !completed {
         return Err(shared.failure().unwrap_or_default());
     }
@@ -263,8 +291,13 @@ async fn run_async(config: &Config) -> Result<Report, String> {
         return Err("no request completed in the measured window".into());
     }
 
+    let perf = match counter {
+        Some(counter) => Some(counter.finish()?.per_request(requests)),
+        None => None,
+    };
     let ticks_per_second = procstat::ticks_per_second();
     let server_ticks = end_cpu.total().saturating_sub(start_cpu.total());
+    let server_user_ticks = end_cpu.user_total().saturating_sub(start_cpu.user_total());
     let seconds = elapsed.as_secs_f64();
     let tick_s = 1.0 / ticks_per_second as f64;
     let by_pid = end_cpu
@@ -316,6 +349,8 @@ async fn run_async(config: &Config) -> Result<Report, String> {
         server_ticks,
         ticks_per_second,
         server_cpu_us_per_request: server_ticks as f64 * tick_s * 1e6 / requests as f64,
+        server_user_ticks,
+        server_user_us_per_request: server_user_ticks as f64 * tick_s * 1e6 / requests as f64,
         server_cpu_share: server_ticks as f64 * tick_s / seconds,
         client_cpu_share: client_ticks as f64 * tick_s / seconds,
         server_ticks_by_pid: by_pid,
@@ -323,7 +358,24 @@ async fn run_async(config: &Config) -> Result<Report, String> {
         loadavg: std::fs::read_to_string("/proc/loadavg")
             .map(|s| s.trim().to_owned())
             .unwrap_or_default(),
+        perf,
     })
+}
+
+/// The pids `perf stat` attaches to: each watched process, and a tree's children as they are
+/// now.
+fn perf_pids(watches: &[Watch]) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for watch in watches {
+        match *watch {
+            Watch::Process(pid) => pids.push(pid),
+            Watch::Tree(pid) => {
+                pids.push(pid);
+                pids.extend(procstat::children(pid).into_iter().map(|(child, _)| child));
+            }
+        }
+    }
+    pids
 }
 
 /// Sleeps `duration`; `false` if a connection failed meanwhile.

@@ -122,6 +122,8 @@ pub struct LoadSettings {
     pub server_core: usize,
     /// The generator's core.
     pub client_core: usize,
+    /// Count the server's instructions and cycles with `perf stat`.
+    pub perf: bool,
 }
 
 /// Runs `loadgen` against `server`, counting `watches` as the server's CPU.
@@ -144,6 +146,9 @@ pub fn run_load(
         .args(["--server-core", &settings.server_core.to_string()]);
     if variant.stateless() {
         command.arg("--stateless");
+    }
+    if settings.perf {
+        command.arg("--perf");
     }
     for watch in watches {
         let text = match watch {

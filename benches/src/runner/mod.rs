@@ -41,6 +41,8 @@ OPTIONS:
     --no-load                 skip the HTTP load runs
     --no-allocs               skip the allocation counts
     --callgrind               also count instructions per request under callgrind
+    --perf                    also count the server's instructions and cycles per request
+                              over HTTP with `perf stat` (user mode and kernel)
     --alloc-requests N        probed in-process requests per allocation count (default 20000)
     --callgrind-requests N    N of the callgrind difference 2N - N (default 2000)
     --max-steal P             a run during which the hypervisor stole more than P percent of
@@ -92,6 +94,7 @@ fn run() -> Result<i32, String> {
         "no-load",
         "no-allocs",
         "callgrind",
+        "perf",
         "no-build",
         "help",
     ])?;
@@ -162,6 +165,9 @@ fn run() -> Result<i32, String> {
         results.load = load(&options, &binaries, &work);
         report::add_ratios(&mut results.load, Variant::Baseline.name());
         eprintln!("\n{}", report::load_table(&results.load).text());
+        if options.load.perf {
+            eprintln!("\n{}", report::perf_table(&results.load).text());
+        }
     }
     let inproc_pairs: Vec<(Variant, Scenario)> = options
         .variants
@@ -256,6 +262,7 @@ fn options(args: &Args) -> Result<Options, String> {
             duration: args.get("duration", duration)?,
             server_core,
             client_core,
+            perf: args.flag("perf"),
         },
         load_enabled: !args.flag("no-load"),
         allocs: !args.flag("no-allocs"),
@@ -571,6 +578,15 @@ pub fn render_markdown(results: &Results) -> String {
         );
         md.push_str(&report::load_table(&results.load).markdown());
         md.push('\n');
+        let perf = report::perf_table(&results.load);
+        if !perf.rows.is_empty() {
+            let _ = writeln!(
+                md,
+                "Hardware counters of the server's processes over the same windows (`perf stat`, events enabled only during each measured window; medians per request): instructions retired and cycles, in user mode and in the kernel. Instructions do not depend on the host's load; cycles exclude time the hypervisor took the core but include stalls on memory.\n"
+            );
+            md.push_str(&perf.markdown());
+            md.push('\n');
+        }
     }
     let _ = writeln!(md, "Variants:\n");
     for v in &results.variants {

@@ -130,6 +130,9 @@ pub struct Median {
     pub server_cpu_min: f64,
     /// The highest run's.
     pub server_cpu_max: f64,
+    /// The user-mode part of the server's CPU time per request (median over the runs).
+    #[serde(default)]
+    pub server_user_us_per_request: f64,
     /// Requests per second.
     pub throughput: f64,
     /// Median latency, in microseconds.
@@ -140,6 +143,9 @@ pub struct Median {
     pub cpu_ratio: Option<f64>,
     /// The lowest run's server CPU per request over the baseline's lowest run's.
     pub cpu_min_ratio: Option<f64>,
+    /// User-mode server CPU per request over the baseline's.
+    #[serde(default)]
+    pub user_ratio: Option<f64>,
     /// Throughput over the baseline's.
     pub throughput_ratio: Option<f64>,
     /// Load on the server core from outside the benchmark, in percent.
@@ -148,6 +154,9 @@ pub struct Median {
     pub other_load_client_core_pct: f64,
     /// Time stolen by the hypervisor on both cores, in percent.
     pub steal_pct: f64,
+    /// Hardware counters per request (medians over the runs that have them; `--perf`).
+    #[serde(default)]
+    pub perf: Option<crate::perfcount::PerRequest>,
 }
 
 /// Allocations per request of one variant and scenario.
@@ -215,15 +224,33 @@ pub fn summarize(runs: &[Report]) -> Option<Median> {
         server_cpu_us_per_request: pick(&|r| r.server_cpu_us_per_request)?,
         server_cpu_min: cpu.iter().copied().fold(f64::INFINITY, f64::min),
         server_cpu_max: cpu.iter().copied().fold(0.0, f64::max),
+        server_user_us_per_request: pick(&|r| r.server_user_us_per_request)?,
         throughput: pick(&|r| r.throughput)?,
         p50_us: pick(&|r| r.latency_us.p50)?,
         p99_us: pick(&|r| r.latency_us.p99)?,
         cpu_ratio: None,
         cpu_min_ratio: None,
+        user_ratio: None,
         throughput_ratio: None,
         other_load_server_core_pct: pick(&|r| core(r, 0, &|c| c.other_pct))?,
         other_load_client_core_pct: pick(&|r| core(r, 1, &|c| c.other_pct))?,
         steal_pct: pick(&|r| core(r, 0, &|c| c.steal_pct) + core(r, 1, &|c| c.steal_pct))?,
+        perf: perf_median(runs),
+    })
+}
+
+/// The median of each counter over the runs that were counted.
+fn perf_median(runs: &[Report]) -> Option<crate::perfcount::PerRequest> {
+    let counted: Vec<crate::perfcount::PerRequest> = runs.iter().filter_map(|r| r.perf).collect();
+    let pick = |f: fn(&crate::perfcount::PerRequest) -> f64| {
+        let mut values: Vec<f64> = counted.iter().map(f).collect();
+        median(&mut values)
+    };
+    Some(crate::perfcount::PerRequest {
+        instructions_user: pick(|p| p.instructions_user)?,
+        cycles_user: pick(|p| p.cycles_user)?,
+        instructions_kernel: pick(|p| p.instructions_kernel)?,
+        cycles_kernel: pick(|p| p.cycles_kernel)?,
     })
 }
 
@@ -245,6 +272,8 @@ pub fn add_ratios(load: &mut [LoadResult], baseline: &str) {
         if let Some(m) = result.median.as_mut() {
             m.cpu_ratio = Some(m.server_cpu_us_per_request / reference.server_cpu_us_per_request);
             m.cpu_min_ratio = Some(m.server_cpu_min / reference.server_cpu_min);
+            m.user_ratio = (reference.server_user_us_per_request > 0.0)
+                .then(|| m.server_user_us_per_request / reference.server_user_us_per_request);
             m.throughput_ratio = Some(m.throughput / reference.throughput);
         }
     }
@@ -346,6 +375,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
         "min µs/req",
         "× baseline",
         "spread",
+        "user µs/req",
+        "× baseline",
         "req/s",
         "× baseline",
         "p50 µs",
@@ -370,6 +401,8 @@ pub fn load_table(load: &[LoadResult]) -> Table {
                     format!("{:.2}", m.server_cpu_min),
                     ratio(m.cpu_min_ratio),
                     format!("{spread:.0}%"),
+                    format!("{:.2}", m.server_user_us_per_request),
+                    ratio(m.user_ratio),
                     grouped(m.throughput),
                     ratio(m.throughput_ratio),
                     format!("{:.0}", m.p50_us),
@@ -402,7 +435,65 @@ pub fn load_table(load: &[LoadResult]) -> Table {
         rows,
         right: vec![
             false, false, true, true, true, true, true, true, true, true, true, true, true, true,
+            true, true,
         ],
+    }
+}
+
+/// The hardware-counter table (`--perf`): per request over HTTP, the server's user-mode
+/// instructions and cycles with their difference and ratio to the baseline of the same
+/// scenario, and its kernel instructions and cycles.
+pub fn perf_table(load: &[LoadResult]) -> Table {
+    let counted = |variant: &str, scenario: &str| {
+        load.iter()
+            .find(|r| r.variant == variant && r.scenario == scenario)
+            .and_then(|r| r.median.as_ref()?.perf)
+    };
+    let thousands = |v: f64| format!("{:.1}k", v / 1000.0);
+    let rows = load
+        .iter()
+        .filter_map(|r| {
+            let p = counted(&r.variant, &r.scenario)?;
+            let base = counted("baseline", &r.scenario);
+            Some(vec![
+                r.variant.clone(),
+                r.scenario.clone(),
+                thousands(p.instructions_user),
+                base.map_or_else(
+                    || "–".into(),
+                    |b| {
+                        format!(
+                            "{:+.1}k",
+                            (p.instructions_user - b.instructions_user) / 1000.0
+                        )
+                    },
+                ),
+                thousands(p.cycles_user),
+                ratio(base.map(|b| p.cycles_user / b.cycles_user)),
+                thousands(p.instructions_kernel),
+                thousands(p.cycles_kernel),
+                ratio(base.map(|b| {
+                    (p.cycles_user + p.cycles_kernel) / (b.cycles_user + b.cycles_kernel)
+                })),
+            ])
+        })
+        .collect();
+    Table {
+        headers: [
+            "variant",
+            "scenario",
+            "user instr/req",
+            "over baseline",
+            "user cycles/req",
+            "× baseline",
+            "kernel instr/req",
+            "kernel cycles/req",
+            "all cycles × baseline",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+        right: vec![false, false, true, true, true, true, true, true, true],
     }
 }
 
