@@ -308,7 +308,7 @@ impl RedisStorage {
     /// # }
     /// ```
     pub fn key_for(prefix: &str, id: &SessionId) -> String {
-        let mut key = String::with_capacity(prefix.len() + 64);
+        let mut key = String::with_capacity(prefix.len() + crate::id::DEFAULT_ID_LEN);
         key.push_str(prefix);
         id.push_storage_key(&mut key);
         key

@@ -21,14 +21,19 @@ pub async fn fresh(test: &str) -> Option<RedisStorage> {
     )
 }
 
+/// The shared server (to inspect its keys) and a fresh storage on it.
+async fn server_and_fresh(test: &str) -> Option<(&'static Redis, RedisStorage)> {
+    let server = servers::redis(test)?;
+    Some((server, fresh(test).await?))
+}
+
 storage_semantics!(fresh, sweeps = false);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_hold_the_hash_of_the_id_never_the_id() {
-    let Some(server) = servers::redis("keys_hold_the_hash") else {
+    let Some((server, storage)) = server_and_fresh("keys_hold_the_hash").await else {
         return;
     };
-    let storage = fresh("keys_hold_the_hash").await.unwrap();
     let id = SessionId::generate();
     let t = base();
     storage
@@ -48,10 +53,9 @@ async fn keys_hold_the_hash_of_the_id_never_the_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_itself_expires_records_at_their_expiry() {
-    let Some(server) = servers::redis("redis_itself_expires") else {
+    let Some((server, storage)) = server_and_fresh("redis_itself_expires").await else {
         return;
     };
-    let storage = fresh("redis_itself_expires").await.unwrap();
     let id = SessionId::generate();
     let key = RedisStorage::key_for(storage.prefix(), &id);
     let now = base(); // the real time, in whole milliseconds (the stored precision)
@@ -90,10 +94,9 @@ async fn redis_itself_expires_records_at_their_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
-    let Some(server) = servers::redis("a_value_in_another_format") else {
+    let Some((server, storage)) = server_and_fresh("a_value_in_another_format").await else {
         return;
     };
-    let storage = fresh("a_value_in_another_format").await.unwrap();
     let id = SessionId::generate();
     let key = RedisStorage::key_for(storage.prefix(), &id);
     assert!(
@@ -126,10 +129,9 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripts_are_reloaded_after_a_script_flush() {
-    let Some(server) = servers::redis("scripts_are_reloaded") else {
+    let Some((server, storage)) = server_and_fresh("scripts_are_reloaded").await else {
         return;
     };
-    let storage = fresh("scripts_are_reloaded").await.unwrap();
     let t = base();
     // An id change is a script on a single node.
     let ids = [(); 3].map(|()| SessionId::generate());
@@ -162,10 +164,9 @@ async fn scripts_are_reloaded_after_a_script_flush() {
 /// behind, so the key is still there) reports the session gone and leaves no key behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_never_revives_a_record_ended_by_the_application_clock() {
-    let Some(server) = servers::redis("an_update_never_revives") else {
+    let Some((server, storage)) = server_and_fresh("an_update_never_revives").await else {
         return;
     };
-    let storage = fresh("an_update_never_revives").await.unwrap();
     let t = base();
     let id = SessionId::generate();
     let key = RedisStorage::key_for(storage.prefix(), &id);
