@@ -81,3 +81,7 @@ impl fmt::Debug for ManualClock {
 
 /// A shared clock handle.
 pub(crate) type SharedClock = Arc<dyn Clock>;
+
+/// A duration far enough in the future to mean "no expiry" (100 years): what a record without
+/// a real deadline is given, and what an overflowing deadline is capped to.
+pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);

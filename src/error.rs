@@ -8,15 +8,15 @@
 //!   serves a request. With the `axum` feature it is an `IntoResponse`: a storage outage maps to
 //!   `503 Service Unavailable`, everything else to `500`, both with a generic body; the detail goes
 //!   to `tracing`, never to the client.
-//! * [`StorageError`](crate::storage::StorageError): what a storage backend reports. It reaches
-//!   handlers wrapped in [`SessionError::Storage`].
+//! * [`StorageError`]: what a storage backend reports (also exported as
+//!   [`storage::StorageError`](crate::storage::StorageError)). It reaches handlers wrapped in
+//!   [`SessionError::Storage`].
 //!
 //! Bad input from a client is **not** an error: a tampered, malformed, expired or unknown session
 //! value reads as "no session" (`Ok(None)`), and the response clears the client's copy.
 
 use std::borrow::Cow;
-
-use crate::storage::StorageError;
+use std::fmt;
 
 /// A configuration mistake, reported by [`SessionsConfig::build`](crate::SessionsConfig::build).
 ///
@@ -54,8 +54,7 @@ pub enum ConfigError {
         /// The name it was first registered under.
         existing: String,
     },
-    /// More sessions than one configuration can serve
-    /// ([`MAX_SESSIONS`](crate::config::MAX_SESSIONS)).
+    /// More sessions than one configuration can serve (128; stack a second layer for more).
     #[error(
         "{count} sessions are registered; one configuration holds at most {limit} (stack a second layer for more)"
     )]
@@ -230,5 +229,81 @@ impl SessionError {
             http::StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
             _ => "Internal Server Error",
         }
+    }
+}
+
+/// A storage failure: the backend is unreachable, timed out, refused, or returned something it
+/// should not have. Handlers see it as [`SessionError::Storage`](crate::SessionError::Storage),
+/// which maps to `503`; the client's cookie is kept.
+///
+/// The message never contains a session id, a key or a session value.
+///
+/// ```
+/// use typed_sessions::storage::{StorageError, StorageErrorKind};
+///
+/// let io = std::io::Error::other("disk on fire");
+/// let error = StorageError::unavailable("cannot write the session file").with_source(io);
+/// assert_eq!(error.kind(), StorageErrorKind::Unavailable);
+/// assert_eq!(error.to_string(), "session storage unavailable: cannot write the session file");
+/// assert!(std::error::Error::source(&error).is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct StorageError {
+    kind: StorageErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The kind of a [`StorageError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// The backend cannot be reached or did not answer in time (a full disk, a lost
+    /// connection, a permission change).
+    Unavailable,
+    /// The backend answered, but with something that cannot be used (a record that could not
+    /// be removed, a schema mismatch, a failed background task).
+    Backend,
+}
+
+impl fmt::Display for StorageErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StorageErrorKind::Unavailable => "session storage unavailable",
+            StorageErrorKind::Backend => "session storage error",
+        })
+    }
+}
+
+impl StorageError {
+    /// The backend cannot be reached or timed out.
+    pub fn unavailable(message: impl Into<String>) -> StorageError {
+        StorageError {
+            kind: StorageErrorKind::Unavailable,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The backend answered with an error.
+    pub fn backend(message: impl Into<String>) -> StorageError {
+        StorageError {
+            kind: StorageErrorKind::Backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> StorageErrorKind {
+        self.kind
     }
 }

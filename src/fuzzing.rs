@@ -110,7 +110,10 @@ pub fn session_id(data: &[u8]) {
             s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         );
-        assert_eq!(id.storage_key().len(), 64);
+        assert_eq!(
+            crate::id::Namespace::new("s").key(&id).storage_key().len(),
+            64
+        );
     }
 }
 

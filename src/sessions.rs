@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
-use crate::state::{Change, Entry, RequestState, render};
-use crate::tracker::{Outcome, Tracker};
+use crate::state::{Entry, RequestState};
 
 /// The sessions of the current request.
 ///
@@ -49,18 +48,14 @@ pub struct Sessions {
 
 impl fmt::Debug for Sessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names = Vec::new();
+        let mut state = Some(&*self.state);
+        while let Some(current) = state {
+            names.extend(current.pipelines.as_slice().iter().map(|p| &p.name));
+            state = current.parent.as_deref();
+        }
         f.debug_struct("Sessions")
-            .field(
-                "sessions",
-                &self
-                    .state
-                    .shared
-                    .providers
-                    .iter()
-                    .map(|p| &p.name)
-                    .collect::<Vec<_>>(),
-            )
-            .field("parent", &self.state.parent)
+            .field("sessions", &names)
             .finish()
     }
 }
@@ -78,25 +73,21 @@ impl Sessions {
 
     /// Finds the session that serves `T`: this layer's, or an enclosing layer's.
     fn locate<T: 'static>(&self) -> Result<Entry<'_>, SessionError> {
-        let wanted = TypeId::of::<T>();
-        let mut handle = self;
-        loop {
-            if let Some(entry) = handle
-                .state
-                .shared
-                .index_of(wanted)
-                .and_then(|i| handle.state.entry(i))
-            {
-                return Ok(entry);
-            }
-            match &handle.state.parent {
-                Some(parent) => handle = parent,
-                None => {
-                    return Err(SessionError::NotRegistered {
-                        type_name: std::any::type_name::<T>().to_owned(),
-                    });
-                }
-            }
+        self.state
+            .locate(TypeId::of::<T>())
+            .ok_or_else(|| SessionError::NotRegistered {
+                type_name: std::any::type_name::<T>().to_owned(),
+            })
+    }
+
+    /// Finds the by-id session that serves `T`.
+    fn locate_by_id<T: 'static>(&self) -> Result<(Entry<'_>, &crate::tracker::ById), SessionError> {
+        let entry = self.locate::<T>()?;
+        match entry.pipeline.tracker.by_id() {
+            Some(by_id) => Ok((entry, by_id)),
+            None => Err(SessionError::NotById {
+                name: entry.pipeline.name.clone(),
+            }),
         }
     }
 
@@ -108,13 +99,8 @@ impl Sessions {
     pub async fn get<T: Clone + Send + Sync + 'static>(&self) -> Result<Option<T>, SessionError> {
         let entry = self.locate::<T>()?;
         entry.touch();
-        {
-            let pending = entry.slot.lock();
-            match &pending.change {
-                Change::Set { value, .. } => return Ok(value.downcast_ref::<T>().cloned()),
-                Change::Clear => return Ok(None),
-                Change::Keep => {}
-            }
+        if let Some(current) = entry.inspect(|intent| intent.current::<T>()) {
+            return Ok(current);
         }
         let loaded = entry.load().await?;
         Ok(loaded
@@ -128,46 +114,24 @@ impl Sessions {
     ///
     /// The value is serialized at once, and for by-value sessions also protected and rendered,
     /// so a value that cannot be sent (too large for a cookie, say) is an error here rather
-    /// than a cookie the browser drops.
+    /// than a cookie the browser drops. After [`clear`](Self::clear) in the same request, the
+    /// value starts a new session: for by-id sessions a new record under a new id, the old one
+    /// ended (the order Ktor's documentation uses for a login).
     pub fn set<T: Clone + Send + Sync + 'static>(&self, value: T) -> Result<(), SessionError> {
         let entry = self.locate::<T>()?;
-        entry.check_open()?;
-        let provider = entry.provider;
-        let serialized = provider
-            .codec
-            .serialize(&value)
-            .map_err(|e| SessionError::Serialize {
-                name: provider.name.clone(),
-                reason: e.0,
-            })?;
-        let rendered = match provider.tracker {
-            Tracker::ByValue { .. } => Some(render(provider, &serialized, entry.state.now())?),
-            Tracker::ById(_) => None,
-        };
-        let mut pending = entry.slot.lock();
-        entry.check_open()?;
-        pending.change = Change::Set {
-            value: Box::new(value),
-            serialized,
-            rendered,
-        };
-        drop(pending);
-        entry.touch();
-        Ok(())
+        if entry.state.is_committed() {
+            return Err(entry.too_late());
+        }
+        let new = entry
+            .pipeline
+            .prepare(Box::new(value), || entry.state.now())?;
+        entry.change(|intent| intent.set(new))
     }
 
     /// Removes the session of type `T`: the response tells the client to drop it, and a by-id
     /// session's record is deleted from its storage.
     pub fn clear<T: 'static>(&self) -> Result<(), SessionError> {
-        let entry = self.locate::<T>()?;
-        let mut pending = entry.slot.lock();
-        entry.check_open()?;
-        pending.change = Change::Clear;
-        pending.regenerate = false;
-        pending.minted = None;
-        drop(pending);
-        entry.touch();
-        Ok(())
+        self.locate::<T>()?.change(|intent| intent.clear())
     }
 
     /// The session of type `T`, or, if there is none, the value `make` returns, which is then
@@ -186,36 +150,39 @@ impl Sessions {
 
     /// The id of the by-id session of type `T`, or `None` if there is no session.
     ///
-    /// For a session set in this request, the id it will be stored under is decided now, so
-    /// it can be recorded before the response leaves (unlike Ktor, where it is `null` until
-    /// then).
+    /// For a session that gets a new id in this request (set for the first time, set after
+    /// [`clear`](Self::clear), or [regenerated](Self::regenerate)), the id it will be stored
+    /// under is decided now, so it can be recorded before the response leaves (unlike Ktor,
+    /// where it is `null` until then).
     pub async fn id<T: 'static>(&self) -> Result<Option<SessionId>, SessionError> {
-        let entry = self.locate::<T>()?;
-        let provider = entry.provider;
-        let Some(by_id) = provider.tracker.by_id() else {
-            return Err(SessionError::NotById {
-                name: provider.name.clone(),
-            });
-        };
+        let (entry, by_id) = self.locate_by_id::<T>()?;
         entry.touch();
-        let loaded = entry.load().await?;
-        let current = match &loaded.outcome {
-            Outcome::Valid(valid) => valid.stored.as_ref().map(|s| s.id.clone()),
-            _ => None,
+        // The stored session matters unless it was cleared.
+        let cleared = entry.inspect(|intent| intent.ended);
+        let current = if cleared {
+            None
+        } else {
+            entry.load().await?.stored().map(|s| s.id.clone())
         };
-        let mut pending = entry.slot.lock();
-        let wants_new_id = match pending.change {
-            Change::Clear => return Ok(None),
-            Change::Set { .. } => current.is_none() || pending.regenerate,
-            Change::Keep => pending.regenerate,
-        };
-        if !wants_new_id {
-            return Ok(current);
+        let wants_new_id = entry.inspect(|intent| intent.gets_new_id(current.is_some()));
+        match wants_new_id {
+            None => Ok(None),
+            Some(false) => Ok(current),
+            Some(true) => {
+                let name = &entry.pipeline.name;
+                let request = entry.state.request();
+                entry
+                    .change(|intent| match &intent.minted {
+                        Some(id) => Ok(id.clone()),
+                        None => {
+                            let id = by_id.ids.generate(name, request)?;
+                            intent.minted = Some(id.clone());
+                            Ok(id)
+                        }
+                    })?
+                    .map(Some)
+            }
         }
-        if pending.minted.is_none() {
-            pending.minted = Some(by_id.new_id(&provider.name, entry.state.request.as_deref())?);
-        }
-        Ok(pending.minted.clone())
     }
 
     /// Gives the by-id session of type `T` a new id and ends the old one, keeping its data
@@ -224,50 +191,34 @@ impl Sessions {
     /// at that moment. Without a session there is nothing to regenerate, and this does
     /// nothing.
     pub async fn regenerate<T: 'static>(&self) -> Result<(), SessionError> {
-        let entry = self.locate::<T>()?;
-        let provider = entry.provider;
-        if provider.tracker.by_id().is_none() {
-            return Err(SessionError::NotById {
-                name: provider.name.clone(),
-            });
+        let (entry, _) = self.locate_by_id::<T>()?;
+        if entry.state.is_committed() {
+            return Err(entry.too_late());
         }
-        entry.check_open()?;
         entry.touch();
-        let stored = entry
-            .load()
-            .await?
-            .valid()
-            .is_some_and(|v| v.stored.is_some());
-        let mut pending = entry.slot.lock();
-        entry.check_open()?;
-        // Only a stored session has an id to replace; a new one gets a fresh id anyway.
-        if !stored || matches!(pending.change, Change::Clear) {
-            return Ok(());
-        }
-        pending.regenerate = true;
-        pending.minted = None;
-        Ok(())
+        let stored = entry.load().await?.stored().is_some();
+        entry.change(|intent| {
+            // Only a stored session has an id to replace; a new one gets a fresh id anyway.
+            if stored && !intent.ended {
+                intent.regenerate = true;
+                intent.minted = None;
+            }
+        })
     }
 
     /// Ends another session of type `T` by its id, at once (Ktor 3.5's
     /// `sessions.clear<T>(id)`): for "log out my other devices". The current request's own
     /// session is not affected unless `id` is its id.
     pub async fn clear_by_id<T: 'static>(&self, id: impl AsRef<str>) -> Result<(), SessionError> {
-        let entry = self.locate::<T>()?;
-        let provider = entry.provider;
-        let Some(by_id) = provider.tracker.by_id() else {
-            return Err(SessionError::NotById {
-                name: provider.name.clone(),
-            });
-        };
-        let id = by_id.parse_id(id.as_ref()).ok_or_else(|| {
-            SessionError::InvalidId(format!("not an id of session `{}`", provider.name))
-        })?;
-        by_id.delete(&id).await?;
-        provider
-            .metrics
-            .event(&provider.name, crate::metrics::Event::Cleared);
-        tracing::debug!(session = %provider.name, id = %id.log_tag(), "session cleared by id");
+        let (entry, by_id) = self.locate_by_id::<T>()?;
+        let name = &entry.pipeline.name;
+        let id = by_id
+            .ids
+            .parse(id.as_ref())
+            .ok_or_else(|| SessionError::InvalidId(format!("not an id of session `{name}`")))?;
+        by_id.storage.delete(&id).await?;
+        by_id.metrics.event(name, crate::metrics::Event::Cleared);
+        tracing::debug!(session = %name, id = %id.log_tag(), "session cleared by id");
         Ok(())
     }
 }

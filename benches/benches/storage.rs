@@ -17,14 +17,14 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use typed_sessions::SessionId;
 use typed_sessions::storage::{CacheStorage, DirectoryStorage, MemoryStorage, SessionStorage};
-use typed_sessions_bench::{MokaStorage, ready, record};
+use typed_sessions_bench::{MokaStorage, bench_key, ready, record};
 
 /// Fills `storage` with `n` sessions and returns their ids.
 fn fill(storage: &dyn SessionStorage, n: usize, now: SystemTime) -> Vec<SessionId> {
     (0..n)
         .map(|_| {
             let id = SessionId::generate();
-            ready(storage.create(&id, &record(now), now)).unwrap();
+            ready(storage.create(bench_key(&id), &record(now), now)).unwrap();
             id
         })
         .collect()
@@ -36,7 +36,7 @@ fn memory_like(c: &mut Criterion, name: &str, storage: &dyn SessionStorage, live
     let now = SystemTime::now();
     let ids = fill(storage, live, now);
     let next = AtomicUsize::new(0);
-    let pick = || &ids[next.fetch_add(1, Ordering::Relaxed) % ids.len()];
+    let pick = || bench_key(&ids[next.fetch_add(1, Ordering::Relaxed) % ids.len()]);
     let mut group = c.benchmark_group(format!("storage/{name}/{live}"));
     group.bench_function("load", |b| {
         b.iter(|| black_box(ready(storage.load(pick(), now)).unwrap()))
@@ -49,7 +49,7 @@ fn memory_like(c: &mut Criterion, name: &str, storage: &dyn SessionStorage, live
         let record = record(now);
         b.iter_batched(
             SessionId::generate,
-            |id| black_box(ready(storage.create(&id, &record, now)).unwrap()),
+            |id| black_box(ready(storage.create(bench_key(&id), &record, now)).unwrap()),
             BatchSize::SmallInput,
         )
     });
@@ -74,11 +74,14 @@ fn on_runtime(c: &mut Criterion, name: &str, storage: &dyn SessionStorage, sampl
     let ids: Vec<SessionId> = (0..1_000).map(|_| SessionId::generate()).collect();
     runtime.block_on(async {
         for id in &ids {
-            storage.create(id, &record(now), now).await.unwrap();
+            storage
+                .create(bench_key(id), &record(now), now)
+                .await
+                .unwrap();
         }
     });
     let next = AtomicUsize::new(0);
-    let pick = || &ids[next.fetch_add(1, Ordering::Relaxed) % ids.len()];
+    let pick = || bench_key(&ids[next.fetch_add(1, Ordering::Relaxed) % ids.len()]);
     let mut group = c.benchmark_group(format!("storage/{name}"));
     group.sample_size(samples);
     group.bench_function("load", |b| {
@@ -98,7 +101,13 @@ fn on_runtime(c: &mut Criterion, name: &str, storage: &dyn SessionStorage, sampl
         let record = record(now);
         b.iter_batched(
             SessionId::generate,
-            |id| black_box(runtime.block_on(storage.create(&id, &record, now)).unwrap()),
+            |id| {
+                black_box(
+                    runtime
+                        .block_on(storage.create(bench_key(&id), &record, now))
+                        .unwrap(),
+                )
+            },
             BatchSize::SmallInput,
         )
     });

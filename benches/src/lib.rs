@@ -30,4 +30,4 @@ pub mod scenario;
 pub mod storage_support;
 pub mod variants;
 
-pub use storage_support::{MokaStorage, PAYLOAD, ready, record, rss_bytes};
+pub use storage_support::{MokaStorage, PAYLOAD, bench_key, ready, record, rss_bytes};

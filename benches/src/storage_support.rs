@@ -15,7 +15,9 @@ use moka::ops::compute::{CompResult, Op};
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use typed_sessions::SessionId;
-use typed_sessions::storage::{Created, Record, SessionStorage, StorageError};
+use typed_sessions::storage::{
+    Created, Namespace, Record, SessionKey, SessionStorage, StorageError,
+};
 
 /// A payload of about 100 bytes, the size the memory figures are quoted for.
 pub const PAYLOAD: &str = r#"{"userID":"user-000123","productIDs":[1,3,7,11,13,17,19,23,29,31],"theme":"dark","lang":"en"}"#;
@@ -142,33 +144,46 @@ impl MokaStorage {
     }
 }
 
-fn key(id: &SessionId) -> [u8; 32] {
+/// The namespace the storage benchmarks file their records under.
+static BENCH: std::sync::LazyLock<Namespace> = std::sync::LazyLock::new(|| Namespace::new("bench"));
+
+/// `id` in the benchmarks' namespace.
+pub fn bench_key(id: &SessionId) -> SessionKey<'_> {
+    BENCH.key(id)
+}
+
+/// The moka table's key: the id's bytes (benchmarks use one namespace and default ids only,
+/// 64 lowercase hex, as `MemoryStorage` keys them).
+fn key(session: SessionKey<'_>) -> [u8; 32] {
     let mut key = [0u8; 32];
-    // Benchmarks use default ids only (64 lowercase hex).
-    hex::decode_to_slice(id.as_str(), &mut key).unwrap_or_default();
+    hex::decode_to_slice(session.id().as_str(), &mut key).unwrap_or_default();
     key
 }
 
 #[async_trait]
 impl SessionStorage for MokaStorage {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
         Ok(self
             .cache
-            .get(&key(id))
+            .get(&self::key(key))
             .filter(|e| e.live(now))
             .map(|e| e.record()))
     }
 
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
         let entry = Arc::new(Entry::new(record));
         let result = self
             .cache
-            .entry(key(id))
+            .entry(self::key(key))
             .and_compute_with(|current| match current {
                 Some(e) if e.value().live(now) => Op::Nop,
                 _ => Op::Put(entry),
@@ -181,14 +196,14 @@ impl SessionStorage for MokaStorage {
 
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
         let entry = Arc::new(Entry::new(record));
         let result = self
             .cache
-            .entry(key(id))
+            .entry(self::key(key))
             .and_compute_with(|current| match current {
                 Some(e) if e.value().live(now) => Op::Put(entry),
                 _ => Op::Nop,
@@ -196,8 +211,8 @@ impl SessionStorage for MokaStorage {
         Ok(matches!(result, CompResult::ReplacedWith(_)))
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        Ok(self.cache.remove(&key(id)).is_some())
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        Ok(self.cache.remove(&self::key(key)).is_some())
     }
 
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {

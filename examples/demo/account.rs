@@ -15,6 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use typed_sessions::auth::Authenticated;
+use typed_sessions::storage::Namespace;
 use typed_sessions::{SessionError, Sessions};
 
 use super::auth::{self, IDLE_TIMEOUT, LIFETIME, UserSession};
@@ -47,7 +48,7 @@ async fn account(
     let record = match &id {
         Some(id) => app
             .storage
-            .load(id, now)
+            .load(Namespace::new(super::auth::COOKIE).key(id), now)
             .await
             .map_err(SessionError::from)?,
         None => None,

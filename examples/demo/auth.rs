@@ -49,18 +49,17 @@ pub const LIFETIME: Duration = Duration::from_secs(8 * 3600);
 /// How long a login lasts without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+/// The cookie of the logged-in user's session.
+pub const COOKIE: &str = "user_session";
+
 /// Registers `user_session`: by id in the shared storage, the id signed.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<UserSession, CookieById>(
-        "user_session",
-        setup.storage.clone(),
-        |c| {
-            c.max_age(LIFETIME)
-                .idle_timeout(IDLE_TIMEOUT)
-                .secure(setup.secure)
-                .transform(Sign::new(setup.key.clone()))
-        },
-    )
+    config.with_shared_storage::<UserSession, CookieById>(COOKIE, setup.storage.clone(), |c| {
+        c.max_age(LIFETIME)
+            .idle_timeout(IDLE_TIMEOUT)
+            .secure(setup.secure)
+            .transform(Sign::new(setup.key.clone()))
+    })
 }
 
 /// The guard of the pages that need a login: a session of a known user, or a redirect to the

@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
-use typed_sessions::storage::{SessionStorage, StorageError};
+use typed_sessions::storage::{Namespace, SessionStorage, StorageError};
 use typed_sessions::{SessionError, SessionId, Sessions};
 
 use super::{AppState, DemoError};
@@ -38,6 +38,16 @@ pub enum Kind {
     Browser,
     /// An API token (`x-api-session` header).
     Api,
+}
+
+impl Kind {
+    /// The namespace the storage files this kind of session under (its registered name).
+    fn namespace(self) -> Namespace {
+        Namespace::new(match self {
+            Kind::Browser => super::auth::COOKIE,
+            Kind::Api => super::api::HEADER,
+        })
+    }
 }
 
 /// One open session of a user.
@@ -193,7 +203,8 @@ async fn prune(
             kept.push(entry.clone());
             continue;
         }
-        if entry.since < recent && storage.load(&id, now).await?.is_none() {
+        let namespace = entry.kind.namespace();
+        if entry.since < recent && storage.load(namespace.key(&id), now).await?.is_none() {
             continue; // expired or ended
         }
         others.push(Other {

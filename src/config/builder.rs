@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::id::{IdentityFn, RequestInfo};
 use crate::serializer::{Codec, ErasedCodec, SessionSerializer};
 use crate::storage::SessionStorage;
 use crate::transform::{Chain, Transformer};
@@ -52,19 +53,6 @@ pub mod kind {
         impl Sealed for super::HeaderById {}
     }
 }
-
-/// What a custom id generator ([`SessionBuilder::identity`]) sees of the request.
-#[derive(Debug, Clone)]
-pub struct RequestInfo {
-    /// The request method.
-    pub method: http::Method,
-    /// The request URI.
-    pub uri: http::Uri,
-    /// The request headers.
-    pub headers: http::HeaderMap,
-}
-
-pub(crate) type IdentityFn = Arc<dyn Fn(&RequestInfo) -> String + Send + Sync>;
 
 /// The non-generic part of a session's configuration.
 pub(crate) struct Draft {

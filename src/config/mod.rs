@@ -9,22 +9,26 @@ pub(crate) mod builder;
 
 use std::any::TypeId;
 use std::sync::Arc;
-use std::time::Duration;
 
-pub use crate::transport::incoming::MAX_SESSIONS;
-pub use builder::{DEFAULT_RENEW_FRACTION, RequestInfo, SessionBuilder, kind};
+pub use crate::id::RequestInfo;
+pub use builder::{DEFAULT_RENEW_FRACTION, SessionBuilder, kind};
 
-use crate::clock::{Clock, SharedClock, SystemClock};
-use crate::error::ConfigError;
-use crate::layer::SessionsLayer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::serializer::{Codec, Json};
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::error::ConfigError;
+use crate::id::{IdGenerator, Namespace};
+use crate::layer::SessionsLayer;
+use crate::metrics::Metrics;
+use crate::pipeline::{Parts, Pipeline, Pipelines};
+use crate::serializer::{Codec, ErasedCodec, Json};
 use crate::storage::SessionStorage;
-use crate::tracker::{ById, Provider, Tracker};
+use crate::tracker::by_id::{Lifetime, StorageCalls};
+use crate::tracker::{ById, ByValue, Tracker};
 use crate::transport::cookie::CookieTransport;
 use crate::transport::header::HeaderTransport;
+use crate::transport::incoming::MAX_SESSIONS;
 use crate::transport::{DEFAULT_MAX_AGE, Transport};
 use builder::Draft;
 
@@ -60,11 +64,13 @@ pub struct SessionsConfig {
     metrics: bool,
 }
 
+/// One registered session, waiting for [`SessionsConfig::build`] to compile it.
 struct Registration {
     type_id: TypeId,
     type_name: &'static str,
-    build: Box<dyn FnOnce() -> Result<Provider, ConfigError> + Send>,
     name: String,
+    /// Compiles the pipeline, with metrics on or off.
+    compile: Box<dyn FnOnce(Metrics) -> Result<Pipeline, ConfigError> + Send>,
 }
 
 impl std::fmt::Debug for SessionsConfig {
@@ -187,20 +193,13 @@ impl SessionsConfig {
             default_codec,
         ));
         let type_name = std::any::type_name::<T>();
-        let build = move || -> Result<Provider, ConfigError> {
-            finish(
-                builder.draft,
-                K::HEADER,
-                type_name,
-                TypeId::of::<T>(),
-                builder.codec,
-            )
-        };
         self.drafts.push(Registration {
             type_id: TypeId::of::<T>(),
             type_name,
-            build: Box::new(build),
             name: name.to_owned(),
+            compile: Box::new(move |metrics| {
+                compile(builder.draft, K::HEADER, type_name, builder.codec, metrics)
+            }),
         });
         self
     }
@@ -216,28 +215,24 @@ impl SessionsConfig {
                 limit: MAX_SESSIONS,
             });
         }
-        let mut providers: Vec<Provider> = Vec::with_capacity(self.drafts.len());
+        let metrics = Metrics::new(self.metrics);
+        let mut compiled: Vec<(TypeId, Pipeline)> = Vec::with_capacity(self.drafts.len());
         for registration in self.drafts {
-            if providers.iter().any(|p| p.name == registration.name) {
+            if compiled.iter().any(|(_, p)| p.name == registration.name) {
                 return Err(ConfigError::DuplicateName {
                     name: registration.name,
                 });
             }
-            if let Some(existing) = providers.iter().find(|p| p.type_id == registration.type_id) {
+            if let Some((_, existing)) = compiled.iter().find(|(t, _)| *t == registration.type_id) {
                 return Err(ConfigError::DuplicateType {
                     type_name: registration.type_name.to_owned(),
                     existing: existing.name.clone(),
                 });
             }
-            let mut provider = (registration.build)()?;
-            provider.metrics = crate::metrics::Metrics::new(self.metrics);
-            if let Tracker::ById(by_id) = &mut provider.tracker {
-                by_id.metrics = provider.metrics;
-                by_id.session = provider.name.clone();
-            }
-            providers.push(provider);
+            let pipeline = (registration.compile)(metrics)?;
+            compiled.push((registration.type_id, pipeline));
         }
-        Ok(SessionsLayer::new(providers, self.clock))
+        Ok(SessionsLayer::new(Pipelines::new(compiled, self.clock)))
     }
 }
 
@@ -259,13 +254,14 @@ impl KindInfo for kind::HeaderById {
     const HEADER: bool = true;
 }
 
-fn finish(
+/// Compiles one registration into its pipeline; every mistake is a [`ConfigError`].
+fn compile(
     draft: Draft,
     header: bool,
     type_name: &'static str,
-    type_id: TypeId,
-    codec: Box<dyn crate::serializer::ErasedCodec>,
-) -> Result<Provider, ConfigError> {
+    codec: Box<dyn ErasedCodec>,
+    metrics: Metrics,
+) -> Result<Pipeline, ConfigError> {
     let name = draft.name;
     let invalid = |reason: &'static str| ConfigError::Invalid {
         name: name.clone(),
@@ -282,9 +278,10 @@ fn finish(
     };
     let default_lifetime = cookie_max_age.unwrap_or(DEFAULT_MAX_AGE);
     let tracker = match draft.storage {
-        None => Tracker::ByValue {
+        None => Tracker::ByValue(ByValue {
             ttl: draft.ttl.unwrap_or(Some(default_lifetime)),
-        },
+            send_only_if_modified: draft.send_only_if_modified,
+        }),
         Some(storage) => {
             let lifetime = draft.lifetime.unwrap_or(default_lifetime);
             if lifetime.is_zero() {
@@ -300,32 +297,33 @@ fn finish(
                 return Err(invalid("the storage timeout must be longer than zero"));
             }
             Tracker::ById(ById {
-                session: name.clone(),
-                metrics: crate::metrics::Metrics::default(),
-                storage,
-                timeout: draft.storage_timeout,
-                lifetime,
-                idle_timeout: draft.idle_timeout,
-                renew_fraction: draft.renew_fraction,
-                identity: draft.identity,
+                storage: StorageCalls::new(
+                    storage,
+                    Namespace::new(&name),
+                    draft.storage_timeout,
+                    metrics,
+                ),
+                lifetime: Lifetime {
+                    lifetime,
+                    idle_timeout: draft.idle_timeout,
+                    renew_fraction: draft.renew_fraction,
+                },
+                ids: IdGenerator::new(draft.identity),
+                send_only_if_modified: draft.send_only_if_modified,
+                metrics,
             })
         }
     };
-    Ok(Provider {
+    Ok(Pipeline::new(Parts {
         name,
-        type_id,
         type_name,
         transport,
         chain: draft.chain,
         codec,
         tracker,
-        send_only_if_modified: draft.send_only_if_modified,
-        metrics: crate::metrics::Metrics::default(),
-    })
+        metrics,
+    }))
 }
-
-/// A duration far enough in the future to mean "no expiry" in storages.
-pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use super::key::Key;
 use super::table::Table;
 use super::{
-    Created, PurgeBatch, PurgeCursor, Record, SessionId, SessionStorage, StorageError, StorageStats,
+    Created, PurgeBatch, PurgeCursor, Record, SessionKey, SessionStorage, StorageError,
+    StorageStats,
 };
 
 /// How many records a [`CacheStorage`] keeps by default.
@@ -48,19 +49,23 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(10);
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
-/// use typed_sessions::storage::{CacheStorage, MemoryStorage, Record, SessionId, SessionStorage};
+/// use typed_sessions::storage::{
+///     CacheStorage, MemoryStorage, Namespace, Record, SessionId, SessionStorage,
+/// };
 ///
 /// let storage = CacheStorage::new(MemoryStorage::new())
 ///     .with_capacity(1_000)
 ///     .with_ttl(Duration::from_secs(5));
+/// let cart = Namespace::new("cart");
 /// let id = SessionId::generate();
+/// let key = cart.key(&id);
 /// let now = SystemTime::now();
 /// let record = Record::new("{}", now, now + Duration::from_secs(60));
-/// storage.create(&id, &record, now).await?;
-/// assert_eq!(storage.load(&id, now).await?, Some(record));
+/// storage.create(key, &record, now).await?;
+/// assert_eq!(storage.load(key, now).await?, Some(record));
 /// assert_eq!(storage.cached(), 1);
-/// storage.delete(&id).await?;
-/// assert_eq!(storage.load(&id, now).await?, None);
+/// storage.delete(key).await?;
+/// assert_eq!(storage.load(key, now).await?, None);
 /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
 pub struct CacheStorage<S> {
@@ -165,8 +170,12 @@ impl<S: SessionStorage> CacheStorage<S> {
 
 #[async_trait]
 impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        let key = Key::of(id);
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let (session, key) = (key, Key::of(key));
         let epoch = {
             let mut shard = self.table.shard(&key);
             if let Some(cached) = shard.get(&key) {
@@ -177,7 +186,7 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
             }
             shard.epoch
         };
-        let loaded = self.inner.load(id, now).await?;
+        let loaded = self.inner.load(session, now).await?;
         if let Some(record) = &loaded {
             self.settle(key, epoch, Some(record.clone()), now, false);
         }
@@ -186,13 +195,13 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
 
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let key = Key::of(id);
+        let (session, key) = (key, Key::of(key));
         let epoch = self.invalidate(&key);
-        let created = self.inner.create(id, record, now).await;
+        let created = self.inner.create(session, record, now).await;
         let cached = matches!(created, Ok(Created::Inserted)).then(|| record.clone());
         self.settle(key, epoch, cached, now, true);
         created
@@ -200,11 +209,11 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
 
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let key = Key::of(id);
+        let (session, key) = (key, Key::of(key));
         {
             let shard = self.table.shard(&key);
             let unchanged = shard
@@ -215,24 +224,24 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
             }
         }
         let epoch = self.invalidate(&key);
-        let updated = self.inner.update(id, record, now).await;
+        let updated = self.inner.update(session, record, now).await;
         let cached = matches!(updated, Ok(true)).then(|| record.clone());
         self.settle(key, epoch, cached, now, true);
         updated
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        let key = Key::of(id);
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        let (session, key) = (key, Key::of(key));
         self.invalidate(&key);
-        let deleted = self.inner.delete(id).await;
+        let deleted = self.inner.delete(session).await;
         self.invalidate(&key);
         deleted
     }
 
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
@@ -282,6 +291,7 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
 
 #[cfg(test)]
 mod tests {
+    use crate::storage::{SessionId, SessionKey, test_key};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -310,37 +320,37 @@ mod tests {
     impl SessionStorage for Counting {
         async fn load(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             now: SystemTime,
         ) -> Result<Option<Record>, StorageError> {
             self.loads.fetch_add(1, Ordering::SeqCst);
             self.fail()?;
-            self.inner.load(id, now).await
+            self.inner.load(key, now).await
         }
         async fn create(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             r: &Record,
             now: SystemTime,
         ) -> Result<Created, StorageError> {
             self.writes.fetch_add(1, Ordering::SeqCst);
             self.fail()?;
-            self.inner.create(id, r, now).await
+            self.inner.create(key, r, now).await
         }
         async fn update(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             r: &Record,
             now: SystemTime,
         ) -> Result<bool, StorageError> {
             self.writes.fetch_add(1, Ordering::SeqCst);
             self.fail()?;
-            self.inner.update(id, r, now).await
+            self.inner.update(key, r, now).await
         }
-        async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+        async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
             self.writes.fetch_add(1, Ordering::SeqCst);
             self.fail()?;
-            self.inner.delete(id).await
+            self.inner.delete(key).await
         }
         async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
             self.inner.delete_expired(now).await
@@ -360,20 +370,39 @@ mod tests {
     async fn serves_reads_from_memory_and_skips_unchanged_writes() {
         let cache = CacheStorage::new(Counting::default());
         let (id, now) = (SessionId::generate(), SystemTime::now());
-        cache.create(&id, &record("v1", now), now).await.unwrap();
+        cache
+            .create(test_key(&id), &record("v1", now), now)
+            .await
+            .unwrap();
         for _ in 0..5 {
-            assert_eq!(cache.load(&id, now).await.unwrap(), Some(record("v1", now)));
+            assert_eq!(
+                cache.load(test_key(&id), now).await.unwrap(),
+                Some(record("v1", now))
+            );
         }
         assert_eq!(cache.inner().loads.load(Ordering::SeqCst), 0);
-        assert!(cache.update(&id, &record("v1", now), now).await.unwrap());
+        assert!(
+            cache
+                .update(test_key(&id), &record("v1", now), now)
+                .await
+                .unwrap()
+        );
         assert_eq!(
             cache.inner().writes.load(Ordering::SeqCst),
             1,
             "unchanged: skipped"
         );
-        assert!(cache.update(&id, &record("v2", now), now).await.unwrap());
+        assert!(
+            cache
+                .update(test_key(&id), &record("v2", now), now)
+                .await
+                .unwrap()
+        );
         assert_eq!(cache.inner().writes.load(Ordering::SeqCst), 2);
-        assert_eq!(cache.load(&id, now).await.unwrap(), Some(record("v2", now)));
+        assert_eq!(
+            cache.load(test_key(&id), now).await.unwrap(),
+            Some(record("v2", now))
+        );
         assert_eq!(cache.inner().loads.load(Ordering::SeqCst), 0);
     }
 
@@ -382,27 +411,32 @@ mod tests {
         let cache = CacheStorage::new(Counting::default());
         let (id, now) = (SessionId::generate(), SystemTime::now());
         cache.inner().failing.store(true, Ordering::SeqCst);
-        assert!(cache.load(&id, now).await.is_err());
-        assert!(cache.load(&id, now).await.is_err());
+        assert!(cache.load(test_key(&id), now).await.is_err());
+        assert!(cache.load(test_key(&id), now).await.is_err());
         assert_eq!(cache.inner().loads.load(Ordering::SeqCst), 2);
         cache.inner().failing.store(false, Ordering::SeqCst);
-        assert_eq!(cache.load(&id, now).await.unwrap(), None);
-        assert_eq!(cache.load(&id, now).await.unwrap(), None);
+        assert_eq!(cache.load(test_key(&id), now).await.unwrap(), None);
+        assert_eq!(cache.load(test_key(&id), now).await.unwrap(), None);
         assert_eq!(cache.inner().loads.load(Ordering::SeqCst), 4);
         // A session created behind the cache's back (another instance) is seen at once.
         cache
             .inner()
             .inner
-            .create(&id, &record("elsewhere", now), now)
+            .create(test_key(&id), &record("elsewhere", now), now)
             .await
             .unwrap();
         assert_eq!(
-            cache.load(&id, now).await.unwrap(),
+            cache.load(test_key(&id), now).await.unwrap(),
             Some(record("elsewhere", now))
         );
         // A failed write leaves nothing cached.
         cache.inner().failing.store(true, Ordering::SeqCst);
-        assert!(cache.update(&id, &record("lost", now), now).await.is_err());
+        assert!(
+            cache
+                .update(test_key(&id), &record("lost", now), now)
+                .await
+                .is_err()
+        );
         assert_eq!(cache.cached(), 0);
     }
 
@@ -412,12 +446,15 @@ mod tests {
         let shared = Arc::new(MemoryStorage::new());
         let cache = CacheStorage::new(Arc::clone(&shared)).with_ttl(Duration::from_millis(200));
         let (id, now) = (SessionId::generate(), SystemTime::now());
-        shared.create(&id, &record("v1", now), now).await.unwrap();
-        assert!(cache.load(&id, now).await.unwrap().is_some());
+        shared
+            .create(test_key(&id), &record("v1", now), now)
+            .await
+            .unwrap();
+        assert!(cache.load(test_key(&id), now).await.unwrap().is_some());
         // The other instance logs the user out; this one keeps reading.
-        shared.delete(&id).await.unwrap();
+        shared.delete(test_key(&id)).await.unwrap();
         let started = Instant::now();
-        while cache.load(&id, now).await.unwrap().is_some() {
+        while cache.load(test_key(&id), now).await.unwrap().is_some() {
             assert!(
                 started.elapsed() < Duration::from_secs(2),
                 "a deleted session stayed visible far beyond the TTL"
@@ -431,15 +468,18 @@ mod tests {
     async fn a_read_that_races_a_delete_does_not_repopulate_the_cache() {
         let cache = CacheStorage::new(MemoryStorage::new());
         let (id, now) = (SessionId::generate(), SystemTime::now());
-        cache.create(&id, &record("v1", now), now).await.unwrap();
-        let key = Key::of(&id);
+        cache
+            .create(test_key(&id), &record("v1", now), now)
+            .await
+            .unwrap();
+        let key = Key::of(test_key(&id));
         // A load read the epoch and the inner record; then a delete ran; then the load settles.
         let epoch = cache.invalidate(&key);
-        let stale = cache.inner().load(&id, now).await.unwrap();
-        cache.delete(&id).await.unwrap();
+        let stale = cache.inner().load(test_key(&id), now).await.unwrap();
+        cache.delete(test_key(&id)).await.unwrap();
         cache.settle(key, epoch, stale, now, false);
         assert_eq!(cache.cached(), 0);
-        assert_eq!(cache.load(&id, now).await.unwrap(), None);
+        assert_eq!(cache.load(test_key(&id), now).await.unwrap(), None);
     }
 
     #[tokio::test]
@@ -448,7 +488,7 @@ mod tests {
         let now = SystemTime::now();
         for _ in 0..200 {
             cache
-                .create(&SessionId::generate(), &record("x", now), now)
+                .create(test_key(&SessionId::generate()), &record("x", now), now)
                 .await
                 .unwrap();
             assert!(cache.cached() <= 16);

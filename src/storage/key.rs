@@ -1,44 +1,60 @@
 //! Fixed-size keys for the in-memory tables.
 //!
-//! A default id (64 lowercase hex characters) is its 32 random bytes, decoded without hashing;
-//! any other (custom) id is hashed with SHA-256 under a domain prefix. Different ids therefore
-//! get different keys: two decoded ids differ, and a hashed id equal to a decoded one would be
-//! a SHA-256 preimage.
+//! A key is the namespace's 64-bit [tag](crate::id::Namespace::tag) and 32 bytes of the id: a
+//! default id (64 lowercase hex characters) is its 32 random bytes, decoded without hashing;
+//! any other (custom) id is hashed with SHA-256 under a domain prefix. Different session keys
+//! therefore get different table keys: two decoded ids differ, a hashed id equal to a decoded
+//! one would be a SHA-256 preimage, and two namespaces differ in their tags.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
 use sha2::{Digest, Sha256};
 
-use crate::id::SessionId;
+use crate::id::SessionKey;
 
 const CUSTOM_PREFIX: &[u8] = b"typed-sessions custom id\0";
 
-/// 32 bytes that stand for one session id in memory.
+/// 40 bytes that stand for one session key in memory: the namespace's tag and the id.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Key(pub(crate) [u8; 32]);
+pub(crate) struct Key {
+    tag: u64,
+    id: [u8; 32],
+}
 
 impl Key {
-    pub(crate) fn of(id: &SessionId) -> Key {
-        let text = id.as_str().as_bytes();
-        if let Some(key) = decode_canonical(text) {
-            return Key(key);
+    pub(crate) fn of(key: SessionKey<'_>) -> Key {
+        let tag = key.namespace().tag();
+        let text = key.id().as_str().as_bytes();
+        if let Some(id) = decode_canonical(text) {
+            return Key { tag, id };
         }
         let mut hasher = Sha256::new();
         hasher.update(CUSTOM_PREFIX);
         hasher.update(text);
-        Key(hasher.finalize().into())
+        Key {
+            tag,
+            id: hasher.finalize().into(),
+        }
+    }
+
+    /// A key from its parts (for the table's tests).
+    #[cfg(test)]
+    pub(crate) fn from_parts(tag: u64, id: [u8; 32]) -> Key {
+        Key { tag, id }
     }
 
     /// A well-mixed 64-bit value of the key, for picking a shard.
     pub(crate) fn spread(&self) -> u64 {
-        let [a, b, c, d, e, f, g, h, ..] = self.0;
-        u64::from_le_bytes([a, b, c, d, e, f, g, h]).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        let [a, b, c, d, e, f, g, h, ..] = self.id;
+        (u64::from_le_bytes([a, b, c, d, e, f, g, h]) ^ self.tag)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 }
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(&self.0);
+        state.write_u64(self.tag);
+        state.write(&self.id);
     }
 }
 
@@ -113,6 +129,10 @@ impl BuildHasher for KeyHasher {
 pub(crate) struct WordHasher(u64);
 
 impl Hasher for WordHasher {
+    fn write_u64(&mut self, word: u64) {
+        self.mix(word);
+    }
+
     fn write(&mut self, bytes: &[u8]) {
         let (words, rest) = bytes.as_chunks::<8>();
         for word in words {
@@ -152,20 +172,32 @@ impl std::fmt::Debug for Key {
 mod tests {
     use super::*;
 
+    use crate::id::{Namespace, SessionId};
+
     #[test]
     fn default_ids_decode_and_custom_ids_hash() {
+        let ns = Namespace::new("s");
+        let key = |id: &SessionId| Key::of(ns.key(id));
         let id = SessionId::parse(&"ab".repeat(32)).unwrap();
-        assert_eq!(Key::of(&id).0, [0xab; 32]);
+        assert_eq!(key(&id).id, [0xab; 32]);
         // A custom id that is 64 uppercase hex must not share the key of its lowercase twin.
         let upper = SessionId::parse_custom(&"AB".repeat(32)).unwrap();
-        assert_ne!(Key::of(&upper), Key::of(&id));
+        assert_ne!(key(&upper), key(&id));
         let custom = SessionId::parse_custom("user-42").unwrap();
-        assert_eq!(Key::of(&custom), Key::of(&custom.clone()));
+        assert_eq!(key(&custom), key(&custom.clone()));
         assert_ne!(
-            Key::of(&custom),
-            Key::of(&SessionId::parse_custom("user-43").unwrap())
+            key(&custom),
+            key(&SessionId::parse_custom("user-43").unwrap())
         );
-        assert_eq!(format!("{:?}", Key::of(&id)), "Key(..)");
+        assert_eq!(format!("{:?}", key(&id)), "Key(..)");
+    }
+
+    #[test]
+    fn one_id_in_two_namespaces_is_two_keys() {
+        let id = SessionId::generate();
+        let (a, b) = (Namespace::new("a"), Namespace::new("b"));
+        assert_ne!(Key::of(a.key(&id)), Key::of(b.key(&id)));
+        assert_eq!(Key::of(a.key(&id)).id, Key::of(b.key(&id)).id);
     }
 
     #[test]
@@ -195,7 +227,7 @@ mod tests {
         for n in 0u32..1024 {
             let mut bytes = [0u8; 32];
             bytes[28..].copy_from_slice(&n.to_be_bytes());
-            let h = hasher.hash_one(Key(bytes));
+            let h = hasher.hash_one(Key { tag: 7, id: bytes });
             tags.insert(h >> 57);
             buckets.insert(h & 1023);
         }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::key::Key;
 use super::table::{Evicted, Table};
-use super::{Created, Record, SessionId, SessionStorage, StorageError, StorageStats};
+use super::{Created, Record, SessionKey, SessionStorage, StorageError, StorageStats};
 
 /// How many sessions a [`MemoryStorage`] holds by default.
 pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
@@ -43,16 +43,19 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
-/// use typed_sessions::storage::{Created, MemoryStorage, Record, SessionId, SessionStorage};
+/// use typed_sessions::storage::{
+///     Created, MemoryStorage, Namespace, Record, SessionId, SessionStorage,
+/// };
 ///
 /// let storage = MemoryStorage::with_capacity(10_000);
+/// let cart = Namespace::new("cart");
 /// let id = SessionId::generate();
 /// let now = SystemTime::now();
 /// let record = Record::new("{}", now, now + Duration::from_secs(60));
-/// assert_eq!(storage.create(&id, &record, now).await?, Created::Inserted);
-/// assert_eq!(storage.load(&id, now).await?, Some(record.clone()));
+/// assert_eq!(storage.create(cart.key(&id), &record, now).await?, Created::Inserted);
+/// assert_eq!(storage.load(cart.key(&id), now).await?, Some(record.clone()));
 /// // Expired records read as absent at once, swept or not.
-/// assert_eq!(storage.load(&id, now + Duration::from_secs(60)).await?, None);
+/// assert_eq!(storage.load(cart.key(&id), now + Duration::from_secs(60)).await?, None);
 /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
 pub struct MemoryStorage {
@@ -166,8 +169,12 @@ impl MemoryStorage {
 
 #[async_trait]
 impl SessionStorage for MemoryStorage {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        let key = Key::of(id);
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let key = Key::of(key);
         let mut shard = self.table.shard(&key);
         Ok(shard
             .get(&key)
@@ -177,11 +184,11 @@ impl SessionStorage for MemoryStorage {
 
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let key = Key::of(id);
+        let key = Key::of(key);
         let entry = Entry::new(record);
         let mut shard = self.table.shard(&key);
         if shard.peek(&key).is_some_and(|e| !e.is_expired(now)) {
@@ -195,11 +202,11 @@ impl SessionStorage for MemoryStorage {
 
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let key = Key::of(id);
+        let key = Key::of(key);
         let entry = Entry::new(record);
         let mut shard = self.table.shard(&key);
         match shard.get(&key) {
@@ -211,15 +218,15 @@ impl SessionStorage for MemoryStorage {
         }
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        let key = Key::of(id);
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        let key = Key::of(key);
         Ok(self.table.shard(&key).remove(&key).is_some())
     }
 
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
@@ -285,6 +292,7 @@ const RECORD_OVERHEAD: u64 = 200;
 
 #[cfg(test)]
 mod tests {
+    use crate::storage::{SessionId, test_key};
     use std::time::Duration;
 
     use super::*;
@@ -305,14 +313,14 @@ mod tests {
         let short: Vec<SessionId> = (0..64).map(|_| SessionId::generate()).collect();
         for id in &short {
             let record = Record::new("short", now, now + Duration::from_secs(60));
-            storage.create(id, &record, now).await.unwrap();
+            storage.create(test_key(id), &record, now).await.unwrap();
         }
         // Two minutes later the 64 short sessions have expired; 64 new ones all fit.
         let later = now + Duration::from_secs(120);
         let long: Vec<SessionId> = (0..64).map(|_| SessionId::generate()).collect();
         for id in &long {
             let record = Record::new("long", later, later + hour);
-            storage.create(id, &record, later).await.unwrap();
+            storage.create(test_key(id), &record, later).await.unwrap();
             assert!(storage.len() <= 64);
         }
         assert_eq!(live(&storage, &long, later).await, 64);
@@ -321,12 +329,12 @@ mod tests {
         // (clearing their marks) and evict one.
         let hour_record = Record::new("extra", later, later + hour);
         storage
-            .create(&SessionId::generate(), &hour_record, later)
+            .create(test_key(&SessionId::generate()), &hour_record, later)
             .await
             .unwrap();
         assert_eq!(storage.evictions(), 1);
         let present = |id: &SessionId| {
-            let key = Key::of(id);
+            let key = Key::of(test_key(id));
             storage.table.shard(&key).peek(&key).is_some()
         };
         let survivors: Vec<&SessionId> = long.iter().filter(|id| present(id)).collect();
@@ -334,10 +342,13 @@ mod tests {
         // Use all survivors but one; the next eviction takes exactly that one.
         let (unused, used) = survivors.split_first().unwrap();
         for id in used {
-            storage.load(id, later).await.unwrap();
+            storage.load(test_key(id), later).await.unwrap();
         }
         let extra = SessionId::generate();
-        storage.create(&extra, &hour_record, later).await.unwrap();
+        storage
+            .create(test_key(&extra), &hour_record, later)
+            .await
+            .unwrap();
         assert_eq!(storage.evictions(), 2);
         assert!(!present(unused));
         assert!(used.iter().all(|id| present(id)));
@@ -352,11 +363,11 @@ mod tests {
         for _ in 0..2000 {
             let id = SessionId::generate();
             assert_eq!(
-                storage.create(&id, &record, now).await.unwrap(),
+                storage.create(test_key(&id), &record, now).await.unwrap(),
                 Created::Inserted
             );
             // The newest session is never the one evicted.
-            assert!(storage.load(&id, now).await.unwrap().is_some());
+            assert!(storage.load(test_key(&id), now).await.unwrap().is_some());
             assert!(storage.len() <= 100);
         }
         assert!(storage.len() >= 50, "{}", storage.len());
@@ -366,7 +377,7 @@ mod tests {
     async fn live(storage: &MemoryStorage, ids: &[SessionId], now: SystemTime) -> usize {
         let mut n = 0;
         for id in ids {
-            if storage.load(id, now).await.unwrap().is_some() {
+            if storage.load(test_key(id), now).await.unwrap().is_some() {
                 n += 1;
             }
         }
@@ -383,12 +394,12 @@ mod tests {
         let short = SessionId::parse_custom("user-7").unwrap();
         for id in [&lower, &upper, &short] {
             assert_eq!(
-                storage.create(id, &record, now).await.unwrap(),
+                storage.create(test_key(id), &record, now).await.unwrap(),
                 Created::Inserted
             );
         }
         assert_eq!(storage.len(), 3);
-        assert!(storage.delete(&upper).await.unwrap());
-        assert!(storage.load(&lower, now).await.unwrap().is_some());
+        assert!(storage.delete(test_key(&upper)).await.unwrap());
+        assert!(storage.load(test_key(&lower), now).await.unwrap().is_some());
     }
 }

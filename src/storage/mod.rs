@@ -58,9 +58,13 @@
 //! # Keys
 //!
 //! Ids reach a storage only after validation ([`SessionId`]): 64 lowercase hex characters, or
-//! 1 to 128 characters from `[A-Za-z0-9_-]` for custom generators. Persistent storages file a
-//! record under [`SessionId::storage_key`] (the SHA-256 of the id), so a dump of the storage
-//! does not reveal live ids and nothing from the client ever becomes part of a path or a query.
+//! 1 to 128 characters from `[A-Za-z0-9_-]` for custom generators. Every operation gets a
+//! [`SessionKey`]: the id within the [`Namespace`] of its session (the name the session is
+//! registered under), so records of different sessions never meet, even in one shared storage,
+//! and an id issued for one session finds nothing as another session's. Persistent storages
+//! file a record under [`SessionKey::storage_key`] (the SHA-256 of the name and the id), so a
+//! dump of the storage does not reveal live ids and nothing from the client ever becomes part of
+//! a path or a query; the memory storages key records by the namespace's tag and the id.
 //!
 //! # The directory layout and its durability
 //!
@@ -127,7 +131,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-pub use crate::id::SessionId;
+pub use crate::error::{StorageError, StorageErrorKind};
+pub use crate::id::{Namespace, SessionId, SessionKey};
 pub use cache::{CacheStorage, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
 #[cfg(unix)]
 pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
@@ -303,82 +308,6 @@ impl PurgeBatch {
     }
 }
 
-/// A storage failure: the backend is unreachable, timed out, refused, or returned something it
-/// should not have. Handlers see it as [`SessionError::Storage`](crate::SessionError::Storage),
-/// which maps to `503`; the client's cookie is kept.
-///
-/// The message never contains a session id, a key or a session value.
-///
-/// ```
-/// use typed_sessions::storage::{StorageError, StorageErrorKind};
-///
-/// let io = std::io::Error::other("disk on fire");
-/// let error = StorageError::unavailable("cannot write the session file").with_source(io);
-/// assert_eq!(error.kind(), StorageErrorKind::Unavailable);
-/// assert_eq!(error.to_string(), "session storage unavailable: cannot write the session file");
-/// assert!(std::error::Error::source(&error).is_some());
-/// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}: {message}")]
-pub struct StorageError {
-    kind: StorageErrorKind,
-    message: String,
-    #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-/// The kind of a [`StorageError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StorageErrorKind {
-    /// The backend cannot be reached or did not answer in time (a full disk, a lost
-    /// connection, a permission change).
-    Unavailable,
-    /// The backend answered, but with something that cannot be used (a record that could not
-    /// be removed, a schema mismatch, a failed background task).
-    Backend,
-}
-
-impl fmt::Display for StorageErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StorageErrorKind::Unavailable => "session storage unavailable",
-            StorageErrorKind::Backend => "session storage error",
-        })
-    }
-}
-
-impl StorageError {
-    /// The backend cannot be reached or timed out.
-    pub fn unavailable(message: impl Into<String>) -> StorageError {
-        StorageError {
-            kind: StorageErrorKind::Unavailable,
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// The backend answered with an error.
-    pub fn backend(message: impl Into<String>) -> StorageError {
-        StorageError {
-            kind: StorageErrorKind::Backend,
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// Attaches the underlying error.
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
-        self
-    }
-
-    /// The kind of failure.
-    pub fn kind(&self) -> StorageErrorKind {
-        self.kind
-    }
-}
-
 /// The storage behind by-id sessions. Async and object-safe: sessions hold it as
 /// `Arc<dyn SessionStorage>`; `Arc<S>` is a storage too, so one storage can serve several
 /// sessions and a [sweeper](spawn_sweeper).
@@ -396,7 +325,9 @@ impl StorageError {
 /// use std::collections::HashMap;
 /// use std::sync::Mutex;
 /// use std::time::SystemTime;
-/// use typed_sessions::storage::{Created, Record, SessionId, SessionStorage, StorageError};
+/// use typed_sessions::storage::{
+///     Created, Namespace, Record, SessionId, SessionKey, SessionStorage, StorageError,
+/// };
 ///
 /// /// A minimal storage: one mutex around a map (unbounded: for illustration only).
 /// #[derive(Debug, Default)]
@@ -410,26 +341,27 @@ impl StorageError {
 ///
 /// #[async_trait::async_trait]
 /// impl SessionStorage for MapStorage {
-///     async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-///         Ok(self.map()?.get(id.as_str()).filter(|r| !r.is_expired(now)).cloned())
+///     async fn load(&self, key: SessionKey<'_>, now: SystemTime) -> Result<Option<Record>, StorageError> {
+///         Ok(self.map()?.get(&key.storage_key()).filter(|r| !r.is_expired(now)).cloned())
 ///     }
-///     async fn create(&self, id: &SessionId, record: &Record, now: SystemTime) -> Result<Created, StorageError> {
+///     async fn create(&self, key: SessionKey<'_>, record: &Record, now: SystemTime) -> Result<Created, StorageError> {
 ///         let mut map = self.map()?;
-///         if map.get(id.as_str()).is_some_and(|r| !r.is_expired(now)) {
+///         let key = key.storage_key();
+///         if map.get(&key).is_some_and(|r| !r.is_expired(now)) {
 ///             return Ok(Created::Collision);
 ///         }
-///         map.insert(id.as_str().to_owned(), record.clone());
+///         map.insert(key, record.clone());
 ///         Ok(Created::Inserted)
 ///     }
-///     async fn update(&self, id: &SessionId, record: &Record, now: SystemTime) -> Result<bool, StorageError> {
+///     async fn update(&self, key: SessionKey<'_>, record: &Record, now: SystemTime) -> Result<bool, StorageError> {
 ///         let mut map = self.map()?;
-///         match map.get_mut(id.as_str()) {
+///         match map.get_mut(&key.storage_key()) {
 ///             Some(r) if !r.is_expired(now) => { *r = record.clone(); Ok(true) }
 ///             _ => Ok(false),
 ///         }
 ///     }
-///     async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-///         Ok(self.map()?.remove(id.as_str()).is_some())
+///     async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+///         Ok(self.map()?.remove(&key.storage_key()).is_some())
 ///     }
 ///     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
 ///         let mut map = self.map()?;
@@ -442,13 +374,15 @@ impl StorageError {
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// // The default `change_id` comes for free and keeps the contract.
 /// let storage = MapStorage::default();
+/// let cart = Namespace::new("cart");
 /// let (old, new) = (SessionId::generate(), SessionId::generate());
+/// let (old, new) = (cart.key(&old), cart.key(&new));
 /// let now = SystemTime::now();
 /// let record = Record::new("{}", now, now + std::time::Duration::from_secs(60));
-/// assert_eq!(storage.create(&old, &record, now).await?, Created::Inserted);
-/// assert!(storage.change_id(&old, &new, &record, now).await?);
-/// assert_eq!(storage.load(&old, now).await?, None);
-/// assert_eq!(storage.load(&new, now).await?, Some(record));
+/// assert_eq!(storage.create(old, &record, now).await?, Created::Inserted);
+/// assert!(storage.change_id(old, new, &record, now).await?);
+/// assert_eq!(storage.load(old, now).await?, None);
+/// assert_eq!(storage.load(new, now).await?, Some(record));
 /// # Ok::<(), StorageError>(()) }).unwrap();
 /// ```
 #[async_trait]
@@ -457,14 +391,18 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     ///
     /// A record that cannot be decoded reads as `None` (and should be removed), never as an
     /// error.
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError>;
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError>;
 
     /// Inserts `record` under `id` only if no live record has that id at `now`
     /// ([`Created::Collision`] otherwise, with nothing written). An expired record under `id`
     /// may be replaced.
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError>;
@@ -473,14 +411,14 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// nothing written, if it does not (deleted, expired or never created).
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError>;
 
     /// Removes the record under `id`, if any. Idempotent; returns whether a record (live or
     /// expired) was removed.
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError>;
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError>;
 
     /// Moves the live record from `old` to `new` with `record` as its content, and removes
     /// `old`. Returns `Ok(false)`, with nothing changed, if `old` is gone (or expired) or
@@ -492,8 +430,8 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// it. Backends that can do both at once (a transaction, a script, one lock) override it.
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
@@ -536,12 +474,13 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// use std::time::{Duration, SystemTime};
-    /// use typed_sessions::storage::{MemoryStorage, Record, SessionId, SessionStorage};
+    /// use typed_sessions::storage::{MemoryStorage, Namespace, Record, SessionId, SessionStorage};
     ///
     /// let storage = MemoryStorage::new();
     /// let now = SystemTime::now();
     /// let old = Record::new("{}", now - Duration::from_secs(60), now - Duration::from_secs(1));
-    /// storage.create(&SessionId::generate(), &old, now - Duration::from_secs(60)).await?;
+    /// let (cart, id) = (Namespace::new("cart"), SessionId::generate());
+    /// storage.create(cart.key(&id), &old, now - Duration::from_secs(60)).await?;
     ///
     /// let (mut removed, mut from) = (0, None);
     /// loop {
@@ -573,12 +512,13 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// use std::time::{Duration, SystemTime};
-    /// use typed_sessions::storage::{MemoryStorage, Record, SessionId, SessionStorage};
+    /// use typed_sessions::storage::{MemoryStorage, Namespace, Record, SessionId, SessionStorage};
     ///
     /// let storage = MemoryStorage::new();
     /// let now = SystemTime::now();
     /// let record = Record::new("{}", now, now + Duration::from_secs(60));
-    /// storage.create(&SessionId::generate(), &record, now).await?;
+    /// let (cart, id) = (Namespace::new("cart"), SessionId::generate());
+    /// storage.create(cart.key(&id), &record, now).await?;
     /// let stats = storage.stats(now).await?.expect("the memory storage counts");
     /// assert_eq!((stats.live, stats.expired), (1, 0));
     /// let later = storage.stats(now + Duration::from_secs(60)).await?.unwrap();
@@ -593,32 +533,36 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
 
 #[async_trait]
 impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        (**self).load(id, now).await
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        (**self).load(key, now).await
     }
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        (**self).create(id, record, now).await
+        (**self).create(key, record, now).await
     }
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        (**self).update(id, record, now).await
+        (**self).update(key, record, now).await
     }
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        (**self).delete(id).await
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        (**self).delete(key).await
     }
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
@@ -696,6 +640,14 @@ pub fn spawn_sweeper<S: SessionStorage + ?Sized>(
     })
 }
 
+/// `id` in a namespace of the unit tests.
+#[cfg(test)]
+pub(crate) fn test_key(id: &SessionId) -> SessionKey<'_> {
+    static TESTS: std::sync::LazyLock<Namespace> =
+        std::sync::LazyLock::new(|| Namespace::new("tests"));
+    TESTS.key(id)
+}
+
 /// Runs a blocking closure on tokio's blocking pool, mapping a panic or cancellation of the
 /// task into a [`StorageError`].
 #[cfg(unix)]
@@ -728,30 +680,30 @@ mod tests {
         impl SessionStorage for RacingLogout {
             async fn load(
                 &self,
-                id: &SessionId,
+                key: SessionKey<'_>,
                 now: SystemTime,
             ) -> Result<Option<Record>, StorageError> {
-                self.inner.load(id, now).await
+                self.inner.load(key, now).await
             }
             async fn create(
                 &self,
-                id: &SessionId,
+                key: SessionKey<'_>,
                 r: &Record,
                 now: SystemTime,
             ) -> Result<Created, StorageError> {
-                self.inner.create(id, r, now).await
+                self.inner.create(key, r, now).await
             }
             async fn update(
                 &self,
-                id: &SessionId,
+                key: SessionKey<'_>,
                 r: &Record,
                 now: SystemTime,
             ) -> Result<bool, StorageError> {
-                self.inner.update(id, r, now).await
+                self.inner.update(key, r, now).await
             }
-            async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-                let removed = self.inner.delete(id).await?;
-                Ok(removed && *id != self.logged_out)
+            async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+                let removed = self.inner.delete(key).await?;
+                Ok(removed && *key.id() != self.logged_out)
             }
             async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
                 self.inner.delete_expired(now).await
@@ -766,10 +718,15 @@ mod tests {
         };
         let now = SystemTime::now();
         let record = Record::new("{}", now, now + Duration::from_secs(60));
-        storage.create(&old, &record, now).await.unwrap();
-        assert!(!storage.change_id(&old, &new, &record, now).await.unwrap());
-        assert_eq!(storage.load(&new, now).await.unwrap(), None);
-        assert_eq!(storage.load(&old, now).await.unwrap(), None);
+        storage.create(test_key(&old), &record, now).await.unwrap();
+        assert!(
+            !storage
+                .change_id(test_key(&old), test_key(&new), &record, now)
+                .await
+                .unwrap()
+        );
+        assert_eq!(storage.load(test_key(&new), now).await.unwrap(), None);
+        assert_eq!(storage.load(test_key(&old), now).await.unwrap(), None);
     }
 
     #[tokio::test(start_paused = true)]
@@ -778,7 +735,7 @@ mod tests {
         let id = SessionId::generate();
         let past = SystemTime::now() - Duration::from_secs(10);
         let record = Record::new("{}", past, past + Duration::from_secs(1));
-        storage.create(&id, &record, past).await.unwrap();
+        storage.create(test_key(&id), &record, past).await.unwrap();
         assert_eq!(storage.len(), 1);
         let sweeper = spawn_sweeper(&storage, Duration::from_secs(30));
         tokio::time::sleep(Duration::from_secs(31)).await;
@@ -795,12 +752,12 @@ mod tests {
         let id = SessionId::generate();
         let past = SystemTime::now() - Duration::from_secs(10);
         let record = Record::new("{}", past, past + Duration::from_secs(1));
-        storage.create(&id, &record, past).await.unwrap();
+        storage.create(test_key(&id), &record, past).await.unwrap();
         let sweeper = spawn_sweeper(&storage, Duration::from_secs(30));
         tokio::time::sleep(Duration::from_secs(31)).await;
         tokio::task::yield_now().await;
         assert!(
-            !storage.delete(&id).await.unwrap(),
+            !storage.delete(test_key(&id)).await.unwrap(),
             "the sweep removed the expired record"
         );
         drop(storage);

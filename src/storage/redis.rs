@@ -21,8 +21,9 @@
 //!
 //! # Keys and values
 //!
-//! A session with id `id` lives under the key `prefix + hex(SHA-256(id))`
-//! ([`SessionId::storage_key`]); the default prefix is `typed-sessions:`. The raw id never
+//! A session lives under the key `prefix + hex(SHA-256(namespace, id))`
+//! ([`SessionKey::storage_key`]: the id bound to its session's name); the default prefix is
+//! `typed-sessions:`. The raw id never
 //! reaches Redis, so a dump of the database (or `MONITOR`, or a slow log) reveals no live
 //! session id. The value is one binary string: a 17-byte header (format version `1`,
 //! `created_at` and `expires_at` as big-endian milliseconds since the Unix epoch) followed by
@@ -108,7 +109,7 @@ use tokio::time::{Instant, timeout_at};
 
 use self::connection::{Conn, Target, is_retryable, storage_error};
 use super::millis::to_millis;
-use super::{Created, Record, SessionId, SessionStorage, StorageError, StorageStats};
+use super::{Created, Record, SessionKey, SessionStorage, StorageError, StorageStats};
 
 /// The key prefix used unless [`RedisStorageBuilder::prefix`] sets another.
 pub const DEFAULT_PREFIX: &str = "typed-sessions:";
@@ -296,26 +297,29 @@ impl RedisStorage {
         self.conn.is_cluster()
     }
 
-    /// The Redis key of the session `id`: the prefix and the SHA-256 of the id in hex.
+    /// The Redis key of a session: the prefix and its [storage key](SessionKey::storage_key)
+    /// (the SHA-256 of its namespace and id) in hex.
     ///
     /// ```
     /// # #[cfg(feature = "redis")] {
-    /// use typed_sessions::storage::{RedisStorage, SessionId};
+    /// use typed_sessions::storage::{Namespace, RedisStorage, SessionId};
     /// let id = SessionId::generate();
-    /// let key = RedisStorage::key_for("typed-sessions:", &id);
-    /// assert_eq!(key, format!("typed-sessions:{}", id.storage_key()));
+    /// let user = Namespace::new("user_session");
+    /// let session = user.key(&id);
+    /// let key = RedisStorage::key_for("typed-sessions:", session);
+    /// assert_eq!(key, format!("typed-sessions:{}", session.storage_key()));
     /// assert!(!key.contains(id.as_str()));
     /// # }
     /// ```
-    pub fn key_for(prefix: &str, id: &SessionId) -> String {
+    pub fn key_for(prefix: &str, session: SessionKey<'_>) -> String {
         let mut key = String::with_capacity(prefix.len() + crate::id::DEFAULT_ID_LEN);
         key.push_str(prefix);
-        id.push_storage_key(&mut key);
+        session.push_storage_key(&mut key);
         key
     }
 
-    fn key(&self, id: &SessionId) -> String {
-        Self::key_for(&self.prefix, id)
+    fn key(&self, session: SessionKey<'_>) -> String {
+        Self::key_for(&self.prefix, session)
     }
 
     /// Runs `op` on the connection within the timeout, once more if the connection was lost.
@@ -402,8 +406,12 @@ impl RedisStorage {
 
 #[async_trait]
 impl SessionStorage for RedisStorage {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        let key = self.key(id);
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let (session, key) = (key, self.key(key));
         let value: Option<Vec<u8>> = self
             .run("load", |mut conn| {
                 let key = &key;
@@ -418,7 +426,7 @@ impl SessionStorage for RedisStorage {
             Some(record) => Ok(Some(record)),
             None => {
                 tracing::warn!(
-                    id = %id.log_tag(),
+                    id = %session.id().log_tag(),
                     "a Redis session value is not in the expected format; it is removed"
                 );
                 self.remove(&key).await?;
@@ -429,11 +437,11 @@ impl SessionStorage for RedisStorage {
 
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let key = self.key(id);
+        let key = self.key(key);
         Ok(if self.insert(&key, record, now).await? {
             Created::Inserted
         } else {
@@ -443,11 +451,11 @@ impl SessionStorage for RedisStorage {
 
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let key = self.key(id);
+        let (session, key) = (key, self.key(key));
         let value = record::encode(record);
         let pxat = record::pxat(record);
         // One command, no script: `XX` writes only over an existing key (a deleted session
@@ -475,7 +483,7 @@ impl SessionStorage for RedisStorage {
                 // The key held a record expired by our clock (Redis's runs behind) or a value
                 // of another format: the session had ended, so the write must not revive it.
                 tracing::debug!(
-                    id = %id.log_tag(),
+                    id = %session.id().log_tag(),
                     "Redis update replaced an ended record; removing it"
                 );
                 self.remove(&key).await?;
@@ -484,14 +492,14 @@ impl SessionStorage for RedisStorage {
         }
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        self.remove(&self.key(id)).await
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        self.remove(&self.key(key)).await
     }
 
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {

@@ -325,7 +325,7 @@ mod tests {
         // Spread keys over shards the way random ids would.
         bytes[4..12]
             .copy_from_slice(&(u64::from(n).wrapping_mul(0x2545_F491_4F6C_DD1D)).to_le_bytes());
-        Key(bytes)
+        Key::from_parts(0, bytes)
     }
 
     #[test]

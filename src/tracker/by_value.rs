@@ -1,23 +1,107 @@
-//! By value: the transported string is the serialized session.
+//! By value: the transported string is the serialized session itself.
 
-use super::{Invalid, Loaded, Outcome, Provider, Valid};
+use std::time::{Duration, SystemTime};
 
-/// Deserializes an unwrapped incoming value.
-pub(crate) fn load(provider: &Provider, text: String) -> Loaded {
-    match provider.codec.deserialize(&text) {
-        Ok(value) => Loaded {
-            value: Some(value),
-            outcome: Outcome::Valid(Valid {
-                serialized: text,
-                stored: None,
-                stale_key: false,
-                value_expires_at: None,
-            }),
-        },
-        Err(_) => {
-            // The serializer's message may quote the value: it is not logged.
-            tracing::debug!(session = %provider.name, "session value could not be deserialized");
-            Loaded::invalid(Invalid::Undecodable, None)
+use super::intent::{Change, Header, Intent};
+use super::loaded::{Invalid, Loaded, Outcome, Valid};
+use crate::metrics::Event;
+use crate::serializer::ErasedCodec;
+
+/// The by-value settings of one session.
+#[derive(Debug)]
+pub(crate) struct ByValue {
+    /// The expiry written into protected values (`None`: none).
+    pub(crate) ttl: Option<Duration>,
+    /// Ktor's `sendOnlyIfModified`: a `set` of the value the request brought sends nothing.
+    pub(crate) send_only_if_modified: bool,
+}
+
+/// What the response does with a by-value session.
+pub(crate) enum ValueWrite {
+    /// Nothing.
+    Nothing,
+    /// Send the value rendered at `set`.
+    Send { header: Header, event: Event },
+    /// Tell the client to drop its copy.
+    Remove { event: Option<Event> },
+    /// Send the value the request brought again, under the current key and with the expiry it
+    /// carried (an implicit write: it must never fail the request).
+    Reissue {
+        serialized: String,
+        expires_at: Option<SystemTime>,
+    },
+}
+
+impl ByValue {
+    /// The expiry of a value written at `now`.
+    pub(crate) fn expiry(&self, now: SystemTime) -> Option<SystemTime> {
+        self.ttl.and_then(|ttl| now.checked_add(ttl))
+    }
+
+    /// Deserializes an unwrapped incoming value.
+    pub(crate) fn load(codec: &dyn ErasedCodec, name: &str, text: String) -> Loaded {
+        match codec.deserialize(&text) {
+            Ok(value) => Loaded {
+                value: Some(value),
+                outcome: Outcome::Valid(Valid {
+                    serialized: text,
+                    stored: None,
+                    stale_key: false,
+                    value_expires_at: None,
+                }),
+            },
+            Err(_) => {
+                // The serializer's message may quote the value: it is not logged.
+                tracing::debug!(session = %name, "session value could not be deserialized");
+                Loaded::invalid(Invalid::Undecodable, None)
+            }
+        }
+    }
+
+    /// Decides the write for `intent`, given what was loaded (if the handler read the
+    /// session), whether the request brought a value, and, for `send_only_if_modified` on a
+    /// session that was not read, whether the value it brought serializes as a given string.
+    #[inline]
+    pub(crate) fn decide(
+        &self,
+        intent: Intent,
+        loaded: Option<&Loaded>,
+        brought: bool,
+        brought_equals: impl FnOnce(&str) -> Option<bool>,
+    ) -> ValueWrite {
+        match intent.change {
+            Change::Set(new) => {
+                if self.send_only_if_modified && brought && !intent.ended {
+                    let same = match loaded {
+                        Some(loaded) => loaded.valid().map(|v| v.serialized == new.serialized),
+                        None => brought_equals(&new.serialized),
+                    };
+                    if same == Some(true) {
+                        return ValueWrite::Nothing;
+                    }
+                }
+                let Some(header) = new.rendered else {
+                    return ValueWrite::Nothing;
+                };
+                let existed = !intent.ended && loaded.and_then(Loaded::valid).is_some();
+                let event = if existed {
+                    Event::Updated
+                } else {
+                    Event::Created
+                };
+                ValueWrite::Send { header, event }
+            }
+            Change::Clear => ValueWrite::Remove {
+                event: brought.then_some(Event::Cleared),
+            },
+            Change::Keep => match loaded.map(|l| &l.outcome) {
+                Some(Outcome::Invalid { .. }) => ValueWrite::Remove { event: None },
+                Some(Outcome::Valid(valid)) if valid.stale_key => ValueWrite::Reissue {
+                    serialized: valid.serialized.clone(),
+                    expires_at: valid.value_expires_at,
+                },
+                _ => ValueWrite::Nothing,
+            },
         }
     }
 }

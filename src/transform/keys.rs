@@ -167,7 +167,7 @@ impl Key {
     pub fn generate() -> Key {
         loop {
             let mut bytes = Zeroizing::new([0u8; MIN_KEY_LEN]);
-            crate::random::fill(bytes.as_mut_slice());
+            crate::random::fill_from_os(bytes.as_mut_slice());
             // Only a broken generator produces 32 equal bytes; draw again rather than fail.
             if let Ok(key) = Key::from_bytes(bytes.as_slice()) {
                 return key;

@@ -43,7 +43,7 @@ impl Keyed {
         fn keyed<M: KeyInit + Mac>(key: &[u8]) -> M {
             <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| {
                 let mut random = zeroize::Zeroizing::new(hmac::digest::Key::<M>::default());
-                crate::random::fill(random.as_mut_slice());
+                crate::random::fill_from_os(random.as_mut_slice());
                 <M as KeyInit>::new(&random)
             })
         }

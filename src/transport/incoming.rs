@@ -1,8 +1,9 @@
 //! The session values a request brings, found in one pass over its headers.
 
-use http::{HeaderMap, HeaderValue, header::COOKIE};
+use http::{HeaderMap, HeaderName, HeaderValue, header::COOKIE};
 
 use super::MAX_HEADER_SIZE;
+use super::Transport;
 use super::cookie::MAX_COOKIE_SIZE;
 
 /// Cookie headers larger than this in total are not scanned: no browser sends one, and
@@ -44,11 +45,58 @@ pub(crate) enum Source {
     /// The cookie with this name.
     Cookie(Box<[u8]>),
     /// The first request header with this name.
-    Header(http::HeaderName),
+    Header(HeaderName),
+}
+
+/// `Cookie`, as a static name.
+static COOKIE_HEADER: HeaderName = COOKIE;
+
+impl Source {
+    /// Where `transport` carries a session's value in a request.
+    pub(crate) fn of(transport: &Transport) -> Source {
+        match transport {
+            Transport::Cookie(c) => Source::Cookie(c.name().as_bytes().into()),
+            Transport::Header(h) => Source::Header(h.header().clone()),
+        }
+    }
+
+    /// The request header that carries the value (`Cookie` for every cookie).
+    pub(crate) fn header(&self) -> &HeaderName {
+        match self {
+            Source::Cookie(_) => &COOKIE_HEADER,
+            Source::Header(name) => name,
+        }
+    }
+
+    /// The longest value accepted from this source.
+    pub(crate) fn limit(&self) -> usize {
+        match self {
+            Source::Cookie(_) => MAX_COOKIE_SIZE,
+            Source::Header(_) => MAX_HEADER_SIZE,
+        }
+    }
+}
+
+/// Which kinds of sources a configuration has, so a request captures only what can matter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SourceKinds {
+    /// Some session travels in a cookie.
+    pub(crate) cookies: bool,
+    /// Some session travels in a header of its own.
+    pub(crate) headers: bool,
+}
+
+impl SourceKinds {
+    pub(crate) fn of<'s>(mut sources: impl Iterator<Item = &'s Source> + Clone) -> SourceKinds {
+        SourceKinds {
+            cookies: sources.clone().any(|s| matches!(s, Source::Cookie(_))),
+            headers: sources.any(|s| matches!(s, Source::Header(_))),
+        }
+    }
 }
 
 /// The most sessions one configuration may register (the scan tracks them in a bit set).
-pub const MAX_SESSIONS: usize = 128;
+pub(crate) const MAX_SESSIONS: usize = 128;
 
 /// The request headers that may hold session values, captured when the request arrives: cheap
 /// reference-counted handles on the header bytes, nothing parsed or copied. The scan happens
@@ -65,22 +113,21 @@ pub(crate) struct Captured {
 impl Captured {
     /// Takes handles on the `Cookie` headers (if any source is a cookie) and on each header
     /// source's header.
-    pub(crate) fn capture(
+    pub(crate) fn capture<'s>(
         headers: &HeaderMap,
-        sources: &[Source],
-        header_sources: bool,
+        sources: impl Iterator<Item = &'s Source>,
+        kinds: SourceKinds,
     ) -> Captured {
         let mut captured = Captured::default();
-        if header_sources {
+        if kinds.headers {
             captured.headers = sources
-                .iter()
                 .map(|source| match source {
                     Source::Header(name) => headers.get(name).cloned(),
                     Source::Cookie(_) => None,
                 })
                 .collect();
         }
-        if !sources.iter().any(|s| matches!(s, Source::Cookie(_))) {
+        if !kinds.cookies {
             return captured;
         }
         let cookies = headers.get_all(COOKIE);
@@ -101,9 +148,13 @@ impl Captured {
     /// appears more than once, the **first** occurrence wins: browsers send the cookie with the
     /// longest matching path first (RFC 6265 §5.4), which is the one the most specific session
     /// layer set.
-    pub(crate) fn scan(&self, sources: &[Source], mut found: impl FnMut(usize, Incoming)) {
+    pub(crate) fn scan<'s>(
+        &self,
+        sources: impl Iterator<Item = &'s Source> + Clone,
+        mut found: impl FnMut(usize, Incoming),
+    ) {
         let mut wanted: u128 = 0;
-        for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+        for (slot, source) in sources.clone().enumerate().take(MAX_SESSIONS) {
             match source {
                 Source::Header(_) => {
                     if let Some(Some(value)) = self.headers.get(slot) {
@@ -129,7 +180,7 @@ impl Captured {
                 let Some((name, start, stop)) = split_pair(part) else {
                     continue;
                 };
-                for (slot, source) in sources.iter().enumerate().take(MAX_SESSIONS) {
+                for (slot, source) in sources.clone().enumerate().take(MAX_SESSIONS) {
                     if let Source::Cookie(expected) = source
                         && wanted & (1 << slot) != 0
                         && **expected == *name
@@ -153,7 +204,11 @@ impl Captured {
 /// Captures and scans `headers` at once (see [`Captured`]); for the fuzz targets and tests.
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn collect(headers: &HeaderMap, sources: &[Source], found: impl FnMut(usize, Incoming)) {
-    Captured::capture(headers, sources, true).scan(sources, found);
+    let kinds = SourceKinds {
+        cookies: true,
+        headers: true,
+    };
+    Captured::capture(headers, sources.iter(), kinds).scan(sources.iter(), found);
 }
 
 fn is_space(b: &u8) -> bool {
@@ -192,14 +247,6 @@ fn trim(s: &[u8]) -> &[u8] {
         .take_while(|b| is_space(b))
         .count();
     s.get(lead..s.len() - trail).unwrap_or_default()
-}
-
-/// The limit on an incoming value for a source.
-pub(crate) fn limit(source: &Source) -> usize {
-    match source {
-        Source::Cookie(_) => MAX_COOKIE_SIZE,
-        Source::Header(_) => MAX_HEADER_SIZE,
-    }
 }
 
 #[cfg(test)]

@@ -116,8 +116,15 @@ use std::time::SystemTime;
 
 use typed_sessions::serializer::{Json, SerializerError, SessionSerializer};
 use typed_sessions::storage::{
-    Created, MemoryStorage, Record, SessionId, SessionStorage, StorageError,
+    Created, MemoryStorage, Namespace, Record, SessionId, SessionKey, SessionStorage, StorageError,
 };
+
+/// `id` in the namespace of the session the tests register as `"s"`, for storage calls made
+/// directly (not through a sessions layer).
+pub fn session_key(id: &SessionId) -> SessionKey<'_> {
+    static TESTS: std::sync::LazyLock<Namespace> = std::sync::LazyLock::new(|| Namespace::new("s"));
+    TESTS.key(id)
+}
 
 /// Counts the calls a storage receives, and can be switched to fail like an unreachable
 /// backend. Clones share the counters and the switch.
@@ -154,35 +161,39 @@ impl ProbeStorage {
 
 #[async_trait::async_trait]
 impl SessionStorage for ProbeStorage {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.load(id, now).await
+        self.inner.load(key, now).await
     }
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.create(id, record, now).await
+        self.inner.create(key, record, now).await
     }
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
         self.updates.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.update(id, record, now).await
+        self.inner.update(key, record, now).await
     }
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
         self.deletes.fetch_add(1, Ordering::SeqCst);
         self.check()?;
-        self.inner.delete(id).await
+        self.inner.delete(key).await
     }
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
         self.check()?;

@@ -20,5 +20,7 @@ mod lifecycle;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod properties;
+#[cfg(unix)]
+mod random;
 mod storage;
 mod support;

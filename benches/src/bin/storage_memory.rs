@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use typed_sessions::SessionId;
 use typed_sessions::storage::{MemoryStorage, SessionStorage};
-use typed_sessions_bench::{MokaStorage, PAYLOAD, ready, record, rss_bytes};
+use typed_sessions_bench::{MokaStorage, PAYLOAD, bench_key, ready, record, rss_bytes};
 
 struct Counting;
 
@@ -73,13 +73,13 @@ fn measure<S: SessionStorage>(kind: &str, n: usize, make: impl FnOnce() -> S, se
     let (heap_before, rss_before) = (LIVE.load(Ordering::SeqCst), rss_bytes());
     let storage = make();
     for id in &ids {
-        ready(storage.create(id, &record, now)).unwrap();
+        ready(storage.create(bench_key(id), &record, now)).unwrap();
     }
     settle(&storage);
     let (heap_after, rss_after) = (LIVE.load(Ordering::SeqCst), rss_bytes());
     let held = ids
         .iter()
-        .filter(|id| ready(storage.load(id, now)).unwrap().is_some())
+        .filter(|id| ready(storage.load(bench_key(id), now)).unwrap().is_some())
         .count();
     println!(
         "{kind}: {n} sessions of {} bytes ({held} held): heap {:.0} bytes/session, RSS {:.0} bytes/session",

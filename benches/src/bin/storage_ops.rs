@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use typed_sessions::SessionId;
 use typed_sessions::storage::{MemoryStorage, SessionStorage};
-use typed_sessions_bench::{MokaStorage, ready, record};
+use typed_sessions_bench::{MokaStorage, bench_key, ready, record};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,20 +35,20 @@ fn run(storage: &dyn SessionStorage, op: &str, n: usize, live: usize) {
     let record = record(now);
     let ids: Vec<SessionId> = (0..live).map(|_| SessionId::generate()).collect();
     for id in &ids {
-        ready(storage.create(id, &record, now)).unwrap();
+        ready(storage.create(bench_key(id), &record, now)).unwrap();
     }
     let fresh: Vec<SessionId> = (0..n).map(|_| SessionId::generate()).collect();
     for i in 0..n {
         let id = &ids[i % live];
         match op {
             "load" => {
-                black_box(ready(storage.load(id, now)).unwrap());
+                black_box(ready(storage.load(bench_key(id), now)).unwrap());
             }
             "update" => {
-                black_box(ready(storage.update(id, &record, now)).unwrap());
+                black_box(ready(storage.update(bench_key(id), &record, now)).unwrap());
             }
             "create" => {
-                black_box(ready(storage.create(&fresh[i], &record, now)).unwrap());
+                black_box(ready(storage.create(bench_key(&fresh[i]), &record, now)).unwrap());
             }
             _ => {
                 black_box((id, &fresh[i]));

@@ -177,8 +177,10 @@ impl Storage for Memory {
             now,
             now + std::time::Duration::from_secs(7 * 24 * 3600),
         );
+        let counters = typed_sessions::storage::Namespace::new(COUNTER_NAME);
         for _ in 0..others {
-            storage.create(&SessionId::generate(), &record, now).await?;
+            let id = SessionId::generate();
+            storage.create(counters.key(&id), &record, now).await?;
         }
         Ok(Arc::new(storage))
     }

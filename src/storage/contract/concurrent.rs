@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Barrier;
 
-use super::{Case, Ctx, HOUR, SECOND};
+use super::{Case, Ctx, HOUR, SECOND, key};
 use crate::storage::{Created, Record, SessionId, SessionStorage};
 
 type Storage = Arc<dyn SessionStorage>;
@@ -85,7 +85,10 @@ async fn concurrent_create(ctx: &Ctx, storage: Storage) {
             let (storage, id) = (Arc::clone(&storage), id.clone());
             async move {
                 let record = written(&ctx_copy, n, 0);
-                ctx_copy.ok("create", storage.create(&id, &record, ctx_copy.base).await)
+                ctx_copy.ok(
+                    "create",
+                    storage.create(key(&id), &record, ctx_copy.base).await,
+                )
             }
         })
         .await;
@@ -102,7 +105,7 @@ async fn concurrent_create(ctx: &Ctx, storage: Storage) {
                 ctx.tasks
             ));
         };
-        let got = ctx.ok("load", storage.load(&id, ctx.base).await);
+        let got = ctx.ok("load", storage.load(key(&id), ctx.base).await);
         ctx.expect(
             "load after racing creates (the winner's record)",
             got,
@@ -116,7 +119,9 @@ async fn concurrent_delete_wins(ctx: &Ctx, storage: Storage) {
         let id = SessionId::generate();
         ctx.ok(
             "create",
-            storage.create(&id, &written(ctx, 0, 0), ctx.base).await,
+            storage
+                .create(key(&id), &written(ctx, 0, 0), ctx.base)
+                .await,
         );
         let deleted = Arc::new(AtomicBool::new(false));
         let late_successes = Arc::new(AtomicUsize::new(0));
@@ -130,7 +135,7 @@ async fn concurrent_delete_wins(ctx: &Ctx, storage: Storage) {
                     for _ in 0..(round * 3 + 1) {
                         tokio::task::yield_now().await;
                     }
-                    let removed = ctx.ok("delete", storage.delete(&id).await);
+                    let removed = ctx.ok("delete", storage.delete(key(&id)).await);
                     ctx.check(
                         removed,
                         "delete of the contested record reported no removal",
@@ -141,7 +146,8 @@ async fn concurrent_delete_wins(ctx: &Ctx, storage: Storage) {
                 for step in 1..=8 {
                     let after_delete = deleted.load(Ordering::SeqCst);
                     let record = written(&ctx, n, step);
-                    let updated = ctx.ok("update", storage.update(&id, &record, ctx.base).await);
+                    let updated =
+                        ctx.ok("update", storage.update(key(&id), &record, ctx.base).await);
                     if after_delete && updated {
                         late.fetch_add(1, Ordering::SeqCst);
                     }
@@ -155,7 +161,7 @@ async fn concurrent_delete_wins(ctx: &Ctx, storage: Storage) {
             late == 0,
             &format!("{late} updates that started after the delete returned true"),
         );
-        let got = ctx.ok("load", storage.load(&id, ctx.base).await);
+        let got = ctx.ok("load", storage.load(key(&id), ctx.base).await);
         ctx.expect(
             "load after a delete raced by updates (resurrection)",
             got,
@@ -167,7 +173,10 @@ async fn concurrent_delete_wins(ctx: &Ctx, storage: Storage) {
 async fn concurrent_change_id(ctx: &Ctx, storage: Storage) {
     let old = SessionId::generate();
     let original = written(ctx, 0, 0);
-    ctx.ok("create", storage.create(&old, &original, ctx.base).await);
+    ctx.ok(
+        "create",
+        storage.create(key(&old), &original, ctx.base).await,
+    );
     let new_ids: Vec<SessionId> = (0..ctx.tasks).map(|_| SessionId::generate()).collect();
     let ctx_copy = *ctx;
     let results = together(ctx.tasks, |n| {
@@ -178,7 +187,9 @@ async fn concurrent_change_id(ctx: &Ctx, storage: Storage) {
             let record = written(&ctx_copy, n, 1);
             ctx_copy.ok(
                 "change_id",
-                storage.change_id(&old, &new, &record, ctx_copy.base).await,
+                storage
+                    .change_id(key(&old), key(&new), &record, ctx_copy.base)
+                    .await,
             )
         }
     })
@@ -198,11 +209,11 @@ async fn concurrent_change_id(ctx: &Ctx, storage: Storage) {
     };
     ctx.expect(
         "load of the old id after racing change_ids",
-        ctx.ok("load", storage.load(&old, ctx.base).await),
+        ctx.ok("load", storage.load(key(&old), ctx.base).await),
         None,
     );
     for (n, id) in new_ids.iter().enumerate() {
-        let got = ctx.ok("load", storage.load(id, ctx.base).await);
+        let got = ctx.ok("load", storage.load(key(id), ctx.base).await);
         let want = written(ctx, n, 1);
         let want = (n == winner).then_some(&want);
         ctx.expect("load of a new id after racing change_ids", got, want);
@@ -232,7 +243,7 @@ async fn concurrent_mixed(ctx: &Ctx, storage: Storage) {
             let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (n as u64 + 1));
             let mine = SessionId::generate();
             let mut last = written(&ctx, n, 0);
-            let created = ctx.ok("create", storage.create(&mine, &last, now).await);
+            let created = ctx.ok("create", storage.create(key(&mine), &last, now).await);
             ctx.check(
                 created == Created::Inserted,
                 "create of a task's own id collided",
@@ -244,7 +255,7 @@ async fn concurrent_mixed(ctx: &Ctx, storage: Storage) {
                 };
                 match rng.next(10) {
                     0..=2 => {
-                        if let Some(got) = ctx.ok("load", storage.load(id, now).await) {
+                        if let Some(got) = ctx.ok("load", storage.load(key(id), now).await) {
                             ctx.check(
                                 is_whole(&ctx, &got),
                                 "a load of a contested id returned a record no writer wrote",
@@ -252,19 +263,20 @@ async fn concurrent_mixed(ctx: &Ctx, storage: Storage) {
                         }
                     }
                     3 | 4 => {
-                        ctx.ok("create", storage.create(id, &record, now).await);
+                        ctx.ok("create", storage.create(key(id), &record, now).await);
                     }
                     5 | 6 => {
-                        ctx.ok("update", storage.update(id, &record, now).await);
+                        ctx.ok("update", storage.update(key(id), &record, now).await);
                     }
                     7 => {
-                        ctx.ok("delete", storage.delete(id).await);
+                        ctx.ok("delete", storage.delete(key(id)).await);
                     }
                     _ => {
-                        let updated = ctx.ok("update", storage.update(&mine, &record, now).await);
+                        let updated =
+                            ctx.ok("update", storage.update(key(&mine), &record, now).await);
                         ctx.check(updated, "update of a task's own live record returned false");
                         last = record;
-                        let got = ctx.ok("load", storage.load(&mine, now).await);
+                        let got = ctx.ok("load", storage.load(key(&mine), now).await);
                         ctx.expect(
                             "load of a task's own record after its update",
                             got,
@@ -278,7 +290,7 @@ async fn concurrent_mixed(ctx: &Ctx, storage: Storage) {
     })
     .await;
     for (id, last) in &private_ids {
-        let got = ctx.ok("load", storage.load(id, ctx.base).await);
+        let got = ctx.ok("load", storage.load(key(id), ctx.base).await);
         ctx.expect(
             "load of a task's own record at the end (lost record)",
             got,
@@ -286,7 +298,7 @@ async fn concurrent_mixed(ctx: &Ctx, storage: Storage) {
         );
     }
     for id in shared.iter() {
-        if let Some(got) = ctx.ok("load", storage.load(id, ctx.base).await) {
+        if let Some(got) = ctx.ok("load", storage.load(key(id), ctx.base).await) {
             ctx.check(
                 is_whole(ctx, &got),
                 "a contested id holds a record no writer wrote",

@@ -41,7 +41,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Record, SessionStorage, StorageError};
+use std::sync::LazyLock;
+
+use super::{Namespace, Record, SessionId, SessionKey, SessionStorage, StorageError};
 
 /// One rule of the contract, checked on a fresh storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +94,10 @@ pub enum Case {
     /// `delete_expired_batch`, called until it says it is finished (with a small `limit`),
     /// removes exactly the expired records, as `delete_expired` does.
     DeleteExpiredBatch,
+    /// Records of two namespaces never meet: one id stored in one namespace is absent in
+    /// another (`load`, `update`, `delete` and `change_id` there neither see nor touch it),
+    /// and the same id can hold one record in each.
+    Namespaces,
 }
 
 impl Case {
@@ -117,7 +123,12 @@ impl Case {
         Case::ConcurrentMixed,
         Case::Stats,
         Case::DeleteExpiredBatch,
+        Case::Namespaces,
     ];
+
+    /// The cases that need records filed under their namespace (the Ktor-compatible
+    /// directory layout files them under the raw id, as Ktor does).
+    pub const NAMESPACED: &'static [Case] = &[Case::Namespaces];
 
     /// The cases whose expectations depend on the expiry a record carries (for storages
     /// that cannot keep a per-record expiry, such as the Ktor-compatible directory layout).
@@ -153,6 +164,7 @@ impl Case {
             Case::ConcurrentMixed => "concurrent_mixed",
             Case::Stats => "stats",
             Case::DeleteExpiredBatch => "delete_expired_batch",
+            Case::Namespaces => "namespaces",
         }
     }
 }
@@ -274,6 +286,15 @@ pub(crate) struct Ctx {
     pub(crate) ops_per_task: usize,
 }
 
+/// The namespace the cases file their records under (besides [`Case::Namespaces`]'s second
+/// one).
+static CONTRACT: LazyLock<Namespace> = LazyLock::new(|| Namespace::new("contract"));
+
+/// `id` in the contract's namespace.
+fn key(id: &SessionId) -> SessionKey<'_> {
+    CONTRACT.key(id)
+}
+
 const SECOND: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -369,12 +390,13 @@ mod tests {
     //! The suite must fail storages that break the contract, each in the case that names the
     //! broken rule.
 
+    use crate::storage::SessionKey;
     use std::time::SystemTime;
 
     use async_trait::async_trait;
 
     use super::*;
-    use crate::storage::{Created, MemoryStorage, SessionId};
+    use crate::storage::{Created, MemoryStorage};
 
     #[derive(Debug, Clone, Copy)]
     enum Flaw {
@@ -404,48 +426,48 @@ mod tests {
     impl SessionStorage for Broken {
         async fn load(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             now: SystemTime,
         ) -> Result<Option<Record>, StorageError> {
             match self.flaw {
-                Flaw::LoadIgnoresExpiry => self.inner.load(id, never()).await,
-                _ => self.inner.load(id, now).await,
+                Flaw::LoadIgnoresExpiry => self.inner.load(key, never()).await,
+                _ => self.inner.load(key, now).await,
             }
         }
         async fn create(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             record: &Record,
             now: SystemTime,
         ) -> Result<Created, StorageError> {
             if let Flaw::CreateOverwrites = self.flaw {
-                self.inner.delete(id).await?;
+                self.inner.delete(key).await?;
             }
-            self.inner.create(id, record, now).await
+            self.inner.create(key, record, now).await
         }
         async fn update(
             &self,
-            id: &SessionId,
+            key: SessionKey<'_>,
             record: &Record,
             now: SystemTime,
         ) -> Result<bool, StorageError> {
             match self.flaw {
                 Flaw::UpdateUpserts => {
-                    self.inner.delete(id).await?;
-                    self.inner.create(id, record, now).await?;
+                    self.inner.delete(key).await?;
+                    self.inner.create(key, record, now).await?;
                     Ok(true)
                 }
-                Flaw::UpdateIgnoresExpiry => self.inner.update(id, record, never()).await,
-                _ => self.inner.update(id, record, now).await,
+                Flaw::UpdateIgnoresExpiry => self.inner.update(key, record, never()).await,
+                _ => self.inner.update(key, record, now).await,
             }
         }
-        async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-            self.inner.delete(id).await
+        async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+            self.inner.delete(key).await
         }
         async fn change_id(
             &self,
-            old: &SessionId,
-            new: &SessionId,
+            old: SessionKey<'_>,
+            new: SessionKey<'_>,
             record: &Record,
             now: SystemTime,
         ) -> Result<bool, StorageError> {

@@ -120,7 +120,7 @@ impl Dir {
                         created_at: written,
                         expires_at: written
                             .checked_add(max_age)
-                            .unwrap_or(written + crate::config::FOREVER),
+                            .unwrap_or(written + crate::clock::FOREVER),
                     })
                 }
                 _ => Contents::Corrupt,

@@ -6,7 +6,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::id::SessionId;
+use crate::id::SessionKey;
 
 /// How session files are named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,17 +33,22 @@ pub(crate) struct Location {
 }
 
 impl Layout {
-    /// Where `id`'s record lives under `root`, or `None` if this layout cannot hold `id`
+    /// Where `key`'s record lives under `root`, or `None` if this layout cannot hold its id
     /// (the Ktor layout refuses ids with capital letters: on a case-insensitive file system
     /// `Ab` and `aB` would share a file).
-    pub(crate) fn locate(&self, root: &Path, id: &SessionId) -> Option<Location> {
+    ///
+    /// The hashed layout files a record under the key's [storage key](SessionKey::storage_key),
+    /// bound to its session's namespace. The Ktor layout files it under the raw id, as Ktor
+    /// does, so the namespace plays no part there: sessions that share a Ktor-layout directory
+    /// share their ids.
+    pub(crate) fn locate(&self, root: &Path, key: SessionKey<'_>) -> Option<Location> {
         let (dirs, name) = match self {
             Layout::Hashed => {
-                let key = id.storage_key();
+                let key = key.storage_key();
                 (vec![key.get(..2)?.to_owned()], key)
             }
             Layout::Ktor { .. } => {
-                let text = id.as_str();
+                let text = key.id().as_str();
                 if text.bytes().any(|b| b.is_ascii_uppercase()) {
                     return None;
                 }
@@ -163,12 +168,15 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::{SessionId, test_key};
 
     #[test]
     fn hashed_layout_uses_the_storage_key_only() {
         let id = SessionId::generate();
-        let location = Layout::Hashed.locate(Path::new("/r"), &id).unwrap();
-        let key = id.storage_key();
+        let location = Layout::Hashed
+            .locate(Path::new("/r"), test_key(&id))
+            .unwrap();
+        let key = test_key(&id).storage_key();
         assert_eq!(location.file, Path::new("/r").join(&key[..2]).join(&key));
         assert!(!location.file.to_string_lossy().contains(id.as_str()));
         assert!(Layout::Hashed.is_session_file(&key, 1));
@@ -182,25 +190,28 @@ mod tests {
         };
         let id = SessionId::parse_custom("abcdef").unwrap();
         assert_eq!(
-            ktor.locate(Path::new("/r"), &id).unwrap().file,
+            ktor.locate(Path::new("/r"), test_key(&id)).unwrap().file,
             Path::new("/r/ab/cd/ef.dat")
         );
         let odd = SessionId::parse_custom("abcde").unwrap();
         assert_eq!(
-            ktor.locate(Path::new("/r"), &odd).unwrap().file,
+            ktor.locate(Path::new("/r"), test_key(&odd)).unwrap().file,
             Path::new("/r/ab/cd/e.dat")
         );
         let short = SessionId::parse_custom("x").unwrap();
-        let location = ktor.locate(Path::new("/r"), &short).unwrap();
+        let location = ktor.locate(Path::new("/r"), test_key(&short)).unwrap();
         assert_eq!(location.file, Path::new("/r/x.dat"));
         assert!(location.dirs.is_empty());
         let default = SessionId::generate();
-        let location = ktor.locate(Path::new("/r"), &default).unwrap();
+        let location = ktor.locate(Path::new("/r"), test_key(&default)).unwrap();
         assert_eq!(location.dirs.len(), 31);
         assert_eq!(location.name.len(), "xx.dat".len());
         assert!(
-            ktor.locate(Path::new("/r"), &SessionId::parse_custom("aB").unwrap())
-                .is_none()
+            ktor.locate(
+                Path::new("/r"),
+                test_key(&SessionId::parse_custom("aB").unwrap())
+            )
+            .is_none()
         );
     }
 

@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! One file per session, `root/<k0k1>/<k>`: `k` is [`SessionId::storage_key`], the SHA-256 of
-//! the id in hex, and `k0k1` its first two characters (256 fan-out directories, created when
+//! One file per session, `root/<k0k1>/<k>`: `k` is [`SessionKey::storage_key`], the SHA-256 of
+//! the session's name and id in hex, and `k0k1` its first two characters (256 fan-out directories, created when
 //! first written to). Nothing the client sends ever becomes part of a path, and a listing of
 //! the directory does not reveal live ids. Reads never create directories.
 //!
@@ -59,7 +59,7 @@
 //!   the file was last written, by either server (its modification time); it reads as created
 //!   at that time too. The by-id tracker's absolute lifetime therefore slides with each write
 //!   in this layout, and a session that is only read expires `max_age` after its last write.
-//! * **Ids.** Ids are validated [`SessionId`]s (`[A-Za-z0-9_-]`, which already excludes every
+//! * **Ids.** Ids are validated [`SessionId`](crate::SessionId)s (`[A-Za-z0-9_-]`, which already excludes every
 //!   character Ktor's `requireId` refuses). Ids with capital letters are refused (read as
 //!   absent, cannot be created): on a case-insensitive file system `Ab` and `aB` would share a
 //!   file. Reads never create directories (Ktor's do); deletes remove the emptied directories,
@@ -87,7 +87,7 @@ use self::files::Dir;
 use self::layout::{Layout, Location};
 use self::sweep::Sweep;
 use super::{
-    Created, PurgeBatch, PurgeCursor, Record, SessionId, SessionStorage, StorageError,
+    Created, PurgeBatch, PurgeCursor, Record, SessionKey, SessionStorage, StorageError,
     StorageStats, blocking,
 };
 
@@ -105,16 +105,20 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
 /// ```
 /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
-/// use typed_sessions::storage::{Created, DirectoryStorage, Record, SessionId, SessionStorage};
+/// use typed_sessions::storage::{
+///     Created, DirectoryStorage, Namespace, Record, SessionId, SessionStorage,
+/// };
 ///
 /// # let dir = tempfile::tempdir().unwrap();
 /// let storage = DirectoryStorage::open(dir.path().join("sessions"))?;
+/// let user = Namespace::new("user_session");
 /// let id = SessionId::generate();
+/// let key = user.key(&id);
 /// let now = SystemTime::now();
 /// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60));
-/// assert_eq!(storage.create(&id, &record, now).await?, Created::Inserted);
-/// assert_eq!(storage.load(&id, now).await?, Some(record));
-/// assert!(storage.path_of(&id).unwrap().ends_with(id.storage_key()));
+/// assert_eq!(storage.create(key, &record, now).await?, Created::Inserted);
+/// assert_eq!(storage.load(key, now).await?, Some(record));
+/// assert!(storage.path_of(key).unwrap().ends_with(key.storage_key()));
 /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
@@ -227,13 +231,15 @@ impl DirectoryStorage {
     /// ```
     /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
     /// use std::time::{Duration, SystemTime};
-    /// use typed_sessions::storage::{DirectoryStorage, Record, SessionId, SessionStorage};
+    /// use typed_sessions::storage::{DirectoryStorage, Namespace, Record, SessionId, SessionStorage};
     ///
     /// # let dir = tempfile::tempdir().unwrap();
     /// let storage = DirectoryStorage::ktor_compatible(dir.path())?;
     /// let id = SessionId::parse_custom("abcdef").unwrap();
+    /// let user = Namespace::new("user_session");
+    /// let key = user.key(&id);
     /// let now = SystemTime::now();
-    /// storage.create(&id, &Record::new(r#"{"userID":"123"}"#, now, now), now).await?;
+    /// storage.create(key, &Record::new(r#"{"userID":"123"}"#, now, now), now).await?;
     /// let file = dir.path().join("ab/cd/ef.dat");
     /// assert_eq!(std::fs::read_to_string(&file).unwrap(), r#"{"userID":"123"}"#);
     /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
@@ -264,18 +270,18 @@ impl DirectoryStorage {
         matches!(self.dir.layout, Layout::Ktor { .. })
     }
 
-    /// The file that holds (or would hold) `id`'s record, or `None` if this layout cannot hold
-    /// `id`. For operations and tests; the file may not exist.
-    pub fn path_of(&self, id: &SessionId) -> Option<PathBuf> {
-        self.locate(id).map(|location| location.file)
+    /// The file that holds (or would hold) `key`'s record, or `None` if this layout cannot
+    /// hold its id. For operations and tests; the file may not exist.
+    pub fn path_of(&self, key: SessionKey<'_>) -> Option<PathBuf> {
+        self.locate(key).map(|location| location.file)
     }
 
-    fn locate(&self, id: &SessionId) -> Option<Location> {
-        self.dir.layout.locate(&self.dir.root, id)
+    fn locate(&self, key: SessionKey<'_>) -> Option<Location> {
+        self.dir.layout.locate(&self.dir.root, key)
     }
 
-    fn locate_for_write(&self, id: &SessionId) -> Result<Location, StorageError> {
-        self.locate(id).ok_or_else(|| {
+    fn locate_for_write(&self, key: SessionKey<'_>) -> Result<Location, StorageError> {
+        self.locate(key).ok_or_else(|| {
             StorageError::backend(
                 "the Ktor-compatible directory layout cannot store ids with capital letters",
             )
@@ -299,11 +305,15 @@ fn io_error(what: &'static str) -> impl FnOnce(std::io::Error) -> StorageError {
 
 #[async_trait]
 impl SessionStorage for DirectoryStorage {
-    async fn load(&self, id: &SessionId, now: SystemTime) -> Result<Option<Record>, StorageError> {
-        let Some(location) = self.locate(id) else {
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let Some(location) = self.locate(key) else {
             return Ok(None);
         };
-        let (dir, tag) = (Arc::clone(&self.dir), id.log_tag());
+        let (dir, tag) = (Arc::clone(&self.dir), key.id().log_tag());
         blocking("session load", move || {
             dir.load(&location, now, tag)
                 .map_err(io_error("cannot read a session file"))
@@ -313,11 +323,11 @@ impl SessionStorage for DirectoryStorage {
 
     async fn create(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let location = self.locate_for_write(id)?;
+        let location = self.locate_for_write(key)?;
         let (dir, record) = (Arc::clone(&self.dir), record.clone());
         blocking("session create", move || {
             dir.create(&location, &record, now)
@@ -328,11 +338,11 @@ impl SessionStorage for DirectoryStorage {
 
     async fn update(
         &self,
-        id: &SessionId,
+        key: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let Some(location) = self.locate(id) else {
+        let Some(location) = self.locate(key) else {
             return Ok(false);
         };
         let (dir, record) = (Arc::clone(&self.dir), record.clone());
@@ -343,8 +353,8 @@ impl SessionStorage for DirectoryStorage {
         .await
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
-        let Some(location) = self.locate(id) else {
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        let Some(location) = self.locate(key) else {
             return Ok(false);
         };
         let dir = Arc::clone(&self.dir);
@@ -357,8 +367,8 @@ impl SessionStorage for DirectoryStorage {
 
     async fn change_id(
         &self,
-        old: &SessionId,
-        new: &SessionId,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {

@@ -87,13 +87,13 @@ macro_rules! sql_storage {
 
             async fn load(
                 &self,
-                id: &$crate::storage::SessionId,
+                key: $crate::storage::SessionKey<'_>,
                 now: ::std::time::SystemTime,
             ) -> Result<Option<$crate::storage::Record>, $crate::storage::StorageError> {
                 use sqlx::{AssertSqlSafe, Row};
                 use $crate::storage::millis::{from_millis_i64, to_millis_i64};
 
-                let key = id.storage_key();
+                let key = key.storage_key();
                 let now = to_millis_i64(now);
                 let row = $crate::storage::sql::call::run(self.limits, "load", || {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
@@ -122,14 +122,14 @@ macro_rules! sql_storage {
 
             async fn create(
                 &self,
-                id: &$crate::storage::SessionId,
+                key: $crate::storage::SessionKey<'_>,
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<$crate::storage::Created, $crate::storage::StorageError> {
                 use sqlx::AssertSqlSafe;
                 use $crate::storage::millis::to_millis_i64;
 
-                let key = id.storage_key();
+                let key = key.storage_key();
                 let (created, expires) = (
                     to_millis_i64(record.created_at),
                     to_millis_i64(record.expires_at),
@@ -154,14 +154,14 @@ macro_rules! sql_storage {
 
             async fn update(
                 &self,
-                id: &$crate::storage::SessionId,
+                key: $crate::storage::SessionKey<'_>,
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {
                 use sqlx::AssertSqlSafe;
                 use $crate::storage::millis::to_millis_i64;
 
-                let key = id.storage_key();
+                let key = key.storage_key();
                 let (created, expires) = (
                     to_millis_i64(record.created_at),
                     to_millis_i64(record.expires_at),
@@ -182,11 +182,11 @@ macro_rules! sql_storage {
 
             async fn delete(
                 &self,
-                id: &$crate::storage::SessionId,
+                key: $crate::storage::SessionKey<'_>,
             ) -> Result<bool, $crate::storage::StorageError> {
                 use sqlx::AssertSqlSafe;
 
-                let key = id.storage_key();
+                let key = key.storage_key();
                 let done = $crate::storage::sql::call::run(self.limits, "delete", || {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.delete.clone()))
                         .bind(key.as_str())
@@ -198,8 +198,8 @@ macro_rules! sql_storage {
 
             async fn change_id(
                 &self,
-                old: &$crate::storage::SessionId,
-                new: &$crate::storage::SessionId,
+                old: $crate::storage::SessionKey<'_>,
+                new: $crate::storage::SessionKey<'_>,
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {

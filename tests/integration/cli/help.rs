@@ -30,7 +30,7 @@ fn every_command_has_help_that_states_its_purpose() {
         ),
         (
             &["store", "clear", "--help"],
-            &["End one session", "log tag"],
+            &["End one session", "--session"],
         ),
     ];
     for (args, needles) in cases {

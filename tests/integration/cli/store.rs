@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use typed_sessions::storage::{DirectoryStorage, Record, SessionId, SessionStorage};
 
 use super::{Run, run};
+use crate::common::session_key;
 use crate::support::servers;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -20,13 +21,16 @@ async fn fill(storage: &dyn SessionStorage, live: usize, expired: usize) -> Vec<
     for _ in 0..live {
         let id = SessionId::generate();
         let record = Record::new(r#"{"user":"ada"}"#, now, now + HOUR);
-        storage.create(&id, &record, now).await.unwrap();
+        storage
+            .create(session_key(&id), &record, now)
+            .await
+            .unwrap();
         ids.push(id);
     }
     for _ in 0..expired {
         let record = Record::new(r#"{"user":"old"}"#, past, now - Duration::from_secs(60));
         storage
-            .create(&SessionId::generate(), &record, past)
+            .create(session_key(&SessionId::generate()), &record, past)
             .await
             .unwrap();
     }
@@ -52,16 +56,21 @@ fn expect_stats(url: &str, live: u64, expired: u64, measure: &str) -> Run {
     r
 }
 
-/// `clear` of a live id, again, of an id never stored, and of an invalid id; no output holds
-/// a whole id.
+/// `clear` of a live id under another session's name (nothing), under its own, again, of an id
+/// never stored, and of an invalid id; no output holds a whole id.
 fn expect_clear(url: &str, storage_id: &SessionId) {
-    let tag = storage_id.log_tag().to_string();
-    let first = run(&["store", "clear", url, storage_id.as_str()]).expect(0);
+    let id = storage_id.as_str();
+    let elsewhere = run(&["store", "clear", url, "--session", "other", id]).expect(0);
     assert!(
-        first.has_line(&format!("removed: yes (session {tag})")),
-        "{first:#?}"
+        elsewhere
+            .field("removed")
+            .unwrap()
+            .starts_with("no (no session `other`"),
+        "{elsewhere:#?}"
     );
-    let again = run(&["store", "clear", url, storage_id.as_str()]).expect(0);
+    let first = run(&["store", "clear", url, "--session", "s", id]).expect(0);
+    assert!(first.has_line("removed: yes"), "{first:#?}");
+    let again = run(&["store", "clear", url, "--session", "s", id]).expect(0);
     assert!(
         again
             .field("removed")
@@ -69,14 +78,14 @@ fn expect_clear(url: &str, storage_id: &SessionId) {
             .starts_with("no (no session"),
         "{again:#?}"
     );
-    for r in [&first, &again] {
+    for r in [&elsewhere, &first, &again] {
         assert!(
             !r.all().contains(storage_id.as_str()),
             "a whole id was printed: {r:#?}"
         );
     }
     let piped = super::run_with(
-        &["store", "clear", url, "-"],
+        &["store", "clear", url, "--session", "s", "-"],
         &[],
         Some(&format!("{}\n", storage_id.as_str())),
     )
@@ -88,17 +97,19 @@ fn expect_clear(url: &str, storage_id: &SessionId) {
             .starts_with("no (no session"),
         "{piped:#?}"
     );
-    let custom = run(&["store", "clear", url, "custom-ID_42"]).expect(0);
+    let custom = run(&["store", "clear", url, "--session", "s", "custom-ID_42"]).expect(0);
     assert!(
         custom.field("removed").unwrap().starts_with("no"),
         "{custom:#?}"
     );
     for bad in ["../../etc/passwd", "", &"a".repeat(129)] {
-        let r = run(&["store", "clear", url, bad]).expect_error(2, "not a valid session id");
+        let r = run(&["store", "clear", url, "--session", "s", bad])
+            .expect_error(2, "not a valid session id");
         assert!(!r.stderr.contains("cookie value"), "{r:#?}");
     }
     let cookie = format!("{}/{}", storage_id.as_str(), "0123456789abcdef".repeat(4));
-    run(&["store", "clear", url, &cookie]).expect_error(2, "looks like a protected cookie value");
+    run(&["store", "clear", url, "--session", "s", &cookie])
+        .expect_error(2, "looks like a protected cookie value");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,7 +125,7 @@ async fn directory_stats_purge_and_clear() {
     expect_stats(url, 5, 300, "on disk");
 
     // A damaged file counts as unreadable, and the purge removes it with the expired ones.
-    let damaged = storage.path_of(&live[0]).unwrap();
+    let damaged = storage.path_of(session_key(&live[0])).unwrap();
     std::fs::write(&damaged, b"not a session file").unwrap();
     let stats = run(&["store", "stats", &format!("dir://{url}")]).expect(0);
     assert!(
@@ -141,7 +152,7 @@ async fn directory_stats_purge_and_clear() {
     let now = SystemTime::now();
     for n in 0..20 {
         let id = SessionId::parse_custom(&format!("k{n:02}abcdef")).unwrap();
-        ktor.create(&id, &Record::new("{}", now, now), now)
+        ktor.create(session_key(&id), &Record::new("{}", now, now), now)
             .await
             .unwrap();
     }
@@ -161,7 +172,7 @@ fn a_missing_directory_or_database_is_an_error_and_is_not_created() {
     for args in [
         vec!["store", "stats", url],
         vec!["store", "purge-expired", url],
-        vec!["store", "clear", url, "custom-id"],
+        vec!["store", "clear", url, "--session", "s", "custom-id"],
     ] {
         run(&args).expect_error(2, "no session directory at");
     }
@@ -272,7 +283,14 @@ fn unreachable_servers_fail_fast_with_one_line() {
     ] {
         for args in [
             vec!["store", "stats", url.as_str()],
-            vec!["store", "clear", url.as_str(), "custom-id"],
+            vec![
+                "store",
+                "clear",
+                url.as_str(),
+                "--session",
+                "s",
+                "custom-id",
+            ],
         ] {
             let r = run(&args).expect_error(3, "session storage unavailable");
             assert!(r.took < Duration::from_secs(8), "took {:?}: {r:#?}", r.took);

@@ -4,10 +4,10 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::routing::get as route;
-use typed_sessions::storage::{SessionId, SessionStorage};
+use typed_sessions::storage::{SessionId, SessionKey, SessionStorage};
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
-use crate::common::{ProbeStorage, TestUserSession, get, user_routes};
+use crate::common::{ProbeStorage, TestUserSession, get, session_key, user_routes};
 
 fn app(storage: &ProbeStorage) -> Router {
     let layer = SessionsConfig::new()
@@ -27,7 +27,7 @@ async fn ids_are_64_hex_and_the_storage_holds_json() {
     let parsed = SessionId::parse(&id).expect("a 64-char lowercase hex id");
     let record = storage
         .inner
-        .load(&parsed, std::time::SystemTime::now())
+        .load(session_key(&parsed), std::time::SystemTime::now())
         .await
         .unwrap()
         .unwrap();
@@ -339,7 +339,7 @@ async fn by_id_with_the_backward_compatible_serializer() {
     let record = storage
         .inner
         .load(
-            &SessionId::parse(&id).unwrap(),
+            session_key(&SessionId::parse(&id).unwrap()),
             std::time::SystemTime::now(),
         )
         .await
@@ -381,7 +381,7 @@ struct Hanging;
 impl SessionStorage for Hanging {
     async fn load(
         &self,
-        _: &SessionId,
+        _: SessionKey<'_>,
         _: std::time::SystemTime,
     ) -> Result<Option<typed_sessions::storage::Record>, typed_sessions::storage::StorageError>
     {
@@ -389,7 +389,7 @@ impl SessionStorage for Hanging {
     }
     async fn create(
         &self,
-        _: &SessionId,
+        _: SessionKey<'_>,
         _: &typed_sessions::storage::Record,
         _: std::time::SystemTime,
     ) -> Result<typed_sessions::storage::Created, typed_sessions::storage::StorageError> {
@@ -397,13 +397,16 @@ impl SessionStorage for Hanging {
     }
     async fn update(
         &self,
-        _: &SessionId,
+        _: SessionKey<'_>,
         _: &typed_sessions::storage::Record,
         _: std::time::SystemTime,
     ) -> Result<bool, typed_sessions::storage::StorageError> {
         std::future::pending().await
     }
-    async fn delete(&self, _: &SessionId) -> Result<bool, typed_sessions::storage::StorageError> {
+    async fn delete(
+        &self,
+        _: SessionKey<'_>,
+    ) -> Result<bool, typed_sessions::storage::StorageError> {
         std::future::pending().await
     }
     async fn delete_expired(

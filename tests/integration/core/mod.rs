@@ -1,4 +1,4 @@
-//! Issue 2, the core: configuration, transports, the per-request handle, write rules,
+//! The core: configuration, transports, the per-request handle, write rules and the commit,
 //! serializers, by-id tracking, bad input, route scoping, errors, and Ktor's own cases.
 
 mod bad_input;
@@ -9,3 +9,4 @@ mod handle;
 mod header;
 mod ktor_cases;
 mod scoped;
+mod write_out;

@@ -8,7 +8,7 @@ use typed_sessions::SessionsConfig;
 use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{SessionId, SessionStorage};
 
-use crate::common::{TestUserSession, cookie_client, get, serve, user_routes};
+use crate::common::{TestUserSession, cookie_client, get, serve, session_key, user_routes};
 
 fn app(storage: Arc<dyn SessionStorage>) -> Router {
     let layer = SessionsConfig::new()
@@ -39,7 +39,7 @@ pub async fn round_trip(storage: Arc<dyn SessionStorage>) {
     assert_eq!(call("/get").await, "alice");
     let id = SessionId::parse(&call("/id").await).expect("a generated id");
     let stored = storage
-        .load(&id, std::time::SystemTime::now())
+        .load(session_key(&id), std::time::SystemTime::now())
         .await
         .unwrap()
         .expect("the session is in the storage");
@@ -51,7 +51,7 @@ pub async fn round_trip(storage: Arc<dyn SessionStorage>) {
     assert_eq!(call("/get").await, "none");
     assert_eq!(
         storage
-            .load(&id, std::time::SystemTime::now())
+            .load(session_key(&id), std::time::SystemTime::now())
             .await
             .unwrap(),
         None,

@@ -6,6 +6,7 @@ use typed_sessions::storage::{OpenError, SessionId, StorageErrorKind, open_url};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
+use crate::common::session_key;
 #[allow(unused_imports)]
 use crate::support::servers;
 
@@ -13,11 +14,11 @@ async fn round_trip(storage: &dyn typed_sessions::storage::SessionStorage) {
     let t = base();
     let id = SessionId::generate();
     storage
-        .create(&id, &record("via url", t, HOUR), t)
+        .create(session_key(&id), &record("via url", t, HOUR), t)
         .await
         .unwrap();
     assert_eq!(
-        storage.load(&id, t).await.unwrap(),
+        storage.load(session_key(&id), t).await.unwrap(),
         Some(record("via url", t, HOUR))
     );
 }
@@ -147,10 +148,18 @@ async fn directories_and_memory() {
             // Ktor's layout stores only the data; times come from the file's modification time.
             let (t, id) = (base(), SessionId::generate());
             storage
-                .create(&id, &record("via url", t, HOUR), t)
+                .create(session_key(&id), &record("via url", t, HOUR), t)
                 .await
                 .unwrap();
-            assert_eq!(storage.load(&id, t).await.unwrap().unwrap().data, "via url");
+            assert_eq!(
+                storage
+                    .load(session_key(&id), t)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .data,
+                "via url"
+            );
         } else {
             round_trip(&*storage).await;
         }

@@ -8,6 +8,7 @@ use typed_sessions::storage::{PostgresStorage, SessionId, SessionStorage, Storag
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
+use crate::common::session_key;
 use crate::support::servers::{self, Postgres};
 
 fn table() -> TableName {
@@ -36,7 +37,7 @@ async fn rows_hold_the_hash_of_the_id_never_the_id() {
     let id = SessionId::generate();
     let t = base();
     storage
-        .create(&id, &record("{\"a\":1}", t, HOUR), t)
+        .create(session_key(&id), &record("{\"a\":1}", t, HOUR), t)
         .await
         .unwrap();
     let sql = format!(
@@ -49,7 +50,7 @@ async fn rows_hold_the_hash_of_the_id_never_the_id() {
         .unwrap();
     assert_eq!(rows.len(), 1);
     let row = &rows[0].0;
-    assert!(row.starts_with(&id.storage_key()), "{row}");
+    assert!(row.starts_with(&session_key(&id).storage_key()), "{row}");
     assert!(!row.contains(id.as_str()), "the raw id is stored: {row}");
 }
 
@@ -140,11 +141,11 @@ async fn delete_expired_works_in_batches_and_keeps_live_rows() {
         .unwrap();
     let live = SessionId::generate();
     storage
-        .create(&live, &record("live", t, HOUR), t)
+        .create(session_key(&live), &record("live", t, HOUR), t)
         .await
         .unwrap();
     assert_eq!(storage.delete_expired(t).await.unwrap(), 2500);
-    assert!(storage.load(&live, t).await.unwrap().is_some());
+    assert!(storage.load(session_key(&live), t).await.unwrap().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,13 +165,17 @@ async fn the_expiry_task_sweeps_until_dropped() {
     for _ in 0..5 {
         let id = SessionId::generate();
         storage
-            .create(&id, &record("short", now, Duration::from_millis(200)), now)
+            .create(
+                session_key(&id),
+                &record("short", now, Duration::from_millis(200)),
+                now,
+            )
             .await
             .unwrap();
     }
     let keep = SessionId::generate();
     storage
-        .create(&keep, &record("long", now, HOUR), now)
+        .create(session_key(&keep), &record("long", now, HOUR), now)
         .await
         .unwrap();
     let task = storage.spawn_expiry_task(Duration::from_millis(50));
@@ -184,7 +189,11 @@ async fn the_expiry_task_sweeps_until_dropped() {
     // Stopped: an expired row now stays.
     let late = SessionId::generate();
     storage
-        .create(&late, &record("late", now, Duration::from_millis(1)), now)
+        .create(
+            session_key(&late),
+            &record("late", now, Duration::from_millis(1)),
+            now,
+        )
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

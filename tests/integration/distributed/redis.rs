@@ -7,6 +7,7 @@ use typed_sessions::storage::{Created, RedisStorage, SessionId, SessionStorage, 
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
+use crate::common::session_key;
 use crate::support::servers::{self, Redis};
 
 /// A fresh, empty storage on the shared server: its own key prefix.
@@ -37,18 +38,21 @@ async fn keys_hold_the_hash_of_the_id_never_the_id() {
     let id = SessionId::generate();
     let t = base();
     storage
-        .create(&id, &record("{}", t, HOUR), t)
+        .create(session_key(&id), &record("{}", t, HOUR), t)
         .await
         .unwrap();
     let keys = server
         .command(&format!("KEYS {}*", storage.prefix()))
         .unwrap();
-    let expected = format!("{}{}", storage.prefix(), id.storage_key());
+    let expected = format!("{}{}", storage.prefix(), session_key(&id).storage_key());
     assert!(keys.contains(&expected), "{keys}");
     assert!(!keys.contains(id.as_str()), "the raw id is a key: {keys}");
     let value = server.command(&format!("GET {expected}")).unwrap();
     assert!(!value.contains(id.as_str()));
-    assert_eq!(RedisStorage::key_for(storage.prefix(), &id), expected);
+    assert_eq!(
+        RedisStorage::key_for(storage.prefix(), session_key(&id)),
+        expected
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,16 +61,21 @@ async fn redis_itself_expires_records_at_their_expiry() {
         return;
     };
     let id = SessionId::generate();
-    let key = RedisStorage::key_for(storage.prefix(), &id);
+    let key = RedisStorage::key_for(storage.prefix(), session_key(&id));
     let now = base(); // the real time, in whole milliseconds (the stored precision)
     let short = record("short", now, Duration::from_millis(600));
-    storage.create(&id, &short, now).await.unwrap();
+    storage.create(session_key(&id), &short, now).await.unwrap();
     let ttl = server.command(&format!("PTTL {key}")).unwrap();
     let ttl: i64 = ttl.trim().trim_start_matches(':').parse().unwrap();
     assert!((1..=600).contains(&ttl), "PTTL {ttl}");
     // Renewal moves the server-side expiry.
     let renewed = record("renewed", now, Duration::from_secs(3600));
-    assert!(storage.update(&id, &renewed, now).await.unwrap());
+    assert!(
+        storage
+            .update(session_key(&id), &renewed, now)
+            .await
+            .unwrap()
+    );
     let ttl: i64 = server
         .command(&format!("PTTL {key}"))
         .unwrap()
@@ -76,8 +85,11 @@ async fn redis_itself_expires_records_at_their_expiry() {
         .unwrap();
     assert!(ttl > 3_000_000, "PTTL after renewal {ttl}");
     let other = SessionId::generate();
-    storage.create(&other, &short, now).await.unwrap();
-    let other_key = RedisStorage::key_for(storage.prefix(), &other);
+    storage
+        .create(session_key(&other), &short, now)
+        .await
+        .unwrap();
+    let other_key = RedisStorage::key_for(storage.prefix(), session_key(&other));
     tokio::time::sleep(Duration::from_millis(900)).await;
     assert_eq!(
         server
@@ -88,8 +100,11 @@ async fn redis_itself_expires_records_at_their_expiry() {
         "Redis removed the expired key"
     );
     // Loaded with the old clock, it is still gone: Redis enforced the expiry.
-    assert_eq!(storage.load(&other, now).await.unwrap(), None);
-    assert_eq!(storage.load(&id, now).await.unwrap(), Some(renewed));
+    assert_eq!(storage.load(session_key(&other), now).await.unwrap(), None);
+    assert_eq!(
+        storage.load(session_key(&id), now).await.unwrap(),
+        Some(renewed)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +113,7 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
         return;
     };
     let id = SessionId::generate();
-    let key = RedisStorage::key_for(storage.prefix(), &id);
+    let key = RedisStorage::key_for(storage.prefix(), session_key(&id));
     assert!(
         server
             .command(&format!("SET {key} not-a-record"))
@@ -106,7 +121,7 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
             .starts_with("+OK")
     );
     let t = base();
-    assert_eq!(storage.load(&id, t).await.unwrap(), None);
+    assert_eq!(storage.load(session_key(&id), t).await.unwrap(), None);
     assert_eq!(
         server.command(&format!("EXISTS {key}")).unwrap().trim(),
         ":0"
@@ -114,7 +129,12 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
     // A foreign value never counts as live for an update, which does not leave its own
     // value behind either ...
     server.command(&format!("SET {key} junk")).unwrap();
-    assert!(!storage.update(&id, &record("x", t, HOUR), t).await.unwrap());
+    assert!(
+        !storage
+            .update(session_key(&id), &record("x", t, HOUR), t)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         server.command(&format!("EXISTS {key}")).unwrap().trim(),
         ":0"
@@ -122,7 +142,10 @@ async fn a_value_in_another_format_reads_as_absent_and_is_removed() {
     // ... and never blocks a create (the script that replaces what is not a live record).
     server.command(&format!("SET {key} junk")).unwrap();
     assert_eq!(
-        storage.create(&id, &record("x", t, HOUR), t).await.unwrap(),
+        storage
+            .create(session_key(&id), &record("x", t, HOUR), t)
+            .await
+            .unwrap(),
         Created::Inserted
     );
 }
@@ -137,27 +160,37 @@ async fn scripts_are_reloaded_after_a_script_flush() {
     let ids = [(); 3].map(|()| SessionId::generate());
     let [first, second, third] = &ids;
     storage
-        .create(first, &record("v1", t, HOUR), t)
+        .create(session_key(first), &record("v1", t, HOUR), t)
         .await
         .unwrap();
     assert!(
         storage
-            .change_id(first, second, &record("v2", t, HOUR), t)
+            .change_id(
+                session_key(first),
+                session_key(second),
+                &record("v2", t, HOUR),
+                t
+            )
             .await
             .unwrap()
     );
     assert!(server.command("SCRIPT FLUSH").unwrap().starts_with("+OK"));
     assert!(
         storage
-            .change_id(second, third, &record("v3", t, HOUR), t)
+            .change_id(
+                session_key(second),
+                session_key(third),
+                &record("v3", t, HOUR),
+                t
+            )
             .await
             .unwrap()
     );
     assert_eq!(
-        storage.load(third, t).await.unwrap(),
+        storage.load(session_key(third), t).await.unwrap(),
         Some(record("v3", t, HOUR))
     );
-    assert_eq!(storage.load(second, t).await.unwrap(), None);
+    assert_eq!(storage.load(session_key(second), t).await.unwrap(), None);
 }
 
 /// An update over a record that the application's clock says has ended (Redis's clock runs
@@ -169,27 +202,40 @@ async fn an_update_never_revives_a_record_ended_by_the_application_clock() {
     };
     let t = base();
     let id = SessionId::generate();
-    let key = RedisStorage::key_for(storage.prefix(), &id);
+    let key = RedisStorage::key_for(storage.prefix(), session_key(&id));
     storage
-        .create(&id, &record("v1", t, HOUR), t)
+        .create(session_key(&id), &record("v1", t, HOUR), t)
         .await
         .unwrap();
     let later = t + HOUR * 2;
     let revived = record("revived", later, HOUR);
-    assert!(!storage.update(&id, &revived, later).await.unwrap());
+    assert!(
+        !storage
+            .update(session_key(&id), &revived, later)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         server.command(&format!("EXISTS {key}")).unwrap().trim(),
         ":0"
     );
-    assert_eq!(storage.load(&id, t).await.unwrap(), None);
+    assert_eq!(storage.load(session_key(&id), t).await.unwrap(), None);
     // A live record is replaced in place, and its key's expiry follows the new record.
     let other = SessionId::generate();
     storage
-        .create(&other, &record("v1", t, HOUR), t)
+        .create(session_key(&other), &record("v1", t, HOUR), t)
         .await
         .unwrap();
-    assert!(storage.update(&other, &revived, t).await.unwrap());
-    assert_eq!(storage.load(&other, t).await.unwrap(), Some(revived));
+    assert!(
+        storage
+            .update(session_key(&other), &revived, t)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        storage.load(session_key(&other), t).await.unwrap(),
+        Some(revived)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use typed_sessions::storage::{RedisStorage, SessionId, SessionStorage};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
+use crate::common::session_key;
 use crate::support::servers::{self, RedisCluster};
 
 /// A fresh, empty storage on the shared cluster: its own key prefix (no hash tag, so
@@ -51,7 +52,10 @@ async fn sessions_spread_over_the_nodes_under_hashed_keys() {
     let t = base();
     let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
     for id in &ids {
-        storage.create(id, &record("{}", t, HOUR), t).await.unwrap();
+        storage
+            .create(session_key(id), &record("{}", t, HOUR), t)
+            .await
+            .unwrap();
     }
     let mut nodes_used = 0;
     let mut found = 0;
@@ -61,7 +65,7 @@ async fn sessions_spread_over_the_nodes_under_hashed_keys() {
             .unwrap();
         for id in &ids {
             assert!(!keys.contains(id.as_str()), "a raw id is a key");
-            found += usize::from(keys.contains(&id.storage_key()));
+            found += usize::from(keys.contains(&session_key(id).storage_key()));
         }
         nodes_used += usize::from(keys.contains(storage.prefix()));
     }
@@ -95,9 +99,12 @@ async fn a_cluster_url_and_node_list_reach_the_same_sessions() {
         .unwrap();
     let t = base();
     let id = SessionId::generate();
-    by_list.create(&id, &record("x", t, HOUR), t).await.unwrap();
+    by_list
+        .create(session_key(&id), &record("x", t, HOUR), t)
+        .await
+        .unwrap();
     assert_eq!(
-        by_url.load(&id, t).await.unwrap(),
+        by_url.load(session_key(&id), t).await.unwrap(),
         Some(record("x", t, HOUR))
     );
 }

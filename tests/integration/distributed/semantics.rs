@@ -10,6 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use typed_sessions::storage::{Created, Record, SessionId, SessionStorage};
 
+use crate::common::session_key;
+
 pub const HOUR: Duration = Duration::from_secs(3600);
 pub const MS: Duration = Duration::from_millis(1);
 
@@ -33,23 +35,38 @@ pub fn record(data: &str, created_at: SystemTime, lifetime: Duration) -> Record 
 pub async fn load_unknown_created_expired(s: &dyn SessionStorage) {
     let t = base();
     let id = SessionId::generate();
-    assert_eq!(s.load(&id, t).await.unwrap(), None, "unknown id");
-    let r = record(r#"{"userId":"u1","cart":[]}"#, t, HOUR);
-    assert_eq!(s.create(&id, &r, t).await.unwrap(), Created::Inserted);
-    assert_eq!(s.load(&id, t).await.unwrap(), Some(r.clone()), "created");
     assert_eq!(
-        s.load(&id, t + HOUR - MS).await.unwrap(),
+        s.load(session_key(&id), t).await.unwrap(),
+        None,
+        "unknown id"
+    );
+    let r = record(r#"{"userId":"u1","cart":[]}"#, t, HOUR);
+    assert_eq!(
+        s.create(session_key(&id), &r, t).await.unwrap(),
+        Created::Inserted
+    );
+    assert_eq!(
+        s.load(session_key(&id), t).await.unwrap(),
+        Some(r.clone()),
+        "created"
+    );
+    assert_eq!(
+        s.load(session_key(&id), t + HOUR - MS).await.unwrap(),
         Some(r.clone()),
         "a millisecond before expiry"
     );
-    assert_eq!(s.load(&id, t + HOUR).await.unwrap(), None, "at expiry");
     assert_eq!(
-        s.load(&id, t + HOUR * 5).await.unwrap(),
+        s.load(session_key(&id), t + HOUR).await.unwrap(),
+        None,
+        "at expiry"
+    );
+    assert_eq!(
+        s.load(session_key(&id), t + HOUR * 5).await.unwrap(),
         None,
         "after expiry"
     );
     // Expiry at `now` is not deletion: an earlier clock still sees it.
-    assert_eq!(s.load(&id, t).await.unwrap(), Some(r));
+    assert_eq!(s.load(session_key(&id), t).await.unwrap(), Some(r));
 }
 
 pub async fn payloads_round_trip(s: &dyn SessionStorage) {
@@ -67,10 +84,18 @@ pub async fn payloads_round_trip(s: &dyn SessionStorage) {
             SessionId::generate(),
             SessionId::parse_custom("custom-ID_1").unwrap(),
         ] {
-            s.delete(&id).await.unwrap();
+            s.delete(session_key(&id)).await.unwrap();
             let r = record(data, t, HOUR);
-            assert_eq!(s.create(&id, &r, t).await.unwrap(), Created::Inserted);
-            assert_eq!(s.load(&id, t).await.unwrap(), Some(r), "{:.40}", data);
+            assert_eq!(
+                s.create(session_key(&id), &r, t).await.unwrap(),
+                Created::Inserted
+            );
+            assert_eq!(
+                s.load(session_key(&id), t).await.unwrap(),
+                Some(r),
+                "{:.40}",
+                data
+            );
         }
     }
 }

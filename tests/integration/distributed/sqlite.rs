@@ -7,6 +7,7 @@ use typed_sessions::storage::{SessionId, SessionStorage, SqliteStorage};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
+use crate::common::session_key;
 use crate::support::servers;
 
 /// A fresh, empty storage: a new file.
@@ -25,7 +26,7 @@ async fn the_file_holds_hashes_not_ids_is_private_and_in_wal_mode() {
     let id = SessionId::generate();
     let t = base();
     storage
-        .create(&id, &record("{}", t, HOUR), t)
+        .create(session_key(&id), &record("{}", t, HOUR), t)
         .await
         .unwrap();
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
@@ -43,11 +44,14 @@ async fn the_file_holds_hashes_not_ids_is_private_and_in_wal_mode() {
         .fetch_one(storage.pool())
         .await
         .unwrap();
-    assert_eq!(stored, id.storage_key());
+    assert_eq!(stored, session_key(&id).storage_key());
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend(std::fs::read(dir.join("sessions.db-wal")).unwrap_or_default());
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains(&id.storage_key()), "the hash is in the file");
+    assert!(
+        text.contains(&session_key(&id).storage_key()),
+        "the hash is in the file"
+    );
     assert!(!text.contains(id.as_str()), "the raw id is in the file");
 }
 
@@ -59,14 +63,14 @@ async fn sessions_survive_reopening_the_file() {
     {
         let storage = SqliteStorage::open(&path).await.unwrap();
         storage
-            .create(&id, &record("kept", t, HOUR), t)
+            .create(session_key(&id), &record("kept", t, HOUR), t)
             .await
             .unwrap();
         storage.pool().close().await;
     }
     let reopened = SqliteStorage::open(&path).await.unwrap();
     assert_eq!(
-        reopened.load(&id, t).await.unwrap(),
+        reopened.load(session_key(&id), t).await.unwrap(),
         Some(record("kept", t, HOUR))
     );
 }
@@ -78,7 +82,7 @@ async fn the_expiry_task_sweeps() {
     for _ in 0..5 {
         storage
             .create(
-                &SessionId::generate(),
+                session_key(&SessionId::generate()),
                 &record("short", now, Duration::from_millis(100)),
                 now,
             )

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use typed_sessions::SessionId;
 use typed_sessions::storage::{Created, DirectoryStorage, Record, SessionStorage};
 
+use crate::common::session_key;
+
 const ENV_DIR: &str = "TYPED_SESSIONS_CRASH_DIR";
 const ENV_LAYOUT: &str = "TYPED_SESSIONS_CRASH_LAYOUT";
 const WROTE: &str = "crash-writer: wrote";
@@ -90,9 +92,10 @@ fn crash_writer_child() {
                         let k = (step % IDS as u64) as usize;
                         let (id, record) = (&ids[k], record_for(k, step));
                         if n % 9 == 8 {
-                            storage.delete(id).await.unwrap();
-                        } else if !storage.update(id, &record, now).await.unwrap() {
-                            let created = storage.create(id, &record, now).await.unwrap();
+                            storage.delete(session_key(id)).await.unwrap();
+                        } else if !storage.update(session_key(id), &record, now).await.unwrap() {
+                            let created =
+                                storage.create(session_key(id), &record, now).await.unwrap();
                             assert!(matches!(created, Created::Inserted | Created::Collision));
                         }
                         println!("{WROTE}");
@@ -185,11 +188,11 @@ fn check(dir: &Path, layout: &str, round: usize) -> usize {
         let mut expected_files = Vec::new();
         let mut checked = 0;
         for (k, id) in ids.iter().enumerate() {
-            let path = storage.path_of(id).unwrap();
+            let path = storage.path_of(session_key(id)).unwrap();
             if !path.exists() {
                 continue;
             }
-            let loaded = storage.load(id, SystemTime::now()).await.unwrap();
+            let loaded = storage.load(session_key(id), SystemTime::now()).await.unwrap();
             let Some(record) = loaded else {
                 panic!("{layout}, round {round}: the file of id {k} exists but does not read back (corrupt or partial)");
             };

@@ -5,7 +5,7 @@
 #[path = "../../../examples/session_header_server.rs"]
 mod session_header_server;
 
-use typed_sessions::storage::DirectoryStorage;
+use typed_sessions::storage::{DirectoryStorage, Namespace};
 
 use crate::common;
 
@@ -44,7 +44,9 @@ async fn session_header_server_logs_in_shows_the_cart_and_logs_out() {
         .await
         .unwrap();
     assert_eq!(forged.text().await.unwrap(), "Your basket is empty.");
-    let file = storage.path_of(&id).unwrap();
+    let file = storage
+        .path_of(Namespace::new("cart_session").key(&id))
+        .unwrap();
     let stored = std::fs::read_to_string(&file).unwrap();
     assert!(
         stored.ends_with(r#"{"userID":"123","productIDs":[1,3,7]}"#),

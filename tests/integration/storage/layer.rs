@@ -7,7 +7,9 @@ use axum::Router;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use typed_sessions::clock::{Clock, ManualClock};
-use typed_sessions::storage::{DirectoryStorage, MemoryStorage, SessionStorage};
+use typed_sessions::storage::{
+    DirectoryStorage, MemoryStorage, Namespace, SessionKey, SessionStorage,
+};
 use typed_sessions::{SessionError, SessionId, Sessions, SessionsConfig};
 
 use super::tree;
@@ -52,6 +54,13 @@ fn app(storage: impl SessionStorage, clock: ManualClock) -> Router {
         .layer(sessions)
 }
 
+/// `id` in the namespace of the `cart` session.
+fn cart_key(id: &SessionId) -> SessionKey<'_> {
+    static CART: std::sync::LazyLock<Namespace> =
+        std::sync::LazyLock::new(|| Namespace::new("cart"));
+    CART.key(id)
+}
+
 fn id_of(answer: &Answer) -> SessionId {
     SessionId::parse(&answer.cookie_value("cart").unwrap()).unwrap()
 }
@@ -82,7 +91,7 @@ async fn expired_directory_sessions_read_as_absent_and_the_sweep_removes_their_f
     let mut cookies = Vec::new();
     for _ in 0..10 {
         let answer = common::get(&app, "/login", None).await;
-        assert!(storage.path_of(&id_of(&answer)).unwrap().exists());
+        assert!(storage.path_of(cart_key(&id_of(&answer))).unwrap().exists());
         cookies.push(answer.cookie_pair("cart").unwrap());
     }
     let files = |root: &std::path::Path| tree(root).iter().filter(|p| p.contains('/')).count();
@@ -109,8 +118,13 @@ async fn regenerate_moves_a_directory_session_and_kills_the_old_id() {
     let regenerated = common::get(&app, "/regenerate", Some(&old)).await;
     let new = regenerated.cookie_pair("cart").unwrap();
     assert_ne!(old, new);
-    assert!(!storage.path_of(&id_of(&login)).unwrap().exists());
-    assert!(storage.path_of(&id_of(&regenerated)).unwrap().exists());
+    assert!(!storage.path_of(cart_key(&id_of(&login))).unwrap().exists());
+    assert!(
+        storage
+            .path_of(cart_key(&id_of(&regenerated)))
+            .unwrap()
+            .exists()
+    );
     assert_eq!(common::get(&app, "/cart", Some(&old)).await.body, "none");
     assert_eq!(common::get(&app, "/cart", Some(&new)).await.body, "[1]");
 }
@@ -122,7 +136,7 @@ async fn logout_deletes_the_session_file() {
     let app = app(Arc::clone(&storage), ManualClock::new());
     let login = common::get(&app, "/login", None).await;
     let cookie = login.cookie_pair("cart").unwrap();
-    let file = storage.path_of(&id_of(&login)).unwrap();
+    let file = storage.path_of(cart_key(&id_of(&login))).unwrap();
     assert!(file.exists());
     assert_eq!(
         common::get(&app, "/logout", Some(&cookie)).await.body,

@@ -43,7 +43,7 @@ Explain a session cookie or header value: which format it is in, which key prote
 whether that key is among those given), whether it verifies, when it expires (and whether it
 has expired), and, once it verifies, the payload it holds (JSON pretty-printed, or Ktor's legacy
 #-format decoded with --serializer ktor-legacy). Key material is never printed; a payload that
-is a by-id session's id is shown as its log tag (whole with --show-id).
+is a by-id session's id is only named (printed whole with --show-id).
 
 Give the value as copied from the browser or a log (a cookie value is URI-encoded; use
 --encoding raw for a header value), as an argument or on standard input with `-`. A value that
@@ -146,8 +146,8 @@ pub struct InspectArgs {
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
-    /// When the payload is a session id (the cookie of a by-id session), print it whole, not
-    /// only its log tag, e.g. for `store clear`. It is a secret: whoever has it has the session.
+    /// When the payload is a session id (the cookie of a by-id session), print it, e.g. for
+    /// `store clear`. It is a secret: whoever has it has the session.
     #[arg(long)]
     show_id: bool,
 }

@@ -1,5 +1,5 @@
 //! Showing what a value protects: JSON pretty-printed in its own key order, Ktor's legacy
-//! format decoded, a by-id session's id reduced to its log tag, anything else as text.
+//! format decoded, a by-id session's id hidden unless asked for, anything else as text.
 
 use serde::de::IgnoredAny;
 use typed_sessions::SessionId;
@@ -9,15 +9,16 @@ use super::settings::SerializerName;
 use crate::output::Output;
 
 /// Adds the `payload:` line and the payload itself. A payload that is a session id (a by-id
-/// session's cookie) is shown as its log tag, unless `show_id`.
+/// session's cookie) is not shown, unless `show_id`.
 pub fn show(payload: &str, serializer: SerializerName, show_id: bool, out: &mut Output) {
     let len = payload.len();
     if let Some(id) = SessionId::parse(payload) {
         out.field(
             "payload",
             format_args!(
-                "a session id (a by-id session; its data is in the storage), log tag {}",
-                id.log_tag()
+                "a session id (a by-id session; its data is in the storage), {} characters{}",
+                id.as_str().len(),
+                if show_id { "" } else { "; --show-id prints it" }
             ),
         );
         if show_id {
@@ -155,7 +156,8 @@ mod tests {
         assert!(text.contains("JSON, 15 bytes"), "{text}");
         assert!(text.contains("\\\\u{1b}"), "{text}");
         assert!(text.contains("Ktor legacy format"), "{text}");
-        assert!(text.contains(&id.log_tag().to_string()), "{text}");
+        assert!(text.contains("a session id"), "{text}");
+        assert!(text.contains("--show-id prints it"), "{text}");
         assert!(!text.contains(id.as_str()), "{text}");
     }
 }

@@ -1,6 +1,6 @@
 //! `store clear`: ends one session.
 
-use typed_sessions::storage::{SessionId, SessionStorage};
+use typed_sessions::storage::{SessionId, SessionKey, SessionStorage};
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -46,20 +46,22 @@ pub fn parse_id(arg: &str) -> Result<SessionId, CliError> {
 /// Deletes the session and says whether there was one.
 pub async fn run(
     storage: &dyn SessionStorage,
-    id: &SessionId,
+    key: SessionKey<'_>,
     out: &mut Output,
 ) -> Result<(), CliError> {
     let removed = storage
-        .delete(id)
+        .delete(key)
         .await
         .map_err(|e| CliError::storage(&e))?;
-    let tag = id.log_tag();
+    let name = key.namespace().name();
     if removed {
-        out.field("removed", format_args!("yes (session {tag})"));
+        out.field("removed", "yes");
     } else {
         out.field(
             "removed",
-            format_args!("no (no session {tag} in this storage: already ended, or never stored)"),
+            format_args!(
+                "no (no session `{name}` with this id in this storage: already ended, or never stored)"
+            ),
         );
     }
     Ok(())

@@ -43,11 +43,12 @@ Example:\n  $ typed-sessions store purge-expired /var/lib/app/sessions\n  \
 storage: directory\n  removed: 35";
 
 const CLEAR_ABOUT: &str = "End one session: delete its record from the storage (as a logout does), by \
-its id. The id is checked as the library checks ids (64 lowercase hex characters, or 1 to 128 \
-characters from [A-Za-z0-9_-] for a custom generator) and looked up as the storages file it \
-(SHA-256 of the id). Only the id's log tag is printed, the tag the library's logs show.\n\n\
-Example:\n  $ echo \"$SESSION_ID\" | typed-sessions store clear /var/lib/app/sessions -\n  \
-storage: directory\n  removed: yes (session 137b2be9)";
+its session's name (the cookie or header name it is registered under) and its id. The id is \
+checked as the library checks ids (64 lowercase hex characters, or 1 to 128 characters from \
+[A-Za-z0-9_-] for a custom generator) and looked up as the storages file it (SHA-256 of the \
+session's name and the id). The id itself is never printed.\n\n\
+Example:\n  $ echo \"$SESSION_ID\" | typed-sessions store clear /var/lib/app/sessions --session user_session -\n  \
+storage: directory\n  removed: yes";
 
 /// The `store` commands.
 #[derive(Debug, Subcommand)]
@@ -93,6 +94,11 @@ pub struct ClearArgs {
     #[arg(value_name = "STORAGE")]
     storage: String,
 
+    /// The name the session is registered under (its cookie or header name): records are
+    /// filed under the name and the id together.
+    #[arg(long, value_name = "NAME")]
+    session: String,
+
     /// The session id (the raw id, not the signed cookie value); `-` reads it from standard
     /// input, which keeps it out of shell history.
     #[arg(value_name = "SESSION_ID")]
@@ -118,7 +124,8 @@ pub fn run(command: StoreCommand, out: &mut Output) -> Result<(), CliError> {
             StoreCommand::Clear(args) => {
                 let id = clear::parse_id(&args.id)?;
                 let (storage, _) = open(&args.storage, out).await?;
-                clear::run(storage.as_ref(), &id, out).await
+                let namespace = typed_sessions::storage::Namespace::new(&args.session);
+                clear::run(storage.as_ref(), namespace.key(&id), out).await
             }
         }
     })

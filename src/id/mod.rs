@@ -1,14 +1,27 @@
-//! Session ids: generated from the OS CSPRNG, validated before they reach any storage.
+//! Session ids: generated from a CSPRNG seeded by the OS, validated before they reach any
+//! storage, and bound to the session they belong to.
 //!
 //! A default id is 32 random bytes written as 64 lowercase hex characters, the format Ktor 3.5
 //! uses, so ids can be shared with a Ktor service. Ids are untrusted input: whatever the client
 //! sends goes through [`SessionId::parse`] before a storage sees it. An application may plug in
-//! its own generator ([`CookieSessionBuilder::identity`](crate::config::SessionBuilder::identity));
+//! its own generator ([`SessionBuilder::identity`](crate::config::SessionBuilder::identity));
 //! its ids must pass the same kind of check (see [`SessionId::parse_custom`]).
+//!
+//! A storage never files a record under the bare id: it gets a [`SessionKey`], the id together
+//! with the [`Namespace`] of its session, so an id issued for one session finds nothing when it
+//! is presented as another session's id.
+
+mod key;
+mod request;
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
+
+pub use key::{Namespace, SessionKey};
+pub use request::RequestInfo;
+pub(crate) use request::{IdGenerator, IdentityFn};
 
 /// Length of a default session id in characters.
 pub const DEFAULT_ID_LEN: usize = 64;
@@ -34,7 +47,10 @@ pub const MAX_CUSTOM_ID_LEN: usize = 128;
 pub struct SessionId(Box<str>);
 
 impl SessionId {
-    /// A new id: 32 bytes from the OS CSPRNG, as 64 lowercase hex characters.
+    /// A new id: 32 random bytes, as 64 lowercase hex characters.
+    ///
+    /// The bytes come from this thread's ChaCha20 generator, seeded from the operating system,
+    /// reseeded regularly and after a `fork` (see `SECURITY.md`, "Randomness").
     ///
     /// # Panics
     ///
@@ -79,34 +95,36 @@ impl SessionId {
         &self.0
     }
 
-    /// A short, non-reversible tag for logs: the first 8 hex characters of SHA-256 of the id.
+    /// A short tag for logs: the first 8 hex characters of a keyed hash of the id. The key is
+    /// random and lives only in this process, so nobody can compute the tag of a known id, or
+    /// match tags across processes.
     pub fn log_tag(&self) -> LogTag {
-        let digest = Sha256::digest(self.0.as_bytes());
+        let mut hasher = LOG_TAG_KEY.clone();
+        hasher.update(self.0.as_bytes());
+        let digest = hasher.finalize();
         let mut tag = [0u8; 4];
         for (t, d) in tag.iter_mut().zip(digest.iter()) {
             *t = *d;
         }
         LogTag(tag)
     }
-
-    /// The SHA-256 of the id as 64 hex characters: the key persistent storages file the record
-    /// under, so a dump of the storage does not reveal live ids.
-    pub fn storage_key(&self) -> String {
-        let mut key = String::with_capacity(DEFAULT_ID_LEN);
-        self.push_storage_key(&mut key);
-        key
-    }
-
-    /// Appends [`storage_key`](Self::storage_key) to `out`, so a storage can build a prefixed
-    /// key in one allocation.
-    pub(crate) fn push_storage_key(&self, out: &mut String) {
-        push_hex(out, &Sha256::digest(self.0.as_bytes()));
-    }
 }
+
+/// SHA-256 after one block of random key bytes: the keyed hash behind [`SessionId::log_tag`].
+/// Tags are 32-bit labels that are never verified, so the key only has to keep them
+/// unpredictable.
+static LOG_TAG_KEY: LazyLock<Sha256> = LazyLock::new(|| {
+    let mut key = [0u8; 64];
+    crate::random::fill_from_os(&mut key);
+    let mut hasher = Sha256::new();
+    hasher.update(key);
+    zeroize::Zeroize::zeroize(&mut key);
+    hasher
+});
 
 /// Appends `bytes` as lowercase hex to `out`: 32 bytes at a time through a stack buffer, with
 /// the `hex` crate's table-based encoder (its `encode` goes a `char` at a time).
-fn push_hex(out: &mut String, bytes: &[u8]) {
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     let mut buf = [0u8; DEFAULT_ID_LEN];
     for chunk in bytes.chunks(DEFAULT_ID_LEN / 2) {
         let Some(hex) = buf.get_mut(..chunk.len() * 2) else {
@@ -175,16 +193,22 @@ mod tests {
     }
 
     #[test]
-    fn storage_key_is_the_hex_sha256_of_the_id() {
-        let id = SessionId::parse_custom("abc").unwrap();
-        let expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(id.storage_key(), expected);
-        let mut prefixed = String::from("p:");
-        id.push_storage_key(&mut prefixed);
-        assert_eq!(prefixed, format!("p:{expected}"));
+    fn push_hex_handles_long_inputs() {
         let mut long = String::new();
         push_hex(&mut long, &[0x00, 0x0f, 0xf0, 0xff].repeat(20));
         assert_eq!(long, "000ff0ff".repeat(20));
+    }
+
+    #[test]
+    fn log_tags_are_keyed() {
+        let id = SessionId::parse_custom("abc").unwrap();
+        // SHA-256("abc") starts with ba7816bf: a plain hash would give that tag.
+        assert_ne!(id.log_tag().to_string(), "ba7816bf");
+        assert_eq!(id.log_tag(), id.clone().log_tag());
+        assert_ne!(
+            id.log_tag(),
+            SessionId::parse_custom("abd").unwrap().log_tag()
+        );
     }
 
     #[test]
@@ -252,7 +276,5 @@ mod tests {
         let shown = format!("{id:?} {}", id.log_tag());
         assert!(!shown.contains(&id.as_str()[..8]));
         assert_eq!(id.log_tag().to_string().len(), 8);
-        assert_eq!(id.storage_key().len(), 64);
-        assert_ne!(id.storage_key(), id.as_str());
     }
 }

@@ -1,0 +1,102 @@
+//! The write direction: a value → serializer → transformer chain → the transport's header.
+
+use std::time::SystemTime;
+
+use http::HeaderValue;
+use http::header::SET_COOKIE;
+
+use super::Pipeline;
+use crate::error::SessionError;
+use crate::tracker::{AnyValue, Header, NewValue, Tracker};
+use crate::transform::{TransformContext, TransformError};
+use crate::transport::Transport;
+use crate::transport::cookie::Render;
+use crate::transport::{MAX_COOKIE_SIZE, MAX_HEADER_SIZE};
+
+impl Pipeline {
+    /// A value the handler set, made ready for the response: serialized at once, and for
+    /// by-value sessions protected and rendered too, so a value that cannot be sent (too large
+    /// for a cookie, say) is an error at `set` rather than a cookie the browser drops.
+    pub(crate) fn prepare(
+        &self,
+        value: AnyValue,
+        now: impl FnOnce() -> SystemTime,
+    ) -> Result<NewValue, SessionError> {
+        let serialized =
+            self.codec
+                .serialize(value.as_ref())
+                .map_err(|e| SessionError::Serialize {
+                    name: self.name.clone(),
+                    reason: e.0,
+                })?;
+        let rendered = match self.tracker {
+            Tracker::ByValue(_) => Some(self.render(&serialized, now())?),
+            Tracker::ById(_) => None,
+        };
+        Ok(NewValue {
+            value,
+            serialized,
+            rendered,
+        })
+    }
+
+    /// Protects `text` (a serialized session or an id) and renders its response header, with
+    /// the expiry a value written at `now` carries.
+    pub(crate) fn render(&self, text: &str, now: SystemTime) -> Result<Header, SessionError> {
+        self.render_in(&self.context(now), text)
+    }
+
+    /// [`render`](Self::render) keeping the expiry `expires_at` (a value re-sent under the
+    /// current key keeps the expiry it carried).
+    pub(crate) fn render_keeping(
+        &self,
+        text: &str,
+        now: SystemTime,
+        expires_at: Option<SystemTime>,
+    ) -> Result<Header, SessionError> {
+        self.render_in(&self.context(now).with_expiry(expires_at), text)
+    }
+
+    /// The header that tells the client to drop its copy: an expired cookie, or an empty
+    /// session header.
+    pub(crate) fn removal(&self) -> Header {
+        match &self.transport {
+            Transport::Cookie(c) => (SET_COOKIE, c.removal()),
+            Transport::Header(h) => (h.header().clone(), HeaderValue::from_static("")),
+        }
+    }
+
+    fn render_in(&self, ctx: &TransformContext<'_>, text: &str) -> Result<Header, SessionError> {
+        let too_large = |size, limit| SessionError::TooLarge {
+            name: self.name.clone(),
+            size,
+            limit,
+        };
+        let unencodable = |reason: String| SessionError::Transform {
+            name: self.name.clone(),
+            reason,
+        };
+        let protected = self.chain.write(ctx, text).map_err(|e| match e {
+            TransformError::TooLarge { size, limit } => too_large(size, limit),
+            other => unencodable(other.to_string()),
+        })?;
+        match &self.transport {
+            Transport::Cookie(cookie) => match cookie.render(&protected, ctx.now) {
+                Ok(value) => Ok((SET_COOKIE, value)),
+                Err(Render::TooLarge(size)) => Err(too_large(size, MAX_COOKIE_SIZE)),
+                Err(Render::Unencodable) => Err(unencodable(format!(
+                    "the value cannot be written with the {} cookie encoding",
+                    cookie.encoding.ktor_name()
+                ))),
+            },
+            Transport::Header(header) => match header.render(&protected) {
+                Ok(value) => Ok((header.header().clone(), value)),
+                Err(Some(size)) => Err(too_large(size, MAX_HEADER_SIZE)),
+                Err(None) => Err(unencodable(
+                    "the value holds characters a header cannot carry; add a transformer that encodes it"
+                        .into(),
+                )),
+            },
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The storage calls of one by-id session: each bound to the session's namespace, bounded by
+//! its timeout, and timed for metrics. No policy lives here.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use crate::error::StorageError;
+use crate::id::{Namespace, SessionId};
+use crate::metrics::Metrics;
+use crate::storage::{Created, Record, SessionStorage};
+
+/// One session's handle on its storage.
+#[derive(Debug)]
+pub(crate) struct StorageCalls {
+    storage: Arc<dyn SessionStorage>,
+    namespace: Namespace,
+    timeout: Option<Duration>,
+    metrics: Metrics,
+}
+
+impl StorageCalls {
+    pub(crate) fn new(
+        storage: Arc<dyn SessionStorage>,
+        namespace: Namespace,
+        timeout: Option<Duration>,
+        metrics: Metrics,
+    ) -> StorageCalls {
+        StorageCalls {
+            storage,
+            namespace,
+            timeout,
+            metrics,
+        }
+    }
+
+    /// The namespace the session's records are filed under.
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    pub(crate) async fn load(
+        &self,
+        id: &SessionId,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let key = self.namespace.key(id);
+        self.timed("load", self.storage.as_ref().load(key, now))
+            .await
+    }
+
+    pub(crate) async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Created, StorageError> {
+        let key = self.namespace.key(id);
+        self.timed("create", self.storage.as_ref().create(key, record, now))
+            .await
+    }
+
+    pub(crate) async fn update(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let key = self.namespace.key(id);
+        self.timed("update", self.storage.as_ref().update(key, record, now))
+            .await
+    }
+
+    pub(crate) async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
+        let key = self.namespace.key(id);
+        self.timed("delete", self.storage.as_ref().delete(key))
+            .await
+    }
+
+    pub(crate) async fn change_id(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let (old, new) = (self.namespace.key(old), self.namespace.key(new));
+        self.timed(
+            "change_id",
+            self.storage.as_ref().change_id(old, new, record, now),
+        )
+        .await
+    }
+
+    /// Runs one storage call, with the timeout if there is one (a backend that does not answer
+    /// in time is an outage, `503`, never a hung request), timed for metrics when enabled.
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        let started = self.metrics.timing().then(std::time::Instant::now);
+        let result = match (Deadline {
+            call,
+            timeout: self.timeout,
+            timer: None,
+        })
+        .await
+        {
+            Some(result) => result,
+            None => Err(StorageError::unavailable(format!(
+                "session storage {operation} timed out after {} ms",
+                self.timeout.map_or(0, |t| t.as_millis())
+            ))),
+        };
+        if let Some(started) = started {
+            self.metrics.storage(
+                self.namespace.name(),
+                self.storage.as_ref().backend(),
+                operation,
+                started.elapsed().as_secs_f64(),
+                result.is_err(),
+            );
+        }
+        if let Err(error) = &result {
+            tracing::error!(session = %self.namespace.name(), operation, %error, "session storage failed");
+        }
+        result
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A storage call bounded by a timeout whose timer starts only if the call does not finish
+    /// at its first poll: calls that complete at once (the in-process storages, almost always)
+    /// never touch the timer wheel, and the future stays small. `None` when time ran out.
+    struct Deadline<F> {
+        #[pin]
+        call: F,
+        timeout: Option<Duration>,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F: Future> Future for Deadline<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.call.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let Some(timeout) = *this.timeout else {
+            return Poll::Pending;
+        };
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

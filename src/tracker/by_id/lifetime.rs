@@ -1,0 +1,95 @@
+//! The lifetime policy of by-id sessions, enforced by the server whatever the client sends.
+//!
+//! A record expires at the earlier of `created_at + lifetime` and, with an idle timeout,
+//! `last use + idle_timeout`. Using a session renews the idle deadline, but only once
+//! `renew_fraction` of the idle window has passed since the last renewal, so a busy session is
+//! not rewritten on every request.
+
+use std::time::{Duration, SystemTime};
+
+use super::super::loaded::Stored;
+use crate::clock::FOREVER;
+
+/// How long a by-id session lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lifetime {
+    /// The absolute lifetime, counted from creation.
+    pub(crate) lifetime: Duration,
+    /// The idle timeout, if any.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// Which part of the idle window must pass before a use renews it.
+    pub(crate) renew_fraction: f64,
+}
+
+impl Lifetime {
+    /// The expiry of a record created at `created_at` and used at `now`.
+    pub(crate) fn expiry(&self, created_at: SystemTime, now: SystemTime) -> SystemTime {
+        let absolute = created_at
+            .checked_add(self.lifetime)
+            .or_else(|| created_at.checked_add(FOREVER))
+            .unwrap_or(created_at);
+        match self.idle_timeout.and_then(|idle| now.checked_add(idle)) {
+            Some(idle) if idle < absolute => idle,
+            _ => absolute,
+        }
+    }
+
+    /// Whether a session read at `now` is due for renewal of its idle deadline.
+    pub(crate) fn due_for_renewal(&self, stored: &Stored, now: SystemTime) -> bool {
+        let Some(idle) = self.idle_timeout else {
+            return false;
+        };
+        let renewed = self.expiry(stored.created_at, now);
+        if renewed <= stored.expires_at {
+            return false; // capped by the absolute lifetime: nothing to gain
+        }
+        let gained = renewed
+            .duration_since(stored.expires_at)
+            .unwrap_or(Duration::ZERO);
+        gained.as_secs_f64() >= idle.as_secs_f64() * self.renew_fraction && !gained.is_zero()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::SessionId;
+
+    fn stored(created_at: SystemTime, expires_at: SystemTime) -> Stored {
+        Stored {
+            id: SessionId::generate(),
+            created_at,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn the_earlier_deadline_wins_and_renewal_is_throttled() {
+        let policy = Lifetime {
+            lifetime: Duration::from_secs(3600),
+            idle_timeout: Some(Duration::from_secs(600)),
+            renew_fraction: 0.25,
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(policy.expiry(t0, t0), t0 + Duration::from_secs(600));
+        let late = t0 + Duration::from_secs(3300);
+        assert_eq!(policy.expiry(t0, late), t0 + Duration::from_secs(3600));
+        let record = stored(t0, t0 + Duration::from_secs(600));
+        assert!(!policy.due_for_renewal(&record, t0 + Duration::from_secs(149)));
+        assert!(policy.due_for_renewal(&record, t0 + Duration::from_secs(150)));
+        // Capped by the absolute lifetime: nothing to gain.
+        let capped = stored(t0, t0 + Duration::from_secs(3600));
+        assert!(!policy.due_for_renewal(&capped, late));
+    }
+
+    #[test]
+    fn an_overflowing_lifetime_is_capped_not_a_panic() {
+        let policy = Lifetime {
+            lifetime: Duration::MAX,
+            idle_timeout: None,
+            renew_fraction: 0.25,
+        };
+        let t0 = SystemTime::UNIX_EPOCH;
+        assert_eq!(policy.expiry(t0, t0), t0 + FOREVER);
+    }
+}
