@@ -214,6 +214,10 @@ impl SessionError {
     /// The HTTP status this error maps to: `503` for storage failures, `500` otherwise.
     pub fn status(&self) -> http::StatusCode {
         match self {
+            // An operation the storage does not offer is a configuration mistake, not an outage.
+            SessionError::Storage(error) if error.kind() == StorageErrorKind::Unsupported => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
             SessionError::Storage(_) | SessionError::Unavailable { .. } => {
                 http::StatusCode::SERVICE_UNAVAILABLE
             }
@@ -266,6 +270,8 @@ pub enum StorageErrorKind {
     /// The backend answered, but with something that cannot be used (a record that could not
     /// be removed, a schema mismatch, a failed background task).
     Backend,
+    /// The storage does not offer the operation (a conditional update, the principal index).
+    Unsupported,
 }
 
 impl fmt::Display for StorageErrorKind {
@@ -273,6 +279,7 @@ impl fmt::Display for StorageErrorKind {
         f.write_str(match self {
             StorageErrorKind::Unavailable => "session storage unavailable",
             StorageErrorKind::Backend => "session storage error",
+            StorageErrorKind::Unsupported => "not supported by this session storage",
         })
     }
 }
@@ -291,6 +298,15 @@ impl StorageError {
     pub fn backend(message: impl Into<String>) -> StorageError {
         StorageError {
             kind: StorageErrorKind::Backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The storage does not offer the operation.
+    pub fn unsupported(message: impl Into<String>) -> StorageError {
+        StorageError {
+            kind: StorageErrorKind::Unsupported,
             message: message.into(),
             source: None,
         }

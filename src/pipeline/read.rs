@@ -45,11 +45,11 @@ impl Pipeline {
     pub(crate) fn brought_equals(
         &self,
         incoming: Option<&Incoming>,
-        serialized: &str,
+        serialized: &[u8],
         now: SystemTime,
     ) -> Option<bool> {
         let unwrapped = self.unwrap(incoming?, now).ok()?;
-        Some(unwrapped.value == serialized)
+        Some(unwrapped.value.as_bytes() == serialized)
     }
 
     /// The well-formed id the request brought for this by-id session, without a storage read.

@@ -22,16 +22,20 @@ impl Pipeline {
         value: AnyValue,
         now: impl FnOnce() -> SystemTime,
     ) -> Result<NewValue, SessionError> {
-        let serialized =
-            self.codec
-                .serialize(value.as_ref())
-                .map_err(|e| SessionError::Serialize {
-                    name: self.name.clone(),
-                    reason: e.0,
-                })?;
-        let rendered = match self.tracker {
-            Tracker::ByValue(_) => Some(self.render(&serialized, now())?),
-            Tracker::ById(_) => None,
+        let failed = |e: crate::serializer::SerializerError| SessionError::Serialize {
+            name: self.name.clone(),
+            reason: e.0,
+        };
+        let (serialized, rendered) = match self.tracker {
+            Tracker::ByValue(_) => {
+                let text = self.codec.serialize_text(value.as_ref()).map_err(failed)?;
+                let rendered = self.render(&text, now())?;
+                (text.into_bytes(), Some(rendered))
+            }
+            Tracker::ById(_) => {
+                let bytes = self.codec.serialize_bytes(value.as_ref()).map_err(failed)?;
+                (bytes, None)
+            }
         };
         Ok(NewValue {
             value,
@@ -50,10 +54,14 @@ impl Pipeline {
     /// current key keeps the expiry it carried).
     pub(crate) fn render_keeping(
         &self,
-        text: &str,
+        serialized: &[u8],
         now: SystemTime,
         expires_at: Option<SystemTime>,
     ) -> Result<Header, SessionError> {
+        let text = std::str::from_utf8(serialized).map_err(|_| SessionError::Serialize {
+            name: self.name.clone(),
+            reason: "a by-value session must serialize to text".into(),
+        })?;
         self.render_in(&self.context(now).with_expiry(expires_at), text)
     }
 

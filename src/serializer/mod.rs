@@ -75,12 +75,29 @@ pub trait SessionSerializer<T>: Send + Sync + 'static {
     fn deserialize(&self, text: &str) -> Result<T, SerializerError>;
 }
 
-/// A serializer for one session type with the type erased, so providers need no generics.
+/// A serializer for one session type with the type erased, so pipelines need no generics.
+///
+/// By-value sessions travel as text ([`serialize_text`](Self::serialize_text)); by-id sessions
+/// are stored as bytes ([`serialize_bytes`](Self::serialize_bytes)), which for a text
+/// serializer are its UTF-8 text, without a copy.
 pub(crate) trait ErasedCodec: Send + Sync {
-    /// Serializes `value`, which must be the provider's type.
-    fn serialize(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError>;
-    /// Deserializes a value of the provider's type.
-    fn deserialize(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError>;
+    /// Serializes `value`, which must be the pipeline's type, as text.
+    fn serialize_text(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError>;
+    /// Serializes `value` as bytes.
+    fn serialize_bytes(&self, value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, SerializerError> {
+        self.serialize_text(value).map(String::into_bytes)
+    }
+    /// Deserializes a value of the pipeline's type from text.
+    fn deserialize_text(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError>;
+    /// Deserializes a value from bytes.
+    fn deserialize_bytes(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| SerializerError::new("the stored session is not UTF-8 text"))?;
+        self.deserialize_text(text)
+    }
 }
 
 /// The erased form of a `(T, S)` pair.
@@ -98,22 +115,26 @@ impl<T, S> Codec<T, S> {
     }
 }
 
+/// The value behind `value` as a `T`.
+fn downcast<T: 'static>(value: &(dyn Any + Send + Sync)) -> Result<&T, SerializerError> {
+    value.downcast_ref::<T>().ok_or_else(|| {
+        SerializerError::new(format_args!(
+            "expected a value of type `{}`",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
 impl<T, S> ErasedCodec for Codec<T, S>
 where
     T: Send + Sync + 'static,
     S: SessionSerializer<T>,
 {
-    fn serialize(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError> {
-        let value = value.downcast_ref::<T>().ok_or_else(|| {
-            SerializerError::new(format_args!(
-                "expected a value of type `{}`",
-                std::any::type_name::<T>()
-            ))
-        })?;
-        self.serializer.serialize(value)
+    fn serialize_text(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError> {
+        self.serializer.serialize(downcast::<T>(value)?)
     }
 
-    fn deserialize(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
+    fn deserialize_text(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
         Ok(Box::new(self.serializer.deserialize(text)?))
     }
 }

@@ -119,15 +119,19 @@ mod memory;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod millis;
 mod open;
+mod principal;
+mod record;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub mod sql;
+mod stats;
+mod sweeper;
 mod table;
 
 use std::fmt;
-use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
@@ -138,175 +142,16 @@ pub use cache::{CacheStorage, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
 pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
 pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
 pub use open::{OpenError, open_url};
+pub use principal::{InvalidHandle, PrincipalSession, SessionHandle};
+pub use record::{Created, Metadata, Record, Revision, Updated};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStorage, RedisStorageBuilder};
 #[cfg(feature = "postgres")]
 pub use sql::{PostgresStorage, PostgresStorageBuilder};
 #[cfg(feature = "sqlite")]
 pub use sql::{SqliteStorage, SqliteStorageBuilder};
-
-/// One stored session.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use typed_sessions::storage::Record;
-///
-/// let now = SystemTime::now();
-/// let record = Record::new(r#"{"user":"ada"}"#, now, now + Duration::from_secs(60));
-/// assert!(!record.is_expired(now));
-/// assert!(record.is_expired(now + Duration::from_secs(60)));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    /// The serialized session (the serializer's output, JSON by default).
-    pub data: String,
-    /// When the session was created; absolute lifetimes count from here.
-    pub created_at: SystemTime,
-    /// When the record stops being valid. A storage treats it as absent from then on.
-    pub expires_at: SystemTime,
-}
-
-impl Record {
-    /// A record holding `data`, created at `created_at`, valid until `expires_at`.
-    pub fn new(data: impl Into<String>, created_at: SystemTime, expires_at: SystemTime) -> Record {
-        Record {
-            data: data.into(),
-            created_at,
-            expires_at,
-        }
-    }
-
-    /// Whether the record has expired at `now` (`expires_at <= now`).
-    pub fn is_expired(&self, now: SystemTime) -> bool {
-        self.expires_at <= now
-    }
-}
-
-/// Whether [`SessionStorage::create`] inserted the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Created {
-    /// The id was free (or held only an expired record) and now holds the record.
-    Inserted,
-    /// The id was already taken by a live session; nothing was written.
-    Collision,
-}
-
-/// What a storage holds at one moment, from [`SessionStorage::stats`].
-///
-/// ```
-/// use typed_sessions::storage::StorageStats;
-///
-/// let stats = StorageStats::new(120, 3).with_size(48_000, "session files on disk");
-/// assert_eq!((stats.live, stats.expired, stats.unreadable), (120, 3, 0));
-/// assert_eq!(stats.bytes, Some(48_000));
-/// assert_eq!(stats.total(), 123);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct StorageStats {
-    /// Records that are live at the `now` given.
-    pub live: u64,
-    /// Records that have expired at `now` but are still stored: what a purge
-    /// ([`delete_expired`](SessionStorage::delete_expired)) would remove.
-    pub expired: u64,
-    /// Records that cannot be decoded (damaged, or written by something else). They read as
-    /// absent; storages remove them when they meet them (see each storage).
-    pub unreadable: u64,
-    /// The storage's size in bytes, if it can tell; [`bytes_measure`](Self::bytes_measure) says
-    /// what is measured, which differs between backends.
-    pub bytes: Option<u64>,
-    /// What [`bytes`](Self::bytes) measures, in a few words (for example "session files on
-    /// disk" or "table and indexes"); empty when `bytes` is `None`.
-    pub bytes_measure: &'static str,
-}
-
-impl StorageStats {
-    /// `live` live and `expired` expired records, nothing unreadable, size unknown.
-    pub fn new(live: u64, expired: u64) -> StorageStats {
-        StorageStats {
-            live,
-            expired,
-            ..StorageStats::default()
-        }
-    }
-
-    /// The same, with `unreadable` records that cannot be decoded.
-    pub fn with_unreadable(mut self, unreadable: u64) -> StorageStats {
-        self.unreadable = unreadable;
-        self
-    }
-
-    /// The same, with the storage's size: `bytes`, measuring what `measure` says.
-    pub fn with_size(mut self, bytes: u64, measure: &'static str) -> StorageStats {
-        self.bytes = Some(bytes);
-        self.bytes_measure = measure;
-        self
-    }
-
-    /// Every record held: live, expired and unreadable.
-    pub fn total(&self) -> u64 {
-        self.live
-            .saturating_add(self.expired)
-            .saturating_add(self.unreadable)
-    }
-}
-
-/// Where a batched purge ([`SessionStorage::delete_expired_batch`]) goes on: a position that
-/// only the storage that returned it understands (an index, a cursor). Pass it back unchanged.
-///
-/// ```
-/// use typed_sessions::storage::PurgeCursor;
-/// let cursor = PurgeCursor::new(17);
-/// assert_eq!(cursor.position(), 17);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PurgeCursor(u64);
-
-impl PurgeCursor {
-    /// A cursor at `position` (for storage implementations).
-    pub const fn new(position: u64) -> PurgeCursor {
-        PurgeCursor(position)
-    }
-
-    /// The position it holds (for storage implementations).
-    pub const fn position(self) -> u64 {
-        self.0
-    }
-}
-
-/// What one step of [`SessionStorage::delete_expired_batch`] did.
-///
-/// ```
-/// use typed_sessions::storage::{PurgeBatch, PurgeCursor};
-/// assert_eq!(PurgeBatch::finished(3).next, None);
-/// assert_eq!(PurgeBatch::more(1000, PurgeCursor::new(1)).removed, 1000);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PurgeBatch {
-    /// How many expired records this step removed.
-    pub removed: u64,
-    /// Where the next step starts; `None` when the purge is complete.
-    pub next: Option<PurgeCursor>,
-}
-
-impl PurgeBatch {
-    /// The last step: it removed `removed` records and nothing is left to visit.
-    pub fn finished(removed: u64) -> PurgeBatch {
-        PurgeBatch {
-            removed,
-            next: None,
-        }
-    }
-
-    /// A step that removed `removed` records; the purge goes on from `next`.
-    pub fn more(removed: u64, next: PurgeCursor) -> PurgeBatch {
-        PurgeBatch {
-            removed,
-            next: Some(next),
-        }
-    }
-}
+pub use stats::{PurgeBatch, PurgeCursor, StorageStats};
+pub use sweeper::spawn_sweeper;
 
 /// The storage behind by-id sessions. Async and object-safe: sessions hold it as
 /// `Arc<dyn SessionStorage>`; `Arc<S>` is a storage too, so one storage can serve several
@@ -387,7 +232,7 @@ impl PurgeBatch {
 /// ```
 #[async_trait]
 pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
-    /// The live record for `id`, or `None` if there is none or it has expired at `now`.
+    /// The live record for `key`, or `None` if there is none or it has expired at `now`.
     ///
     /// A record that cannot be decoded reads as `None` (and should be removed), never as an
     /// error.
@@ -397,9 +242,10 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<Option<Record>, StorageError>;
 
-    /// Inserts `record` under `id` only if no live record has that id at `now`
-    /// ([`Created::Collision`] otherwise, with nothing written). An expired record under `id`
-    /// may be replaced.
+    /// Inserts `record` under `key` only if no live record has that key at `now`
+    /// ([`Created::Collision`] otherwise, with nothing written). An expired record under `key`
+    /// may be replaced. A storage that keeps the principal index files the record under its
+    /// principal in the same atomic operation.
     async fn create(
         &self,
         key: SessionKey<'_>,
@@ -407,8 +253,13 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<Created, StorageError>;
 
-    /// Replaces the record under `id` only if a live one exists at `now`; `Ok(false)`, with
-    /// nothing written, if it does not (deleted, expired or never created).
+    /// Replaces the record under `key` only if a live one exists at `now` (whatever its
+    /// revision: the last writer wins); `Ok(false)`, with nothing written, if it does not
+    /// (deleted, expired or never created).
+    ///
+    /// The record keeps the principal it was stored with: the sessions layer never changes a
+    /// session's principal in place (a new principal means a new id, through
+    /// [`change_id`](Self::change_id)), so an update never touches the principal index.
     async fn update(
         &self,
         key: SessionKey<'_>,
@@ -416,13 +267,36 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<bool, StorageError>;
 
-    /// Removes the record under `id`, if any. Idempotent; returns whether a record (live or
-    /// expired) was removed.
+    /// Replaces the record under `key` only if a live one exists at `now` **and** its revision
+    /// is still `expected` (the one the caller read), atomically: the compare happens where the
+    /// record lives (under the storage's lock, in one script, in the `UPDATE ... WHERE`).
+    /// [`Updated::Conflict`] if another write came between, [`Updated::Gone`] if the record is
+    /// deleted or expired (deletion wins: nothing is revived).
+    ///
+    /// Storages that cannot compare atomically keep the default, which refuses with
+    /// [`StorageErrorKind::Unsupported`]; see
+    /// [`supports_conditional_updates`](Self::supports_conditional_updates).
+    async fn update_if(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
+        let _ = (key, record, expected, now);
+        Err(StorageError::unsupported(
+            "this storage does not support conditional updates",
+        ))
+    }
+
+    /// Removes the record under `key`, if any, and its principal index entry. Idempotent;
+    /// returns whether a record (live or expired) was removed.
     async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError>;
 
     /// Moves the live record from `old` to `new` with `record` as its content, and removes
     /// `old`. Returns `Ok(false)`, with nothing changed, if `old` is gone (or expired) or
-    /// `new` is taken by a live record.
+    /// `new` is taken by a live record. The principal index follows: `old`'s entry goes, and
+    /// `new` is filed under `record`'s principal (which may differ from `old`'s: a login).
     ///
     /// The default creates `new`, then deletes `old`, and takes `new` back if `old` turned
     /// out to be gone already, so a concurrent logout of `old` never leaves the session alive
@@ -449,7 +323,8 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         Ok(false)
     }
 
-    /// Removes every record that has expired at `now` and returns how many it removed.
+    /// Removes every record that has expired at `now` (and their principal index entries) and
+    /// returns how many records it removed.
     ///
     /// Storages whose backend expires records by itself may return `0`.
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError>;
@@ -458,6 +333,71 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// [metrics](crate::metrics) (`"custom"` unless overridden).
     fn backend(&self) -> &'static str {
         "custom"
+    }
+
+    /// Whether [`update_if`](Self::update_if) is implemented (`false` unless overridden).
+    fn supports_conditional_updates(&self) -> bool {
+        false
+    }
+
+    /// Whether this storage keeps the principal index (`false` unless overridden): files each
+    /// record under its [`principal`](Metadata::principal) atomically with the record, and
+    /// implements [`sessions_of`](Self::sessions_of), [`delete_of`](Self::delete_of) and
+    /// [`delete_all_of`](Self::delete_all_of). Registering a session with a principal on a
+    /// storage without it is a configuration error.
+    fn supports_principals(&self) -> bool {
+        false
+    }
+
+    /// The live sessions of `principal` in `namespace` at `now`, in no particular order.
+    async fn sessions_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        let _ = (namespace, principal, now);
+        Err(StorageError::unsupported(
+            "this storage does not keep a principal index",
+        ))
+    }
+
+    /// Ends the session `handle` if it belongs to `principal` in `namespace` (a handle of
+    /// anyone else's session ends nothing); whether a session was ended.
+    async fn delete_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        let _ = (namespace, principal, handle);
+        Err(StorageError::unsupported(
+            "this storage does not keep a principal index",
+        ))
+    }
+
+    /// Ends every session of `principal` in `namespace` except `except` (the current one, for
+    /// "log out everywhere else"; `None` for all, for a password reset or an account deletion);
+    /// how many it ended.
+    async fn delete_all_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        let _ = (namespace, principal, except);
+        Err(StorageError::unsupported(
+            "this storage does not keep a principal index",
+        ))
+    }
+
+    /// A prefix that new ids of `principal`'s sessions must start with, if the storage needs
+    /// one to keep a principal's sessions together (Redis Cluster keeps a record and its
+    /// principal's index in one hash slot, chosen by the first characters of the id). `None`
+    /// (the default): any id.
+    fn principal_id_prefix(&self, namespace: &Namespace, principal: &str) -> Option<String> {
+        let _ = (namespace, principal);
+        None
     }
 
     /// One step of a purge of the records expired at `now`, for callers that show progress or
@@ -533,6 +473,48 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
 
 #[async_trait]
 impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
+    async fn update_if(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
+        (**self).update_if(key, record, expected, now).await
+    }
+    fn supports_conditional_updates(&self) -> bool {
+        (**self).supports_conditional_updates()
+    }
+    fn supports_principals(&self) -> bool {
+        (**self).supports_principals()
+    }
+    async fn sessions_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        (**self).sessions_of(namespace, principal, now).await
+    }
+    async fn delete_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        (**self).delete_of(namespace, principal, handle).await
+    }
+    async fn delete_all_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        (**self).delete_all_of(namespace, principal, except).await
+    }
+    fn principal_id_prefix(&self, namespace: &Namespace, principal: &str) -> Option<String> {
+        (**self).principal_id_prefix(namespace, principal)
+    }
     async fn load(
         &self,
         key: SessionKey<'_>,
@@ -588,58 +570,6 @@ impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
     }
 }
 
-/// Runs [`delete_expired`](SessionStorage::delete_expired) on `storage` every `period`, with
-/// the system time, on the current tokio runtime, until the storage is dropped (the task holds
-/// only a weak reference) or the returned handle is aborted.
-///
-/// A failed sweep is logged and retried at the next period.
-///
-/// ```
-/// use std::sync::Arc;
-/// use std::time::Duration;
-/// use typed_sessions::SessionsConfig;
-/// use typed_sessions::storage::{MemoryStorage, spawn_sweeper};
-///
-/// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
-/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// let storage = Arc::new(MemoryStorage::new());
-/// let sweeper = spawn_sweeper(&storage, Duration::from_secs(60));
-/// let layer = SessionsConfig::new()
-///     .cookie_with_storage::<Cart, _>("cart", Arc::clone(&storage), |c| c)
-///     .build()
-///     .unwrap();
-/// # sweeper.abort();
-/// # });
-/// ```
-///
-/// It takes the shared storage [`open_url`] returns (an `Arc<dyn SessionStorage>`) as well.
-///
-/// # Panics
-///
-/// If called outside a tokio runtime, or with a zero `period`.
-pub fn spawn_sweeper<S: SessionStorage + ?Sized>(
-    storage: &Arc<S>,
-    period: Duration,
-) -> tokio::task::JoinHandle<()> {
-    let weak: Weak<S> = Arc::downgrade(storage);
-    let mut interval = tokio::time::interval(period);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::spawn(async move {
-        interval.tick().await; // the first tick is immediate; sweep one period after start
-        loop {
-            interval.tick().await;
-            let Some(storage) = weak.upgrade() else {
-                return;
-            };
-            match storage.delete_expired(SystemTime::now()).await {
-                Ok(0) => {}
-                Ok(removed) => tracing::debug!(removed, "expired sessions swept"),
-                Err(error) => tracing::warn!(%error, "sweeping expired sessions failed"),
-            }
-        }
-    })
-}
-
 /// `id` in a namespace of the unit tests.
 #[cfg(test)]
 pub(crate) fn test_key(id: &SessionId) -> SessionKey<'_> {
@@ -665,6 +595,8 @@ async fn blocking<T: Send + 'static>(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]

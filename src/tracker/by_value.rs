@@ -27,7 +27,7 @@ pub(crate) enum ValueWrite {
     /// Send the value the request brought again, under the current key and with the expiry it
     /// carried (an implicit write: it must never fail the request).
     Reissue {
-        serialized: String,
+        serialized: Vec<u8>,
         expires_at: Option<SystemTime>,
     },
 }
@@ -40,11 +40,11 @@ impl ByValue {
 
     /// Deserializes an unwrapped incoming value.
     pub(crate) fn load(codec: &dyn ErasedCodec, name: &str, text: String) -> Loaded {
-        match codec.deserialize(&text) {
+        match codec.deserialize_text(&text) {
             Ok(value) => Loaded {
                 value: Some(value),
                 outcome: Outcome::Valid(Valid {
-                    serialized: text,
+                    serialized: text.into_bytes(),
                     stored: None,
                     stale_key: false,
                     value_expires_at: None,
@@ -67,7 +67,7 @@ impl ByValue {
         intent: Intent,
         loaded: Option<&Loaded>,
         brought: bool,
-        brought_equals: impl FnOnce(&str) -> Option<bool>,
+        brought_equals: impl FnOnce(&[u8]) -> Option<bool>,
     ) -> ValueWrite {
         match intent.change {
             Change::Set(new) => {

@@ -39,7 +39,7 @@ pub(crate) enum Change {
 /// so size and encoding errors reach the handler at `set`.
 pub(crate) struct NewValue {
     pub(crate) value: AnyValue,
-    pub(crate) serialized: String,
+    pub(crate) serialized: Vec<u8>,
     pub(crate) rendered: Option<Header>,
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::id::SessionId;
+use crate::storage::{Metadata, Revision};
 use crate::transform::Rejection;
 
 /// A session value with its type erased.
@@ -36,7 +37,7 @@ pub(crate) enum Outcome {
 /// A valid session as found.
 pub(crate) struct Valid {
     /// The serialized form, to tell whether a later `set` changes anything.
-    pub(crate) serialized: String,
+    pub(crate) serialized: Vec<u8>,
     /// For by-id sessions: the id and the stored record's times.
     pub(crate) stored: Option<Stored>,
     /// The value came protected with a previous key: re-send it under the current one.
@@ -56,12 +57,15 @@ impl fmt::Debug for Valid {
     }
 }
 
-/// Where a by-id session lives and when it was created and expires.
+/// Where a by-id session lives, when it was created and expires, which revision was read,
+/// and its metadata (carried into every write of the session).
 #[derive(Debug, Clone)]
 pub(crate) struct Stored {
     pub(crate) id: SessionId,
     pub(crate) created_at: SystemTime,
     pub(crate) expires_at: SystemTime,
+    pub(crate) revision: Revision,
+    pub(crate) meta: Metadata,
 }
 
 /// Why an incoming value was unusable.

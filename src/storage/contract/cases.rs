@@ -25,7 +25,14 @@ pub(super) async fn run(ctx: &Ctx, s: &dyn SessionStorage) {
         Case::ConcurrentCreate
         | Case::ConcurrentDeleteWins
         | Case::ConcurrentChangeId
-        | Case::ConcurrentMixed => ctx.fail("not a sequential case"),
+        | Case::ConcurrentMixed
+        | Case::BinaryPayload
+        | Case::Metadata
+        | Case::ConditionalUpdate
+        | Case::ConcurrentConditionalUpdates
+        | Case::PrincipalIndex
+        | Case::PrincipalEnds
+        | Case::ConcurrentPrincipal => ctx.fail("not a sequential case"),
     }
 }
 

@@ -58,16 +58,17 @@ fn written(ctx: &Ctx, task: usize, step: usize) -> Record {
     let filler = char::from(b'a' + (seed % 26) as u8);
     let len = 64 + (seed % 9) * 300;
     let data = format!("{task}:{step}:{}", filler.to_string().repeat(len));
-    Record::new(
+    super::deterministic(Record::new(
         data,
         ctx.at(task as u64),
         ctx.base + HOUR + SECOND * step as u32,
-    )
+    ))
 }
 
 /// Whether `record` is exactly what some task wrote at some step.
 fn is_whole(ctx: &Ctx, record: &Record) -> bool {
-    let mut parts = record.data.splitn(3, ':');
+    let text = String::from_utf8_lossy(&record.data);
+    let mut parts = text.splitn(3, ':');
     let (Some(task), Some(step)) = (parts.next(), parts.next()) else {
         return false;
     };

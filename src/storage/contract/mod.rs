@@ -36,6 +36,8 @@
 
 mod cases;
 mod concurrent;
+mod principals;
+mod records;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -98,6 +100,28 @@ pub enum Case {
     /// another (`load`, `update`, `delete` and `change_id` there neither see nor touch it),
     /// and the same id can hold one record in each.
     Namespaces,
+    /// Data that is not text (every byte value, invalid UTF-8) round-trips.
+    BinaryPayload,
+    /// A record's revision and metadata (principal, last seen, end of lifetime, version,
+    /// device, address) come back exactly as written, through create, update and change_id.
+    Metadata,
+    /// `update_if` writes only over the revision it expects (`Conflict` otherwise), never over
+    /// a deleted, expired or unknown record (`Gone`); a storage without conditional updates
+    /// says so and refuses with `Unsupported`.
+    ConditionalUpdate,
+    /// Many tasks add one item each to one record with read, modify and `update_if`, retrying
+    /// on conflicts: every item is there at the end.
+    ConcurrentConditionalUpdates,
+    /// The principal index follows create, update, change_id (a login moves an anonymous
+    /// session under a principal), delete and expiry, per namespace and per principal; a
+    /// storage without the index says so and refuses its operations with `Unsupported`.
+    PrincipalIndex,
+    /// `delete_of` ends only the principal's own session (a handle of another principal's
+    /// session ends nothing); `delete_all_of` ends all, or all but one.
+    PrincipalEnds,
+    /// Hundreds of concurrent logins, logouts and ends through the index of one principal
+    /// leave the index listing exactly the live sessions.
+    ConcurrentPrincipal,
 }
 
 impl Case {
@@ -124,7 +148,18 @@ impl Case {
         Case::Stats,
         Case::DeleteExpiredBatch,
         Case::Namespaces,
+        Case::BinaryPayload,
+        Case::Metadata,
+        Case::ConditionalUpdate,
+        Case::ConcurrentConditionalUpdates,
+        Case::PrincipalIndex,
+        Case::PrincipalEnds,
+        Case::ConcurrentPrincipal,
     ];
+
+    /// The cases that need a record's revision and metadata stored (the Ktor-compatible
+    /// directory layout keeps only the data, as Ktor does).
+    pub const RECORD_METADATA: &'static [Case] = &[Case::Metadata];
 
     /// The cases that need records filed under their namespace (the Ktor-compatible
     /// directory layout files them under the raw id, as Ktor does).
@@ -165,6 +200,13 @@ impl Case {
             Case::Stats => "stats",
             Case::DeleteExpiredBatch => "delete_expired_batch",
             Case::Namespaces => "namespaces",
+            Case::BinaryPayload => "binary_payload",
+            Case::Metadata => "metadata",
+            Case::ConditionalUpdate => "conditional_update",
+            Case::ConcurrentConditionalUpdates => "concurrent_conditional_updates",
+            Case::PrincipalIndex => "principal_index",
+            Case::PrincipalEnds => "principal_ends",
+            Case::ConcurrentPrincipal => "concurrent_principal",
         }
     }
 }
@@ -269,6 +311,13 @@ where
                 | Case::ConcurrentDeleteWins
                 | Case::ConcurrentChangeId
                 | Case::ConcurrentMixed => concurrent::run(&ctx, storage).await,
+                Case::BinaryPayload
+                | Case::Metadata
+                | Case::ConditionalUpdate
+                | Case::ConcurrentConditionalUpdates => records::run(&ctx, storage).await,
+                Case::PrincipalIndex | Case::PrincipalEnds | Case::ConcurrentPrincipal => {
+                    principals::run(&ctx, storage).await
+                }
                 _ => cases::run(&ctx, &*storage).await,
             }
         }
@@ -311,14 +360,20 @@ impl Ctx {
         self.base + SECOND * u32::try_from(secs).unwrap_or(u32::MAX)
     }
 
-    /// A record created at `base` that expires `lifetime` later.
+    /// A record created at `base` that expires `lifetime` later, with a revision derived from
+    /// its content (so the same call made again describes the same record).
     pub(crate) fn record(&self, data: &str, lifetime: Duration) -> Record {
-        Record::new(data, self.base, self.base + lifetime)
+        deterministic(Record::new(data, self.base, self.base + lifetime))
     }
 
     /// A record valid for an hour.
     pub(crate) fn live(&self, data: &str) -> Record {
         self.record(data, HOUR)
+    }
+
+    /// A record of bytes valid for an hour.
+    pub(crate) fn live_bytes(&self, data: Vec<u8>) -> Record {
+        deterministic(Record::new(data, self.base, self.base + HOUR))
     }
 
     /// Unwraps a storage result, failing the case on an error.
@@ -369,17 +424,32 @@ impl Ctx {
     }
 }
 
+/// `record` with a revision that is a hash of its data and times: records made alike are
+/// equal, records with different data differ.
+pub(crate) fn deterministic(record: Record) -> Record {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    record.data.hash(&mut hasher);
+    record.created_at.hash(&mut hasher);
+    record.expires_at.hash(&mut hasher);
+    let revision = super::Revision::from_u64(hasher.finish());
+    record.with_revision(revision)
+}
+
 /// A record for failure messages: its size and a prefix of the data, and its times.
 fn describe(record: Option<&Record>) -> String {
     match record {
         None => "no record".into(),
         Some(r) => {
-            let prefix: String = r.data.chars().take(40).collect();
+            let prefix: String = String::from_utf8_lossy(&r.data).chars().take(40).collect();
             format!(
-                "a record of {} bytes starting {prefix:?}, created {:?}, expiring {:?}",
+                "a record of {} bytes starting {prefix:?}, created {:?}, expiring {:?}, {:?}, {:?} (principal {:?})",
                 r.data.len(),
                 r.created_at,
-                r.expires_at
+                r.expires_at,
+                r.revision,
+                r.meta,
+                r.meta.principal,
             )
         }
     }

@@ -98,7 +98,7 @@ impl Dir {
                 io::ErrorKind::InvalidInput,
                 "the Ktor-compatible layout cannot keep an empty session (Ktor reads an empty file as an error)",
             )),
-            Layout::Ktor { .. } => Ok(record.data.as_bytes().to_vec()),
+            Layout::Ktor { .. } => Ok(record.data.clone()),
         }
     }
 
@@ -112,16 +112,13 @@ impl Dir {
         file.read_to_end(&mut bytes)?;
         Ok(match self.layout {
             Layout::Hashed => format::decode(bytes).map_or(Contents::Corrupt, Contents::Record),
-            Layout::Ktor { max_age } => match String::from_utf8(bytes) {
-                Ok(data) if !data.is_empty() => {
+            Layout::Ktor { max_age } => match bytes {
+                data if !data.is_empty() => {
                     let written = metadata.modified()?;
-                    Contents::Record(Record {
-                        data,
-                        created_at: written,
-                        expires_at: written
-                            .checked_add(max_age)
-                            .unwrap_or(written + crate::clock::FOREVER),
-                    })
+                    let expires_at = written
+                        .checked_add(max_age)
+                        .unwrap_or(written + crate::clock::FOREVER);
+                    Contents::Record(Record::new(data, written, expires_at))
                 }
                 _ => Contents::Corrupt,
             },

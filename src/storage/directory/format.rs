@@ -35,13 +35,13 @@ pub(crate) fn encode(record: &Record) -> Vec<u8> {
         nanos(record.expires_at),
         record.data.len()
     );
-    let check = check(line.as_bytes(), record.data.as_bytes());
+    let check = check(line.as_bytes(), &record.data);
     let mut bytes = Vec::with_capacity(line.len() + 18 + record.data.len());
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b' ');
     bytes.extend_from_slice(check.as_bytes());
     bytes.push(b'\n');
-    bytes.extend_from_slice(record.data.as_bytes());
+    bytes.extend_from_slice(&record.data);
     bytes
 }
 
@@ -64,11 +64,11 @@ pub(crate) fn decode(mut bytes: Vec<u8>) -> Option<Record> {
     if length.parse::<usize>().ok()? != data.len() || check(line.as_bytes(), &data) != check_hex {
         return None;
     }
-    Some(Record {
-        data: String::from_utf8(data).ok()?,
-        created_at: time(created.parse().ok()?)?,
-        expires_at: time(expires.parse().ok()?)?,
-    })
+    Some(Record::new(
+        data,
+        time(created.parse().ok()?)?,
+        time(expires.parse().ok()?)?,
+    ))
 }
 
 fn check(line: &[u8], data: &[u8]) -> String {

@@ -275,7 +275,7 @@ async fn ktor_layout_reads_ktor_files_and_expires_by_modification_time() {
 
     let now = SystemTime::now();
     let loaded = storage.load(test_key(&id), now).await.unwrap().unwrap();
-    assert_eq!(loaded.data, json);
+    assert_eq!(loaded.data, json.as_bytes());
     let written = fs::metadata(&path).unwrap().modified().unwrap();
     assert_eq!(loaded.expires_at, written + hour());
     // An hour after the last write it is gone; a sweep then removes it and its directories.

@@ -34,7 +34,7 @@ pub(super) fn encode(record: &Record) -> Vec<u8> {
     value.push(VERSION);
     value.extend_from_slice(&to_millis(record.created_at).to_be_bytes());
     value.extend_from_slice(&to_millis(record.expires_at).to_be_bytes());
-    value.extend_from_slice(record.data.as_bytes());
+    value.extend_from_slice(&record.data);
     value
 }
 
@@ -64,12 +64,11 @@ pub(super) fn is_live(value: &[u8], now_ms: u64) -> bool {
 pub(super) fn decode(mut value: Vec<u8>) -> Option<Record> {
     let (created_at, expires_at) = header(&value)?;
     value.drain(..HEADER_LEN);
-    let data = String::from_utf8(value).ok()?;
-    Some(Record {
-        data,
-        created_at: from_millis(created_at),
-        expires_at: from_millis(expires_at),
-    })
+    Some(Record::new(
+        value,
+        from_millis(created_at),
+        from_millis(expires_at),
+    ))
 }
 
 #[cfg(test)]
@@ -79,11 +78,11 @@ mod tests {
     use super::*;
 
     fn record(data: &str) -> Record {
-        Record {
-            data: data.into(),
-            created_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_001),
-            expires_at: UNIX_EPOCH + Duration::from_millis(1_700_000_600_002),
-        }
+        Record::new(
+            data,
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_001),
+            UNIX_EPOCH + Duration::from_millis(1_700_000_600_002),
+        )
     }
 
     #[test]

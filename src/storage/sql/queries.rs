@@ -106,11 +106,11 @@ macro_rules! sql_storage {
                     return Ok(None);
                 };
                 let decoded = (|| {
-                    Ok::<_, sqlx::Error>($crate::storage::Record {
-                        data: row.try_get::<String, _>(0)?,
-                        created_at: from_millis_i64(row.try_get::<i64, _>(1)?),
-                        expires_at: from_millis_i64(row.try_get::<i64, _>(2)?),
-                    })
+                    Ok::<_, sqlx::Error>($crate::storage::Record::new(
+                        row.try_get::<String, _>(0)?.into_bytes(),
+                        from_millis_i64(row.try_get::<i64, _>(1)?),
+                        from_millis_i64(row.try_get::<i64, _>(2)?),
+                    ))
                 })();
                 decoded.map(Some).map_err(|error| {
                     $crate::storage::StorageError::backend(
@@ -138,7 +138,7 @@ macro_rules! sql_storage {
                 let done = $crate::storage::sql::call::run(self.limits, "create", || {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone()))
                         .bind(key.as_str())
-                        .bind(record.data.as_str())
+                        .bind(String::from_utf8_lossy(&record.data).into_owned())
                         .bind(created)
                         .bind(expires)
                         .bind(now)
@@ -170,7 +170,7 @@ macro_rules! sql_storage {
                 let done = $crate::storage::sql::call::run(self.limits, "update", || {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone()))
                         .bind(key.as_str())
-                        .bind(record.data.as_str())
+                        .bind(String::from_utf8_lossy(&record.data).into_owned())
                         .bind(created)
                         .bind(expires)
                         .bind(now)
@@ -226,7 +226,7 @@ macro_rules! sql_storage {
                     }
                     let inserted = sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone()))
                         .bind(new_key.as_str())
-                        .bind(record.data.as_str())
+                        .bind(String::from_utf8_lossy(&record.data).into_owned())
                         .bind(created)
                         .bind(expires)
                         .bind(now)

@@ -22,15 +22,19 @@ pub(crate) struct Lifetime {
 }
 
 impl Lifetime {
-    /// The expiry of a record created at `created_at` and used at `now`.
-    pub(crate) fn expiry(&self, created_at: SystemTime, now: SystemTime) -> SystemTime {
-        let absolute = created_at
+    /// The end of the absolute lifetime of a session created at `created_at`.
+    pub(crate) fn ends_at(&self, created_at: SystemTime) -> SystemTime {
+        created_at
             .checked_add(self.lifetime)
             .or_else(|| created_at.checked_add(FOREVER))
-            .unwrap_or(created_at);
+            .unwrap_or(created_at)
+    }
+
+    /// The expiry of a session whose absolute lifetime ends at `ends_at`, used at `now`.
+    pub(crate) fn expiry(&self, ends_at: SystemTime, now: SystemTime) -> SystemTime {
         match self.idle_timeout.and_then(|idle| now.checked_add(idle)) {
-            Some(idle) if idle < absolute => idle,
-            _ => absolute,
+            Some(idle) if idle < ends_at => idle,
+            _ => ends_at,
         }
     }
 
@@ -39,7 +43,7 @@ impl Lifetime {
         let Some(idle) = self.idle_timeout else {
             return false;
         };
-        let renewed = self.expiry(stored.created_at, now);
+        let renewed = self.expiry(stored.meta.lifetime_ends_at, now);
         if renewed <= stored.expires_at {
             return false; // capped by the absolute lifetime: nothing to gain
         }
@@ -54,12 +58,15 @@ impl Lifetime {
 mod tests {
     use super::*;
     use crate::id::SessionId;
+    use crate::storage::{Metadata, Revision};
 
     fn stored(created_at: SystemTime, expires_at: SystemTime) -> Stored {
         Stored {
             id: SessionId::generate(),
             created_at,
             expires_at,
+            revision: Revision::new(),
+            meta: Metadata::new(created_at, created_at + Duration::from_secs(3600)),
         }
     }
 
@@ -71,9 +78,11 @@ mod tests {
             renew_fraction: 0.25,
         };
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(policy.expiry(t0, t0), t0 + Duration::from_secs(600));
+        let ends = policy.ends_at(t0);
+        assert_eq!(ends, t0 + Duration::from_secs(3600));
+        assert_eq!(policy.expiry(ends, t0), t0 + Duration::from_secs(600));
         let late = t0 + Duration::from_secs(3300);
-        assert_eq!(policy.expiry(t0, late), t0 + Duration::from_secs(3600));
+        assert_eq!(policy.expiry(ends, late), t0 + Duration::from_secs(3600));
         let record = stored(t0, t0 + Duration::from_secs(600));
         assert!(!policy.due_for_renewal(&record, t0 + Duration::from_secs(149)));
         assert!(policy.due_for_renewal(&record, t0 + Duration::from_secs(150)));
@@ -90,6 +99,7 @@ mod tests {
             renew_fraction: 0.25,
         };
         let t0 = SystemTime::UNIX_EPOCH;
-        assert_eq!(policy.expiry(t0, t0), t0 + FOREVER);
+        assert_eq!(policy.ends_at(t0), t0 + FOREVER);
+        assert_eq!(policy.expiry(policy.ends_at(t0), t0), t0 + FOREVER);
     }
 }

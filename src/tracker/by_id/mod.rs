@@ -20,7 +20,7 @@ use crate::error::{SessionError, StorageError};
 use crate::id::{IdGenerator, RequestInfo, SessionId};
 use crate::metrics::{Event, Metrics};
 use crate::serializer::ErasedCodec;
-use crate::storage::{Created, Record};
+use crate::storage::{Created, Metadata, Record, Revision};
 
 /// How many fresh ids to try when a generated id collides (it never should: 256 random bits).
 const CREATE_ATTEMPTS: usize = 3;
@@ -125,7 +125,7 @@ impl ById {
         if record.is_expired(now) {
             return Ok(Loaded::invalid(Invalid::UnknownId, Some(id)));
         }
-        match codec.deserialize(&record.data) {
+        match codec.deserialize_bytes(&record.data) {
             Ok(value) => Ok(Loaded {
                 value: Some(value),
                 outcome: Outcome::Valid(Valid {
@@ -134,6 +134,8 @@ impl ById {
                         id,
                         created_at: record.created_at,
                         expires_at: record.expires_at,
+                        revision: record.revision,
+                        meta: record.meta,
                     }),
                     stale_key: false,
                     value_expires_at: None,
@@ -146,13 +148,30 @@ impl ById {
         }
     }
 
-    /// A new record holding `data`, created at `created_at`, used at `now`.
-    #[inline]
-    fn record(&self, data: String, created_at: SystemTime, now: SystemTime) -> Record {
+    /// The record of a new session holding `data`, created at `now`.
+    fn new_record(&self, data: Vec<u8>, now: SystemTime) -> Record {
+        let ends_at = self.lifetime.ends_at(now);
         Record {
             data,
-            created_at,
-            expires_at: self.lifetime.expiry(created_at, now),
+            created_at: now,
+            expires_at: self.lifetime.expiry(ends_at, now),
+            revision: Revision::new(),
+            meta: Metadata::new(now, ends_at),
+        }
+    }
+
+    /// The next record of the stored session: `data`, written at `now`, with a new revision,
+    /// the same creation, metadata and end of lifetime, and its idle deadline renewed.
+    #[inline]
+    fn next_record(&self, stored: &Stored, data: Vec<u8>, now: SystemTime) -> Record {
+        let mut meta = stored.meta.clone();
+        meta.last_seen = now;
+        Record {
+            data,
+            created_at: stored.created_at,
+            expires_at: self.lifetime.expiry(meta.lifetime_ends_at, now),
+            revision: Revision::new(),
+            meta,
         }
     }
 
@@ -188,19 +207,19 @@ impl ById {
                         IdWrite::Regenerate {
                             from: &stored.id,
                             to: intent.minted,
-                            record: self.record(new.serialized, stored.created_at, now),
+                            record: self.next_record(stored, new.serialized, now),
                         }
                     } else if valid.is_none_or(|v| v.serialized != new.serialized) {
                         IdWrite::Update {
                             id: &stored.id,
-                            record: self.record(new.serialized, stored.created_at, now),
+                            record: self.next_record(stored, new.serialized, now),
                             event: Event::Updated,
                             implicit: false,
                         }
                     } else if self.lifetime.due_for_renewal(stored, now) {
                         IdWrite::Update {
                             id: &stored.id,
-                            record: self.record(new.serialized, stored.created_at, now),
+                            record: self.next_record(stored, new.serialized, now),
                             event: Event::Renewed,
                             implicit: false,
                         }
@@ -217,19 +236,19 @@ impl ById {
                     cleared: intent.ended && current.is_some(),
                     end: current,
                     id: intent.minted,
-                    record: self.record(new.serialized, now, now),
+                    record: self.new_record(new.serialized, now),
                 },
             },
             Change::Keep => match (stored, valid) {
                 (Some(stored), Some(valid)) if intent.regenerate => IdWrite::Regenerate {
                     from: &stored.id,
                     to: intent.minted,
-                    record: self.record(valid.serialized.clone(), stored.created_at, now),
+                    record: self.next_record(stored, valid.serialized.clone(), now),
                 },
                 (Some(stored), Some(valid)) if self.lifetime.due_for_renewal(stored, now) => {
                     IdWrite::Update {
                         id: &stored.id,
-                        record: self.record(valid.serialized.clone(), stored.created_at, now),
+                        record: self.next_record(stored, valid.serialized.clone(), now),
                         event: Event::Renewed,
                         implicit: true,
                     }

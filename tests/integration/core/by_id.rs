@@ -31,7 +31,7 @@ async fn ids_are_64_hex_and_the_storage_holds_json() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.data, r#"{"userId":"id1","cart":[]}"#);
+    assert_eq!(record.data, br#"{"userId":"id1","cart":[]}"#);
     assert_eq!(
         get(&router, "/get", Some(&format!("s={id}"))).await.body,
         "id1"
@@ -345,7 +345,7 @@ async fn by_id_with_the_backward_compatible_serializer() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.data, "userId=%23sid2&cart=%23cl");
+    assert_eq!(record.data, b"userId=%23sid2&cart=%23cl");
     assert_eq!(
         get(&router, "/get", Some(&format!("s={id}"))).await.body,
         "id2"

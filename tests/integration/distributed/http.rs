@@ -43,7 +43,7 @@ pub async fn round_trip(storage: Arc<dyn SessionStorage>) {
         .await
         .unwrap()
         .expect("the session is in the storage");
-    assert_eq!(stored.data, r#"{"userId":"alice","cart":[]}"#);
+    assert_eq!(stored.data, br#"{"userId":"alice","cart":[]}"#);
     assert_eq!(call("/set/bob").await, "set");
     assert_eq!(call("/get").await, "bob");
     assert_eq!(call("/id").await, id.as_str(), "same id after a change");

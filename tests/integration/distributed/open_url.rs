@@ -158,7 +158,7 @@ async fn directories_and_memory() {
                     .unwrap()
                     .unwrap()
                     .data,
-                "via url"
+                b"via url"
             );
         } else {
             round_trip(&*storage).await;

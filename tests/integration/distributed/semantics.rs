@@ -25,11 +25,7 @@ pub fn base() -> SystemTime {
 }
 
 pub fn record(data: &str, created_at: SystemTime, lifetime: Duration) -> Record {
-    Record {
-        data: data.into(),
-        created_at,
-        expires_at: created_at + lifetime,
-    }
+    Record::new(data, created_at, created_at + lifetime)
 }
 
 pub async fn load_unknown_created_expired(s: &dyn SessionStorage) {

@@ -42,7 +42,7 @@ fn record_for(k: usize, step: u64) -> Record {
 /// Whether `record`, found under id `k`, is exactly one the writer wrote for `k` (in the Ktor
 /// layout, whose times come from the file's modification time, its data).
 fn is_whole(k: usize, record: &Record, layout: &str) -> bool {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(&record.data) else {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&record.data) else {
         return false;
     };
     let (Some(found_k), Some(step)) = (value["k"].as_u64(), value["step"].as_u64()) else {

@@ -5,9 +5,18 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+mod entry;
+mod index;
+
+use entry::Entry;
+use index::Index;
+
 use super::key::Key;
 use super::table::{Evicted, Table};
-use super::{Created, Record, SessionKey, SessionStorage, StorageError, StorageStats};
+use super::{
+    Created, Namespace, PrincipalSession, Record, Revision, SessionHandle, SessionKey,
+    SessionStorage, StorageError, StorageStats, Updated,
+};
 
 /// How many sessions a [`MemoryStorage`] holds by default.
 pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
@@ -60,35 +69,7 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
 /// ```
 pub struct MemoryStorage {
     table: Table<Entry>,
-}
-
-/// One stored record, in a compact form (the payload as a boxed `str`).
-struct Entry {
-    data: Box<str>,
-    created_at: SystemTime,
-    expires_at: SystemTime,
-}
-
-impl Entry {
-    fn new(record: &Record) -> Entry {
-        Entry {
-            data: record.data.as_str().into(),
-            created_at: record.created_at,
-            expires_at: record.expires_at,
-        }
-    }
-
-    fn record(&self) -> Record {
-        Record {
-            data: String::from(&*self.data),
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-        }
-    }
-
-    fn is_expired(&self, now: SystemTime) -> bool {
-        self.expires_at <= now
-    }
+    index: Index,
 }
 
 impl Default for MemoryStorage {
@@ -121,6 +102,7 @@ impl MemoryStorage {
     pub fn with_capacity(capacity: usize) -> MemoryStorage {
         MemoryStorage {
             table: Table::new(capacity),
+            index: Index::default(),
         }
     }
 
@@ -167,6 +149,62 @@ impl MemoryStorage {
     }
 }
 
+impl MemoryStorage {
+    /// Files a new record under its principal, if it has one (its shard is locked).
+    fn index_added(&self, key: SessionKey<'_>, table_key: Key, record: &Record) {
+        if let Some(principal) = &record.meta.principal {
+            let tag = key.namespace().tag();
+            self.index
+                .add(tag, principal, SessionHandle::of(key), table_key);
+            if self.index.len() > self.table.capacity().saturating_mul(2) {
+                // Entries of sessions evicted from a full storage: drop them before they pile up.
+                self.prune_index(None);
+            }
+        }
+    }
+
+    /// Drops a removed record's index entry, if it had a principal (its shard is locked).
+    fn index_removed(&self, key: SessionKey<'_>, removed: &Entry) {
+        if let Some(principal) = removed.principal() {
+            self.index
+                .remove(key.namespace().tag(), principal, &SessionHandle::of(key));
+        }
+    }
+
+    /// Drops the index entries whose session is no longer in the table (or expired at `now`),
+    /// each checked under its shard's lock; returns how many.
+    fn prune_index(&self, now: Option<SystemTime>) -> usize {
+        let mut removed = 0;
+        for (tag, principal, handle, key) in self.index.entries() {
+            let shard = self.table.shard(&key);
+            let live = shard.peek(&key).is_some_and(|entry| {
+                entry.principal() == Some(principal.as_str())
+                    && now.is_none_or(|now| !entry.is_expired(now))
+            });
+            if !live {
+                self.index.remove(tag, &principal, &handle);
+                removed += 1;
+            }
+            drop(shard);
+        }
+        removed
+    }
+
+    /// The table key of `principal`'s session `handle` with its live record, checked under
+    /// the shard's lock by `f`.
+    fn with_indexed<R>(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+        f: impl FnOnce(&mut super::table::Shard<Entry>, &Key) -> R,
+    ) -> Option<R> {
+        let key = self.index.find(namespace.tag(), principal, handle)?;
+        let mut shard = self.table.shard(&key);
+        Some(f(&mut shard, &key))
+    }
+}
+
 #[async_trait]
 impl SessionStorage for MemoryStorage {
     async fn load(
@@ -188,13 +226,14 @@ impl SessionStorage for MemoryStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<Created, StorageError> {
-        let key = Key::of(key);
+        let table_key = Key::of(key);
         let entry = Entry::new(record);
-        let mut shard = self.table.shard(&key);
-        if shard.peek(&key).is_some_and(|e| !e.is_expired(now)) {
+        let mut shard = self.table.shard(&table_key);
+        if shard.peek(&table_key).is_some_and(|e| !e.is_expired(now)) {
             return Ok(Created::Collision);
         }
-        let evicted = shard.insert(key, entry, |e| e.is_expired(now));
+        let evicted = shard.insert(table_key, entry, |e| e.is_expired(now));
+        self.index_added(key, table_key, record);
         drop(shard);
         self.evicted(evicted);
         Ok(Created::Inserted)
@@ -218,9 +257,36 @@ impl SessionStorage for MemoryStorage {
         }
     }
 
-    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+    async fn update_if(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
         let key = Key::of(key);
-        Ok(self.table.shard(&key).remove(&key).is_some())
+        let mut shard = self.table.shard(&key);
+        Ok(match shard.get(&key) {
+            Some(existing) if !existing.is_expired(now) => {
+                if existing.revision() == expected {
+                    *existing = Entry::new(record);
+                    Updated::Written
+                } else {
+                    Updated::Conflict
+                }
+            }
+            _ => Updated::Gone,
+        })
+    }
+
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        let table_key = Key::of(key);
+        let mut shard = self.table.shard(&table_key);
+        let removed = shard.remove(&table_key);
+        if let Some(entry) = &removed {
+            self.index_removed(key, entry);
+        }
+        Ok(removed.is_some())
     }
 
     async fn change_id(
@@ -241,8 +307,12 @@ impl SessionStorage for MemoryStorage {
             if !old_live || new_taken {
                 return None;
             }
-            pair.a().remove(&old_key);
-            Some(pair.b().insert(new_key, entry, |e| e.is_expired(now)))
+            if let Some(removed) = pair.a().remove(&old_key) {
+                self.index_removed(old, &removed);
+            }
+            let evicted = pair.b().insert(new_key, entry, |e| e.is_expired(now));
+            self.index_added(new, new_key, record);
+            Some(evicted)
         });
         match outcome {
             Some(evicted) => {
@@ -258,11 +328,91 @@ impl SessionStorage for MemoryStorage {
         self.table.for_each_shard(|shard| {
             removed += shard.retain(|e| !e.is_expired(now)) as u64;
         });
+        self.prune_index(Some(now));
         Ok(removed)
     }
 
     fn backend(&self) -> &'static str {
         "memory"
+    }
+
+    fn supports_conditional_updates(&self) -> bool {
+        true
+    }
+
+    fn supports_principals(&self) -> bool {
+        true
+    }
+
+    async fn sessions_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        let mut sessions = Vec::new();
+        for (handle, key) in self.index.of(namespace.tag(), principal) {
+            let shard = self.table.shard(&key);
+            let live = shard
+                .peek(&key)
+                .filter(|entry| entry.principal() == Some(principal) && !entry.is_expired(now));
+            match live {
+                Some(entry) => sessions.push(PrincipalSession::new(handle, entry.record())),
+                None => {
+                    // Evicted, expired or moved: the entry is stale.
+                    if shard
+                        .peek(&key)
+                        .is_none_or(|e| e.principal() != Some(principal))
+                    {
+                        self.index.remove(namespace.tag(), principal, &handle);
+                    }
+                }
+            }
+        }
+        Ok(sessions)
+    }
+
+    async fn delete_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        let ended = self.with_indexed(namespace, principal, handle, |shard, key| {
+            let owned = shard
+                .peek(key)
+                .is_some_and(|entry| entry.principal() == Some(principal));
+            if owned {
+                shard.remove(key);
+            }
+            self.index.remove(namespace.tag(), principal, handle);
+            owned
+        });
+        Ok(ended == Some(true))
+    }
+
+    async fn delete_all_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        let mut ended = 0u64;
+        for (handle, key) in self.index.of(namespace.tag(), principal) {
+            if Some(&handle) == except {
+                continue;
+            }
+            let mut shard = self.table.shard(&key);
+            if shard
+                .peek(&key)
+                .is_some_and(|entry| entry.principal() == Some(principal))
+            {
+                shard.remove(&key);
+                ended += 1;
+            }
+            self.index.remove(namespace.tag(), principal, &handle);
+        }
+        Ok(ended)
     }
 
     /// Counts the live and expired records (one shard locked at a time). The size is an
@@ -276,7 +426,7 @@ impl SessionStorage for MemoryStorage {
                 } else {
                     live += 1;
                 }
-                bytes = bytes.saturating_add(entry.data.len() as u64 + RECORD_OVERHEAD);
+                bytes = bytes.saturating_add(entry.data_len() as u64 + RECORD_OVERHEAD);
             }
         });
         Ok(Some(
@@ -307,6 +457,7 @@ mod tests {
         // One shard, so which session goes is deterministic.
         let storage = MemoryStorage {
             table: Table::with_shards(64, 1),
+            index: Index::default(),
         };
         let now = SystemTime::now();
         let hour = Duration::from_secs(3600);

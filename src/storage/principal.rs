@@ -1,0 +1,151 @@
+//! The principal index: which sessions belong to which user, for account pages ("where am I
+//! logged in"), "log out everywhere else", and limits on sessions per user.
+//!
+//! A storage that keeps the index ([`SessionStorage::supports_principals`]) files every record
+//! whose [`Metadata::principal`](super::Metadata::principal) is set under that principal, within
+//! the record's namespace, in the same atomic operation as the record write; deleting or
+//! expiring the record removes the entry. Sessions are listed and ended by a
+//! [`SessionHandle`], never by their id.
+//!
+//! [`SessionStorage::supports_principals`]: super::SessionStorage::supports_principals
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::Record;
+use crate::id::SessionKey;
+
+/// An opaque handle of one session: the SHA-256 of its namespace and id
+/// ([`SessionKey::digest`]), shown as 43 base64url characters.
+///
+/// It names a session without revealing its id (a handle cannot be turned into a cookie), so
+/// an account page can list a user's sessions and offer to end one. The server verifies a
+/// handle by looking it up in the principal's own index: a handle of another user's session
+/// ends nothing.
+///
+/// ```
+/// use typed_sessions::storage::{Namespace, SessionHandle, SessionId};
+///
+/// let id = SessionId::generate();
+/// let user = Namespace::new("user_session");
+/// let handle = SessionHandle::of(user.key(&id));
+/// let text = handle.to_string();
+/// assert_eq!(text.len(), 43);
+/// assert!(!text.contains(id.as_str()));
+/// assert_eq!(text.parse::<SessionHandle>().unwrap(), handle);
+/// assert!("not a handle".parse::<SessionHandle>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionHandle([u8; 32]);
+
+impl SessionHandle {
+    /// The handle of the session filed under `key`.
+    pub fn of(key: SessionKey<'_>) -> SessionHandle {
+        SessionHandle(key.digest())
+    }
+
+    /// A handle from the 32 bytes a storage keeps (its storage key, decoded).
+    pub const fn from_digest(digest: [u8; 32]) -> SessionHandle {
+        SessionHandle(digest)
+    }
+
+    /// The 32 bytes: the session key's digest.
+    pub const fn digest(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The digest as 64 lowercase hex characters: the storage key persistent storages file the
+    /// record under ([`SessionKey::storage_key`]).
+    pub fn storage_key(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+/// A handle that is not 43 base64url characters of 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a session handle: a handle is 43 base64url characters")]
+pub struct InvalidHandle;
+
+impl FromStr for SessionHandle {
+    type Err = InvalidHandle;
+
+    fn from_str(text: &str) -> Result<SessionHandle, InvalidHandle> {
+        if text.len() != 43 {
+            return Err(InvalidHandle);
+        }
+        let mut digest = [0u8; 32];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut digest) {
+            Ok(32) => Ok(SessionHandle(digest)),
+            _ => Err(InvalidHandle),
+        }
+    }
+}
+
+impl fmt::Display for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = [0u8; 43];
+        match URL_SAFE_NO_PAD.encode_slice(self.0, &mut out) {
+            Ok(43) => f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?),
+            _ => Err(fmt::Error),
+        }
+    }
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionHandle({self})")
+    }
+}
+
+/// One live session of a principal, as its index lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PrincipalSession {
+    /// Names the session for [`SessionStorage::delete_of`](super::SessionStorage::delete_of).
+    pub handle: SessionHandle,
+    /// The session's record (its data, times and metadata).
+    pub record: Record,
+}
+
+impl PrincipalSession {
+    /// The session `handle` with its `record`.
+    pub fn new(handle: SessionHandle, record: Record) -> PrincipalSession {
+        PrincipalSession { handle, record }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::{Namespace, SessionId};
+
+    #[test]
+    fn handles_round_trip_and_refuse_garbage() {
+        let id = SessionId::generate();
+        let ns = Namespace::new("s");
+        let handle = SessionHandle::of(ns.key(&id));
+        assert_eq!(handle.storage_key(), ns.key(&id).storage_key());
+        assert_eq!(handle.to_string().parse::<SessionHandle>(), Ok(handle));
+        for bad in [
+            "",
+            "a",
+            &"A".repeat(42),
+            &"A".repeat(44),
+            &format!("{}=", "A".repeat(42)),
+            &"+".repeat(43),
+            "ü".repeat(22).as_str(),
+        ] {
+            assert_eq!(bad.parse::<SessionHandle>(), Err(InvalidHandle), "{bad:?}");
+        }
+        // A non-canonical last character (unused bits set) is refused too.
+        let mut text = handle.to_string();
+        let last = text.pop().unwrap();
+        let flipped = if last == 'A' { 'B' } else { 'A' };
+        text.push(flipped);
+        let parsed = text.parse::<SessionHandle>();
+        assert!(parsed.is_err() || parsed != Ok(handle));
+    }
+}
