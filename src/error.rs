@@ -169,6 +169,24 @@ pub enum SessionError {
         /// The session name.
         name: String,
     },
+    /// A conditional update ([`Sessions::modify`](crate::Sessions::modify)) kept losing the
+    /// race: the session changed between each read and write, `attempts` times in a row.
+    #[error("session `{name}` changed under {attempts} conditional updates in a row; giving up")]
+    Conflict {
+        /// The session name.
+        name: String,
+        /// How many times it was read and written.
+        attempts: u32,
+    },
+    /// A login would give its user more sessions than the configuration allows, and the
+    /// configuration says to refuse it ([`OnLimit::Refuse`](crate::storage::OnLimit::Refuse)).
+    #[error("session `{name}`: this user already has {limit} sessions, the most allowed")]
+    SessionLimit {
+        /// The session name.
+        name: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The session value could not be serialized.
     #[error("session `{name}` could not be serialized: {reason}")]
     Serialize {
@@ -211,16 +229,18 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// The HTTP status this error maps to: `503` for storage failures, `500` otherwise.
+    /// The HTTP status this error maps to: `503` for storage failures and update conflicts,
+    /// `403` for a login refused by the limit of sessions per user, `500` otherwise.
     pub fn status(&self) -> http::StatusCode {
         match self {
             // An operation the storage does not offer is a configuration mistake, not an outage.
             SessionError::Storage(error) if error.kind() == StorageErrorKind::Unsupported => {
                 http::StatusCode::INTERNAL_SERVER_ERROR
             }
-            SessionError::Storage(_) | SessionError::Unavailable { .. } => {
-                http::StatusCode::SERVICE_UNAVAILABLE
-            }
+            SessionError::Storage(_)
+            | SessionError::Unavailable { .. }
+            | SessionError::Conflict { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::SessionLimit { .. } => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -231,6 +251,7 @@ impl SessionError {
     pub(crate) fn public_message(&self) -> &'static str {
         match self.status() {
             http::StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+            http::StatusCode::FORBIDDEN => "Forbidden",
             _ => "Internal Server Error",
         }
     }

@@ -34,6 +34,7 @@ use crate::error::SessionError;
 use crate::id::RequestInfo;
 use crate::pipeline::Pipelines;
 use crate::tracker::Tracker;
+use crate::tracker::by_id::Client;
 use crate::transport::incoming::Captured;
 
 /// The state of all sessions of one request.
@@ -49,6 +50,8 @@ pub(crate) struct RequestState {
     used: AtomicBool,
     /// What a custom id generator sees (only kept when one is configured).
     request: Option<Box<RequestInfo>>,
+    /// The client, for the metadata of new sessions (only kept when a session records it).
+    client: Client,
     /// The state of an enclosing sessions layer, consulted for types this one does not know.
     pub(crate) parent: Option<Arc<RequestState>>,
 }
@@ -72,8 +75,14 @@ impl RequestState {
             request: pipelines
                 .needs_request_info
                 .then(|| Box::new(RequestInfo::of(request))),
+            client: pipelines.client_of(request),
             parent,
         }
+    }
+
+    /// The client of the request, as far as session metadata is concerned.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// What a custom id generator sees of the request, when one is configured.

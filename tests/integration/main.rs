@@ -13,6 +13,7 @@ mod core;
 mod crypto;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
+mod evolving;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
@@ -24,3 +25,4 @@ mod properties;
 mod random;
 mod storage;
 mod support;
+mod users;

@@ -1,8 +1,13 @@
 //! [`Sessions`]: the per-request handle (Ktor's `call.sessions`).
 
+mod devices;
+mod modify;
+
 use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
+
+pub use modify::MODIFY_ATTEMPTS;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
@@ -81,7 +86,9 @@ impl Sessions {
     }
 
     /// Finds the by-id session that serves `T`.
-    fn locate_by_id<T: 'static>(&self) -> Result<(Entry<'_>, &crate::tracker::ById), SessionError> {
+    pub(crate) fn locate_by_id<T: 'static>(
+        &self,
+    ) -> Result<(Entry<'_>, &crate::tracker::ById), SessionError> {
         let entry = self.locate::<T>()?;
         match entry.pipeline.tracker.by_id() {
             Some(by_id) => Ok((entry, by_id)),
@@ -159,23 +166,28 @@ impl Sessions {
         entry.touch();
         // The stored session matters unless it was cleared.
         let cleared = entry.inspect(|intent| intent.ended);
-        let current = if cleared {
+        let stored = if cleared {
             None
         } else {
-            entry.load().await?.stored().map(|s| s.id.clone())
+            entry.load().await?.stored()
         };
-        let wants_new_id = entry.inspect(|intent| intent.gets_new_id(current.is_some()));
-        match wants_new_id {
+        match entry.inspect(|intent| by_id.next_id(intent, stored)) {
             None => Ok(None),
-            Some(false) => Ok(current),
-            Some(true) => {
+            Some(None) => Ok(entry
+                .inspect(|intent| match &intent.change {
+                    crate::tracker::Change::Written(written) => Some(written.stored.id.clone()),
+                    _ => None,
+                })
+                .or_else(|| stored.map(|s| s.id.clone()))),
+            Some(Some(principal)) => {
                 let name = &entry.pipeline.name;
                 let request = entry.state.request();
+                let prefix = by_id.id_prefix(principal.as_deref());
                 entry
                     .change(|intent| match &intent.minted {
                         Some(id) => Ok(id.clone()),
                         None => {
-                            let id = by_id.ids.generate(name, request)?;
+                            let id = by_id.ids.generate(name, request, prefix.as_deref())?;
                             intent.minted = Some(id.clone());
                             Ok(id)
                         }

@@ -1,0 +1,6 @@
+//! Evolving session data: versioned types migrated across deploys, and conditional updates
+//! that lose nothing to concurrent requests.
+
+mod interleavings;
+mod updates;
+mod versions;
