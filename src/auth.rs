@@ -47,6 +47,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::SessionError;
+use crate::layer::take_ready;
 use crate::sessions::Sessions;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -315,9 +316,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // The clone is ready only after poll_ready; keep the ready one for this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let auth = self.auth.clone();
         Box::pin(async move {
             let sessions = match Sessions::from_extensions(request.extensions()) {

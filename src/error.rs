@@ -114,6 +114,12 @@ pub enum ConfigError {
         /// What is wrong.
         reason: Cow<'static, str>,
     },
+    /// An invalid setting of the CSRF protection (`csrf::CsrfConfig::build`).
+    #[error("CSRF protection: {reason}")]
+    Csrf {
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
 }
 
 /// An error a handler can get while it uses sessions.
@@ -222,6 +228,11 @@ pub enum SessionError {
         /// The principal type asked for.
         principal: String,
     },
+    /// A handler asked for a CSRF token on a route that no CSRF layer serves.
+    #[error(
+        "no CSRF layer serves this request: add the `CsrfLayer` from `CsrfConfig::build` inside the sessions layer, around the routes that render forms"
+    )]
+    CsrfLayerMissing,
     /// A session id is not valid: one given to [`clear_by_id`](crate::Sessions::clear_by_id),
     /// or one a custom id generator produced. The message never contains the id.
     #[error("invalid session id: {0}")]

@@ -70,6 +70,13 @@ impl Pipeline {
         self.metrics.event(&self.name, event);
     }
 
+    /// Whether the session travels in a cookie (not a header of its own).
+    #[cfg(feature = "axum")]
+    #[inline]
+    pub(crate) fn is_cookie(&self) -> bool {
+        matches!(self.source, Source::Cookie(_))
+    }
+
     /// The request header whose value a response that used this session depends on: `Cookie`,
     /// or the session's own header.
     #[inline]
@@ -167,6 +174,12 @@ impl Pipelines {
     #[inline]
     pub(crate) fn as_slice(&self) -> &[Pipeline] {
         &self.list
+    }
+
+    /// Each pipeline with the Rust type it serves, in registration order.
+    #[cfg(feature = "axum")]
+    pub(crate) fn typed(&self) -> impl Iterator<Item = (&TypeId, &Pipeline)> {
+        self.types.iter().zip(self.list.iter())
     }
 
     /// Where each session's value travels, in registration order.

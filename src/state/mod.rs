@@ -131,6 +131,29 @@ impl RequestState {
         }
     }
 
+    /// Which kinds of session values the request carries, over this layer and the enclosing
+    /// ones, leaving out the session that serves `except` (presence only, nothing decoded).
+    #[cfg(feature = "axum")]
+    pub(crate) fn brought(&self, except: TypeId) -> Brought {
+        let mut brought = Brought::default();
+        let mut state = Some(self);
+        while let Some(current) = state {
+            let sessions = current.slots().iter().zip(current.pipelines.typed());
+            for (slot, (type_id, pipeline)) in sessions {
+                if slot.incoming.is_none() || *type_id == except {
+                    continue;
+                }
+                if pipeline.is_cookie() {
+                    brought.cookie = true;
+                } else {
+                    brought.header = true;
+                }
+            }
+            state = current.parent.as_deref();
+        }
+        brought
+    }
+
     /// Session number `index` of this configuration.
     #[inline]
     fn entry(&self, index: usize) -> Option<Entry<'_>> {
@@ -232,6 +255,16 @@ impl RequestState {
         }
         response
     }
+}
+
+/// Which kinds of session values a request carries ([`RequestState::brought`]).
+#[cfg(feature = "axum")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Brought {
+    /// Some cookie session's cookie.
+    pub(crate) cookie: bool,
+    /// Some header session's header.
+    pub(crate) header: bool,
 }
 
 /// The time of a write-out, read from the clock once and only if something needs it.

@@ -144,7 +144,7 @@ mod encrypt;
 mod envelope;
 mod keys;
 pub mod ktor;
-mod mac;
+pub(crate) mod mac;
 #[cfg(test)]
 mod proptests;
 mod sign;

@@ -11,9 +11,11 @@ mod common;
 mod concurrency;
 mod core;
 mod crypto;
+mod csrf;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
 mod evolving;
+mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
