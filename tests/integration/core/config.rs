@@ -157,3 +157,50 @@ fn a_valid_host_prefixed_cookie_builds() {
         .build()
         .unwrap();
 }
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Versioned;
+
+impl typed_sessions::serializer::SessionVersion for Versioned {
+    const VERSION: u32 = 1;
+    type Previous = typed_sessions::serializer::Unversioned;
+    fn migrate(previous: typed_sessions::serializer::Unversioned) -> Self {
+        match previous {}
+    }
+}
+
+#[test]
+fn a_versioned_by_value_session_needs_a_transformer() {
+    let err = build_err(SessionsConfig::new().cookie::<Versioned>("v", |c| c.versioned()));
+    assert!(
+        matches!(&err, ConfigError::Invalid { reason, .. } if reason.contains("needs a transformer")),
+        "{err:?}"
+    );
+    SessionsConfig::new()
+        .cookie::<Versioned>("v", |c| {
+            c.versioned()
+                .transform(typed_sessions::Encrypt::new(typed_sessions::Key::generate()))
+        })
+        .build()
+        .unwrap();
+    // By id, the version is in the record: no transformer needed.
+    SessionsConfig::new()
+        .cookie_with_storage::<Versioned, _>("v", MemoryStorage::new(), |c| c.versioned())
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn principals_need_a_storage_with_a_principal_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let ktor = typed_sessions::storage::DirectoryStorage::ktor_compatible(dir.path()).unwrap();
+    let err = build_err(
+        SessionsConfig::new().cookie_with_storage::<TestUserSession, _>("s", ktor, |c| {
+            c.principal(|s: &TestUserSession| Some(s.user_id.clone()))
+        }),
+    );
+    assert!(
+        matches!(&err, ConfigError::Invalid { reason, .. } if reason.contains("principal index")),
+        "{err:?}"
+    );
+}
