@@ -304,6 +304,9 @@ pub enum StorageErrorKind {
     Backend,
     /// The storage does not offer the operation (a conditional update, the principal index).
     Unsupported,
+    /// The storage holds as many sessions as it may ([`QuotaStorage`](crate::storage::QuotaStorage)):
+    /// no new session until some end.
+    Full,
 }
 
 impl fmt::Display for StorageErrorKind {
@@ -312,6 +315,7 @@ impl fmt::Display for StorageErrorKind {
             StorageErrorKind::Unavailable => "session storage unavailable",
             StorageErrorKind::Backend => "session storage error",
             StorageErrorKind::Unsupported => "not supported by this session storage",
+            StorageErrorKind::Full => "session storage full",
         })
     }
 }
@@ -330,6 +334,15 @@ impl StorageError {
     pub fn backend(message: impl Into<String>) -> StorageError {
         StorageError {
             kind: StorageErrorKind::Backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The storage holds as many sessions as it may.
+    pub fn full(message: impl Into<String>) -> StorageError {
+        StorageError {
+            kind: StorageErrorKind::Full,
             message: message.into(),
             source: None,
         }
