@@ -321,17 +321,21 @@ async fn custom_identity() {
     assert!(answer.set_cookies().is_empty());
 }
 
-#[tokio::test]
-async fn by_id_with_the_backward_compatible_serializer() {
-    // Ktor's testSessionByIdServerWithBackwardCompatibleSerialization.
-    let storage = ProbeStorage::default();
-    let layer = SessionsConfig::new()
+/// A by-id session of `TestUserSession` in Ktor's legacy format, named `s`.
+fn legacy_layer(storage: &ProbeStorage) -> typed_sessions::SessionsLayer {
+    SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| {
             c.serializer(typed_sessions::serializer::KtorLegacy)
         })
         .build()
-        .unwrap();
-    let router = user_routes().layer(layer);
+        .unwrap()
+}
+
+#[tokio::test]
+async fn by_id_with_the_backward_compatible_serializer() {
+    // Ktor's testSessionByIdServerWithBackwardCompatibleSerialization.
+    let storage = ProbeStorage::default();
+    let router = user_routes().layer(legacy_layer(&storage));
     let id = get(&router, "/set/id2", None)
         .await
         .cookie_value("s")
@@ -350,6 +354,33 @@ async fn by_id_with_the_backward_compatible_serializer() {
         get(&router, "/get", Some(&format!("s={id}"))).await.body,
         "id2"
     );
+}
+
+#[tokio::test]
+async fn the_backward_compatible_serializer_refuses_an_ambiguous_list_at_set() {
+    // `cart = ["a&#sb"]` would be written as `#cl#sa&#sb`, which reads back as two items: the
+    // handler's `set` fails, and nothing is stored or sent.
+    let storage = ProbeStorage::default();
+    let router = Router::new()
+        .route(
+            "/set",
+            route(|s: Sessions| async move {
+                let value = TestUserSession {
+                    user_id: "u".into(),
+                    cart: vec!["a&#sb".into()],
+                };
+                match s.set(value) {
+                    Err(SessionError::Serialize { .. }) => "refused",
+                    Err(_) => "another error",
+                    Ok(()) => "set",
+                }
+            }),
+        )
+        .layer(legacy_layer(&storage));
+    let response = get(&router, "/set", None).await;
+    assert_eq!(response.body, "refused");
+    assert!(response.set_cookies().is_empty());
+    assert_eq!(storage.calls(), 0);
 }
 
 #[tokio::test]
