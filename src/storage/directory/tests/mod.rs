@@ -1,3 +1,5 @@
+mod trust;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
