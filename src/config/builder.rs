@@ -82,7 +82,7 @@ impl Draft {
             idle_timeout: None,
             renew_fraction: DEFAULT_RENEW_FRACTION,
             identity: None,
-            storage_timeout: None,
+            storage_timeout: Some(DEFAULT_STORAGE_TIMEOUT),
         }
     }
 }
@@ -90,6 +90,11 @@ impl Draft {
 /// By default a session with an idle timeout is renewed once a quarter of the idle window has
 /// passed since the last renewal.
 pub const DEFAULT_RENEW_FRACTION: f64 = 0.25;
+
+/// How long one storage call of a by-id session may take, by default, before it counts as an
+/// outage (`503`): 5 seconds. Longer than the network storages' own per-call timeouts (2 s by
+/// default), so theirs fire first; see [`SessionBuilder::storage_timeout`].
+pub const DEFAULT_STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Configures one session type. Handed to the closures of
 /// [`SessionsConfig::cookie`](super::SessionsConfig::cookie) and its siblings; each method
@@ -288,12 +293,31 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     }
 
     /// How long one storage call may take before it counts as an outage: the request then gets
-    /// `503` instead of waiting. Off by default, because the network storages of this crate
-    /// already time out each call themselves (2 s by default), and the in-process ones cannot
-    /// hang; set it for a storage of your own that can. Needs a tokio runtime with timers
-    /// enabled (`#[tokio::main]` and `#[tokio::test]` enable them).
-    pub fn storage_timeout(mut self, timeout: Duration) -> Self {
-        self.draft.storage_timeout = Some(timeout);
+    /// `503` instead of waiting. Default [`DEFAULT_STORAGE_TIMEOUT`] (5 s), for every storage:
+    /// a stuck lock, a dead network mount or a storage of your own that never answers cannot
+    /// hang a request. `None` turns it off, for a storage that bounds its own calls.
+    ///
+    /// The timer starts only for a call that does not finish at once, so storages that answer
+    /// immediately (the memory storage, a warm cache) never arm one. It needs a tokio runtime
+    /// with timers enabled (`#[tokio::main]` and `#[tokio::test]` enable them; a runtime built
+    /// by hand needs `enable_time` or `enable_all`), or `None` here.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie_with_storage::<Cart, _>("cart", MemoryStorage::new(), |c| c
+    ///         .storage_timeout(Duration::from_millis(500)))
+    ///     .header_with_storage::<Api, _>("x-api", MemoryStorage::new(), |h| h
+    ///         .storage_timeout(None)) // no timeout: the storage bounds its own calls
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
+    pub fn storage_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.draft.storage_timeout = timeout.into();
         self
     }
 

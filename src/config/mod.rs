@@ -11,7 +11,7 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 pub use crate::id::RequestInfo;
-pub use builder::{DEFAULT_RENEW_FRACTION, SessionBuilder, kind};
+pub use builder::{DEFAULT_RENEW_FRACTION, DEFAULT_STORAGE_TIMEOUT, SessionBuilder, kind};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
