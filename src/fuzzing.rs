@@ -173,13 +173,13 @@ static TRANSFORMERS: LazyLock<Option<Transformers>> = LazyLock::new(|| {
         sign: Sign::new(ring.clone()),
         encrypt: Encrypt::new(ring.clone()),
         xchacha: Encrypt::with_algorithm(ring, EncryptAlgorithm::XChaCha20Poly1305),
-        ktor_sign: KtorSign::from_hex("6819b57a326945c1968f45236589").ok()?,
-        ktor_encrypt: KtorEncrypt::from_hex(
+        ktor_sign: KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589").ok()?,
+        ktor_encrypt: KtorEncrypt::from_hex_allowing_short_sign_key(
             "00112233445566778899aabbccddeeff",
             "6819b57a326945c1968f45236589",
         )
         .ok()?,
-        ktor_encrypt_legacy: KtorEncrypt::from_hex(
+        ktor_encrypt_legacy: KtorEncrypt::from_hex_allowing_short_sign_key(
             "00112233445566778899aabbccddeeff",
             "02030405060708090a0b0c",
         )
