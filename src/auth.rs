@@ -11,7 +11,7 @@
 //! ```
 //! use axum::{Router, routing::get};
 //! use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
-//! use typed_sessions::SessionsConfig;
+//! use typed_sessions::{Encrypt, Key, SessionsConfig};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
 //! struct UserSession { name: String, count: u32 }
@@ -23,7 +23,9 @@
 //! let auth = SessionAuth::<UserSession>::new()
 //!     .validate(|session: UserSession| async move { session.name.starts_with("jet").then_some(session) })
 //!     .challenge(Challenge::redirect("/login"));
-//! let sessions = SessionsConfig::new().cookie::<UserSession>("user_session", |c| c).build()?;
+//! let sessions = SessionsConfig::new()
+//!     .cookie::<UserSession>("user_session", |c| c.transform(Encrypt::new(Key::generate())))
+//!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/hello", get(hello))
 //!     .route_layer(auth)                      // only /hello is protected

@@ -256,9 +256,9 @@ static HARNESS: LazyLock<Option<RequestHarness>> = LazyLock::new(|| {
     clock.set(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let layer = SessionsConfig::new()
         .clock(clock)
-        .cookie::<FuzzSession>("s", |c| c)
+        .cookie::<FuzzSession>("s", |c| c.unprotected())
         .cookie_with_storage::<String, _>("user_session", MemoryStorage::new(), |c| c)
-        .header::<u64>("x-s", |h| h)
+        .header::<u64>("x-s", |h| h.unprotected())
         .build()
         .ok()?;
     Some(RequestHarness { runtime, layer })

@@ -7,7 +7,9 @@
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
 //! let layer = typed_sessions::SessionsConfig::new()
 //!     .metrics(true)
-//!     .cookie::<UserSession>("user_session", |c| c)
+//!     .cookie::<UserSession>("user_session", |c| {
+//!         c.transform(typed_sessions::Encrypt::new(typed_sessions::Key::generate()))
+//!     })
 //!     .build()?;
 //! # }
 //! # Ok::<(), typed_sessions::ConfigError>(())

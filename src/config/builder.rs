@@ -67,6 +67,8 @@ pub(crate) struct Draft {
     pub(crate) renew_fraction: f64,
     pub(crate) identity: Option<IdentityFn>,
     pub(crate) storage_timeout: Option<Duration>,
+    /// A by-value session without a transformer was asked for explicitly.
+    pub(crate) unprotected: bool,
 }
 
 impl Draft {
@@ -83,6 +85,7 @@ impl Draft {
             renew_fraction: DEFAULT_RENEW_FRACTION,
             identity: None,
             storage_timeout: Some(DEFAULT_STORAGE_TIMEOUT),
+            unprotected: false,
         }
     }
 }
@@ -105,14 +108,15 @@ pub const DEFAULT_STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use std::time::Duration;
-/// use typed_sessions::{SameSite, SessionsConfig};
+/// use typed_sessions::{Encrypt, Key, SameSite, SessionsConfig};
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
 ///
 /// let layer = SessionsConfig::new()
 ///     .cookie::<UserSession>("user_session", |c| c
 ///         .path("/")
 ///         .max_age(Duration::from_secs(600))
-///         .same_site(SameSite::Strict))
+///         .same_site(SameSite::Strict)
+///         .transform(Encrypt::new(Key::generate())))
 ///     .build()
 ///     .unwrap();
 /// ```
@@ -263,6 +267,36 @@ impl<T, K: kind::ByValue> SessionBuilder<T, K> {
     /// header sessions). `None` writes no expiry.
     pub fn ttl(mut self, ttl: impl Into<Option<Duration>>) -> Self {
         self.draft.ttl = Some(ttl.into());
+        self
+    }
+
+    /// Sends the value without any transformer: the client can read it and change it at will.
+    /// [`build`](crate::SessionsConfig::build) refuses a by-value session without a
+    /// transformer unless its registration calls this ([`ConfigError::Unprotected`]), and
+    /// refuses this together with a transformer.
+    ///
+    /// Only for Ktor parity (Ktor's unprotected `cookie<T>("name")`) or data that is neither
+    /// secret nor trusted, such as a display preference. Everything else wants
+    /// [`Encrypt`](crate::Encrypt) (hides and authenticates) or [`Sign`](crate::Sign).
+    ///
+    /// ```
+    /// use typed_sessions::{ConfigError, Encrypt, Key, SessionsConfig};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Theme;
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie::<User>("user", |c| c.transform(Encrypt::new(Key::generate())))
+    ///     .cookie::<Theme>("theme", |c| c.unprotected()) // readable and forgeable, on purpose
+    ///     .build()?;
+    ///
+    /// let forgotten = SessionsConfig::new().cookie::<Theme>("theme", |c| c).build();
+    /// assert!(matches!(forgotten, Err(ConfigError::Unprotected { .. })));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    ///
+    /// [`ConfigError::Unprotected`]: crate::ConfigError::Unprotected
+    pub fn unprotected(mut self) -> Self {
+        self.draft.unprotected = true;
         self
     }
 }

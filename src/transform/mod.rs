@@ -330,6 +330,11 @@ impl Chain {
         self.steps.push(step);
     }
 
+    /// Whether the chain has no transformer.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
     /// Runs every step in registration order. An empty chain (a by-id session without
     /// transformers) hands the value back without a copy.
     pub(crate) fn write<'a>(

@@ -227,7 +227,7 @@ async fn values_cannot_move_between_session_names() {
     assert_eq!(answer.body, "none");
     assert!(is_removal(&answer, "admin_session"));
     let unprotected = SessionsConfig::new()
-        .cookie::<AdminSession>("admin_session", |c| c)
+        .cookie::<AdminSession>("admin_session", |c| c.unprotected())
         .build()
         .unwrap();
     let control = Router::new().route("/admin", get(admin)).layer(unprotected);

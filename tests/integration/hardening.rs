@@ -89,7 +89,7 @@ async fn logged_scenario() {
     let storage = ProbeStorage::default();
     let layer = SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
-        .cookie::<String>("v", |c| c)
+        .cookie::<String>("v", |c| c.unprotected())
         .build()
         .unwrap();
     let router = user_routes()
@@ -177,7 +177,7 @@ async fn oversized_headers_are_refused_cheaply() {
     let storage = ProbeStorage::default();
     let layer = SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
-        .header::<String>("x-s", |h| h)
+        .header::<String>("x-s", |h| h.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -200,8 +200,8 @@ async fn oversized_headers_are_refused_cheaply() {
 #[tokio::test]
 async fn vary_is_merged_with_the_application_s_own() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
-        .header::<String>("x-api", |h| h)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
+        .header::<String>("x-api", |h| h.unprotected())
         .build()
         .unwrap();
     let router = Router::new()

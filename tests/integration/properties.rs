@@ -149,7 +149,7 @@ mod through_the_layer {
         let config = if by_id {
             config.cookie_with_storage::<Session, _>("s", MemoryStorage::new(), |c| c)
         } else {
-            config.cookie::<Session>("s", |c| c.max_age(None))
+            config.cookie::<Session>("s", |c| c.unprotected().max_age(None))
         };
         axum::Router::new()
             .route(

@@ -97,7 +97,7 @@ async fn accessors() {
     struct ByValue;
     let layer = SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", ProbeStorage::default(), |c| c)
-        .cookie::<ByValue>("v", |c| c)
+        .cookie::<ByValue>("v", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
