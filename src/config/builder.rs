@@ -263,6 +263,12 @@ impl<T, K: kind::ByValue> SessionBuilder<T, K> {
     /// [`Encrypt`](crate::transform::Encrypt)) do, so a replayed old value dies on time even if
     /// the client ignores `Max-Age`. Each `set` starts a new period.
     ///
+    /// Shortening it shortens the values already issued: a value read with an expiry later
+    /// than now plus the ttl is re-sent expiring then (and a re-sent value is not cut again, so
+    /// reading never extends it). A client that keeps the re-sent cookie gets the shorter
+    /// lifetime; a copy replayed without it still reads until the expiry it carries (the
+    /// value does not say when it was issued), so to end such copies at once, rotate the key.
+    ///
     /// Default: the cookie's max age, or 7 days when there is none (browser-session cookies,
     /// header sessions). `None` writes no expiry.
     pub fn ttl(mut self, ttl: impl Into<Option<Duration>>) -> Self {

@@ -13,6 +13,7 @@ mod core;
 mod crypto;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
+mod expiry_cap;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
