@@ -65,12 +65,25 @@ pub enum Cause {
 }
 
 /// What a custom challenge sees of the refused request.
-#[derive(Debug)]
+///
+/// `Debug` shows the cause, the method, the path and how many headers there are: the headers
+/// (the `Cookie` header above all) and the query carry session values and credentials.
 pub struct ChallengeContext {
     /// Why the request was refused.
     pub cause: Cause,
     /// The request's method, URI, headers and extensions (the body is not kept).
     pub request: Parts,
+}
+
+impl fmt::Debug for ChallengeContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChallengeContext")
+            .field("cause", &self.cause)
+            .field("method", &self.request.method)
+            .field("path", &self.request.uri.path())
+            .field("headers", &self.request.headers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a protected route answers to a request that is not authenticated.

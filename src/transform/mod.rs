@@ -297,7 +297,9 @@ pub trait Transformer: Send + Sync + 'static {
 }
 
 /// What a transformer found inside a value it accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the value's length, not the value (session content or an id).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Unwrapped {
     /// What was protected.
     pub value: String,
@@ -306,6 +308,16 @@ pub struct Unwrapped {
     pub stale_key: bool,
     /// The expiry the value carries, if any.
     pub expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unwrapped")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Unwrapped {
@@ -388,8 +400,9 @@ impl Chain {
     }
 }
 
-/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input. `Debug`
+/// shows the value's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ChainRead<'a> {
     /// What was protected.
     pub(crate) value: Cow<'a, str>,
@@ -397,6 +410,16 @@ pub(crate) struct ChainRead<'a> {
     pub(crate) stale_key: bool,
     /// The earliest expiry any step found.
     pub(crate) expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for ChainRead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainRead")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl ChainRead<'_> {
@@ -476,6 +499,19 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_never_shows_the_unwrapped_value() {
+        let unwrapped = Unwrapped::new("SECRET-SESSION".to_owned());
+        let chain_read = ChainRead {
+            value: Cow::Borrowed("SECRET-SESSION"),
+            stale_key: false,
+            expires_at: None,
+        };
+        let debug = format!("{unwrapped:?} {chain_read:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("value_len: 14"), "{debug}");
+    }
+
     use super::*;
 
     struct Append(&'static str);

@@ -107,6 +107,16 @@ pub(crate) fn open_record(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// When a Ktor-layout record last written at `written` expires: `max_age` later. A file's time
+/// is whatever was set on it (a tmpfs takes any 64-bit second), so one near the end of time
+/// expires then rather than overflowing.
+pub(crate) fn ktor_expiry(written: SystemTime, max_age: Duration) -> SystemTime {
+    written
+        .checked_add(max_age)
+        .or_else(|| written.checked_add(crate::clock::FOREVER))
+        .unwrap_or(written)
+}
+
 fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
@@ -143,9 +153,7 @@ impl Dir {
                     Contents::Record(Record {
                         data,
                         created_at: written,
-                        expires_at: written
-                            .checked_add(max_age)
-                            .unwrap_or(written + crate::clock::FOREVER),
+                        expires_at: ktor_expiry(written, max_age),
                     })
                 }
                 _ => Contents::Corrupt,

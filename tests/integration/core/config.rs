@@ -199,3 +199,30 @@ fn a_by_value_session_without_a_transformer_must_say_so() {
     }));
     assert!(err.to_string().contains("contradict"), "{err}");
 }
+
+#[test]
+fn cookie_prefixes_are_matched_ignoring_case_as_browsers_do() {
+    for name in ["__Host-s", "__host-s", "__HOST-s", "__HoSt-s"] {
+        let err = build_err(
+            SessionsConfig::new().cookie::<TestUserSession>(name, |c| c.unprotected().path("/app")),
+        );
+        assert!(err.to_string().contains("Path=/"), "{name}: {err}");
+        let err = build_err(
+            SessionsConfig::new()
+                .cookie::<TestUserSession>(name, |c| c.unprotected().domain("example.com")),
+        );
+        assert!(err.to_string().contains("Domain"), "{name}: {err}");
+    }
+    for name in ["__Secure-s", "__secure-s", "__SECURE-s"] {
+        let err =
+            build_err(SessionsConfig::new().cookie::<TestUserSession>(name, |c| {
+                c.unprotected().secure(false).same_site(None)
+            }));
+        assert!(err.to_string().contains("Secure"), "{name}: {err}");
+    }
+    // Names that only look alike are ordinary cookies.
+    SessionsConfig::new()
+        .cookie::<TestUserSession>("__Hosts", |c| c.unprotected().path("/app"))
+        .build()
+        .unwrap();
+}

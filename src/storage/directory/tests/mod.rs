@@ -1,3 +1,4 @@
+mod far_future;
 mod trust;
 
 use std::fs;
