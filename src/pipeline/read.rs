@@ -96,7 +96,10 @@ impl Pipeline {
                         (valid.value_expires_at, valid.expiry_cut) =
                             by_value.cut_expiry(unwrapped.expires_at, now);
                         if valid.expiry_cut {
-                            tracing::debug!(session = %self.name, "session value outlives the configured ttl; it is re-sent expiring sooner");
+                            tracing::debug!(
+                                session = %self.name,
+                                "session value outlives the configured ttl; re-sent expiring sooner"
+                            );
                         }
                     }
                 }

@@ -86,41 +86,74 @@ pub(crate) mod tests {
         )));
     }
 
-    /// Every key literal in the documentation, the examples and the command-line help is on
-    /// the list: a new example with a new literal key fails here until it is added (or, better,
-    /// replaced by `Key::generate()` or a key read from the environment).
+    /// Hex in the documentation that is not a key: a session id, a MAC, and text that shows
+    /// hex must be decoded.
+    const NOT_KEYS: &[&str] = &[
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "95a45a79d01af15db1d27acb1ef80a63cd44628c5262103b35ab0c36c7bcec91",
+        "000102030405060708090a0b0c0d0e0f",
+    ];
+
+    /// Every key literal in the documentation (README, SECURITY, the guide, rustdoc), the
+    /// examples and the command-line help is on the list: a new example with a new literal key
+    /// fails here until it is added (or, better, replaced by `Key::generate()` or a key read
+    /// from the environment).
     #[test]
     fn every_literal_key_of_the_docs_is_listed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut files = vec![root.join("README.md"), root.join("SECURITY.md")];
+        let mut texts = Vec::new();
+        for file in ["README.md", "SECURITY.md"] {
+            texts.push((file.to_owned(), read(&root.join(file))));
+        }
         for dir in [
             "docs/guide",
             "examples",
             "examples/demo",
             "src/bin/typed-sessions",
         ] {
-            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_file() {
-                    files.push(path);
-                }
+            for path in files_in(&root.join(dir), false) {
+                texts.push((path.display().to_string(), read(&path)));
             }
         }
-        for path in files {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for literal in hex_runs(&text) {
+        // Rustdoc: the doc comments of the library.
+        for path in files_in(&root.join("src"), true) {
+            let docs: String = read(&path)
+                .lines()
+                .filter(|l| l.trim_start().starts_with("///") || l.trim_start().starts_with("//!"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            texts.push((path.display().to_string(), docs));
+        }
+        for (file, text) in &texts {
+            for literal in hex_runs(text) {
                 assert!(
-                    is_sample(&hex::decode(literal).unwrap()),
-                    "{}: {literal} looks like a key and is not in SAMPLE_KEYS",
-                    path.display()
+                    NOT_KEYS.contains(&literal) || is_sample(&hex::decode(literal).unwrap()),
+                    "{file}: {literal} looks like a key and is not in SAMPLE_KEYS"
                 );
             }
         }
     }
 
-    /// Runs of 22 or more hex digits (11 bytes, the shortest key quoted) of even length,
-    /// between non-hex characters, that are not all digits (ids and MACs are allowed to be
-    /// listed too; they are harmless there).
+    fn read(path: &std::path::Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// The files in `dir` (and below it when `deep`).
+    fn files_in(dir: &std::path::Path, deep: bool) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                out.push(path);
+            } else if deep && path.is_dir() {
+                out.extend(files_in(&path, true));
+            }
+        }
+        out
+    }
+
+    /// Runs of 22 to 64 hex digits (11 bytes, the shortest key quoted, to 32) of even length,
+    /// between non-hex characters, that are not all digits.
     fn hex_runs(text: &str) -> Vec<&str> {
         text.split(|c: char| !c.is_ascii_hexdigit())
             .filter(|run| run.len() >= 22 && run.len() % 2 == 0 && run.len() <= 64)

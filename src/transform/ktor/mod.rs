@@ -69,8 +69,8 @@ pub enum KtorError {
     /// that says so, for a key a Ktor service already uses.
     #[error(
         "the {which} key is {len} bytes long; use at least {min} random bytes (32 is better), \
-         or, to share the short key a Ktor service already uses, `KtorSign::new_allowing_short_key` \
-         or `KtorEncrypt::new_allowing_short_sign_key`"
+         or, to share the short key a Ktor service already uses, \
+         `KtorSign::new_allowing_short_key` or `KtorEncrypt::new_allowing_short_sign_key`"
     )]
     ShortKey {
         /// Which key (`"sign"`).

@@ -209,7 +209,8 @@ proptest! {
         let value = Plain { list, map, text, maybe: Some(maybe).filter(|m| m.is_some()) };
         let written = to_string(&value);
         prop_assert!(written.is_ok(), "{:?}: {:?}", value, written);
-        let back: Plain = from_str(&written.unwrap_or_default()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: Plain = from_str(&written.unwrap_or_default())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back, value);
     }
 }
