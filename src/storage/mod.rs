@@ -147,6 +147,8 @@ pub use sql::{SqliteStorage, SqliteStorageBuilder};
 
 /// One stored session.
 ///
+/// `Debug` shows the data's length and the times, never the data (session content).
+///
 /// ```
 /// use std::time::{Duration, SystemTime};
 /// use typed_sessions::storage::Record;
@@ -155,8 +157,9 @@ pub use sql::{SqliteStorage, SqliteStorageBuilder};
 /// let record = Record::new(r#"{"user":"ada"}"#, now, now + Duration::from_secs(60));
 /// assert!(!record.is_expired(now));
 /// assert!(record.is_expired(now + Duration::from_secs(60)));
+/// assert!(!format!("{record:?}").contains("ada"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Record {
     /// The serialized session (the serializer's output, JSON by default).
     pub data: String,
@@ -164,6 +167,16 @@ pub struct Record {
     pub created_at: SystemTime,
     /// When the record stops being valid. A storage treats it as absent from then on.
     pub expires_at: SystemTime,
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Record")
+            .field("data_len", &self.data.len())
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Record {

@@ -14,6 +14,7 @@ mod crypto;
 mod csrf;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
+mod expiry_cap;
 mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;

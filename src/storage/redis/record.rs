@@ -137,6 +137,22 @@ mod tests {
     }
 
     #[test]
+    fn extreme_stored_times_decode_without_panicking() {
+        let mut value = encode(&record("{}"));
+        for (created, expires) in [(0, 0), (u64::MAX, u64::MAX), (0, u64::MAX), (u64::MAX, 1)] {
+            value[1..9].copy_from_slice(&u64::to_be_bytes(created));
+            value[9..17].copy_from_slice(&u64::to_be_bytes(expires));
+            let decoded = decode(value.clone()).expect("a whole record");
+            assert_eq!(decoded.data, "{}");
+            assert_eq!(
+                is_live(&value, 1_700_000_000_000),
+                expires > 1_700_000_000_000
+            );
+            assert!((1..=MAX_PXAT).contains(&pxat(&decoded)));
+        }
+    }
+
+    #[test]
     fn pxat_stays_in_the_range_redis_accepts() {
         let mut r = record("");
         r.expires_at = UNIX_EPOCH;
