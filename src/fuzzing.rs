@@ -173,13 +173,13 @@ static TRANSFORMERS: LazyLock<Option<Transformers>> = LazyLock::new(|| {
         sign: Sign::new(ring.clone()),
         encrypt: Encrypt::new(ring.clone()),
         xchacha: Encrypt::with_algorithm(ring, EncryptAlgorithm::XChaCha20Poly1305),
-        ktor_sign: KtorSign::from_hex("6819b57a326945c1968f45236589").ok()?,
-        ktor_encrypt: KtorEncrypt::from_hex(
+        ktor_sign: KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589").ok()?,
+        ktor_encrypt: KtorEncrypt::from_hex_allowing_short_sign_key(
             "00112233445566778899aabbccddeeff",
             "6819b57a326945c1968f45236589",
         )
         .ok()?,
-        ktor_encrypt_legacy: KtorEncrypt::from_hex(
+        ktor_encrypt_legacy: KtorEncrypt::from_hex_allowing_short_sign_key(
             "00112233445566778899aabbccddeeff",
             "02030405060708090a0b0c",
         )
@@ -256,9 +256,9 @@ static HARNESS: LazyLock<Option<RequestHarness>> = LazyLock::new(|| {
     clock.set(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let layer = SessionsConfig::new()
         .clock(clock)
-        .cookie::<FuzzSession>("s", |c| c)
+        .cookie::<FuzzSession>("s", |c| c.unprotected())
         .cookie_with_storage::<String, _>("user_session", MemoryStorage::new(), |c| c)
-        .header::<u64>("x-s", |h| h)
+        .header::<u64>("x-s", |h| h.unprotected())
         .build()
         .ok()?;
     Some(RequestHarness { runtime, layer })

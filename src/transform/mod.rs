@@ -35,8 +35,10 @@
 //! # Keys
 //!
 //! [`Encrypt`] and [`Sign`] take a [`Key`], a master secret of at least 32 random bytes
-//! (`Key::from_hex`, `Key::from_base64`, `Key::generate`). Shorter keys and keys made of one
-//! repeated byte are refused. Each format derives its own key from it with HKDF-SHA-256 under its
+//! (`Key::from_hex`, `Key::from_base64`, `Key::generate`). Shorter keys, keys made of one
+//! repeated byte, raw bytes that are all printable ASCII (a passphrase, or hex text not
+//! decoded) and the sample keys printed in this crate's documentation and tests are refused
+//! ([`KeyError`]). Each format derives its own key from it with HKDF-SHA-256 under its
 //! own `info` (`typed-sessions/v1/sign/hmac-sha256`, `typed-sessions/v1/encrypt/aes256gcm`,
 //! ...), so one master key can serve signing and encryption, and a value of one format never
 //! verifies in another. Keys are wiped from memory on drop and never printed.
@@ -118,8 +120,10 @@
 //! use typed_sessions::transform::{Encrypt, Key, KeyRing};
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession { id: String }
 //!
-//! let new = Key::from_hex("7a9c0e5b3d1f8264a0c2e4f6981b3d5f7092b4d6f8a1c3e5072b4d6f8a9c1e3f")?;
-//! let old = Key::from_hex("1f3e5d7c9b0a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d1c3b5a7f9e2d4c6b8a0f1e")?;
+//! // Keys come from your secret store, e.g. `Key::from_hex(&std::env::var("SESSION_KEY")?)?`;
+//! // generated here so that the example runs.
+//! let new = Key::generate();
+//! let old = Key::generate();
 //! let ring = KeyRing::from_keys(new, [old])?; // a duplicate key would be an error here
 //! let layer = SessionsConfig::new()
 //!     .cookie::<UserSession>("user_session", |c| c
@@ -147,6 +151,7 @@ pub mod ktor;
 pub(crate) mod mac;
 #[cfg(test)]
 mod proptests;
+mod samples;
 mod sign;
 
 use std::borrow::Cow;
@@ -292,7 +297,9 @@ pub trait Transformer: Send + Sync + 'static {
 }
 
 /// What a transformer found inside a value it accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the value's length, not the value (session content or an id).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Unwrapped {
     /// What was protected.
     pub value: String,
@@ -301,6 +308,16 @@ pub struct Unwrapped {
     pub stale_key: bool,
     /// The expiry the value carries, if any.
     pub expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unwrapped")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Unwrapped {
@@ -383,8 +400,9 @@ impl Chain {
     }
 }
 
-/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input. `Debug`
+/// shows the value's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ChainRead<'a> {
     /// What was protected.
     pub(crate) value: Cow<'a, str>,
@@ -392,6 +410,16 @@ pub(crate) struct ChainRead<'a> {
     pub(crate) stale_key: bool,
     /// The earliest expiry any step found.
     pub(crate) expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for ChainRead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainRead")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl ChainRead<'_> {
@@ -471,6 +499,19 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_never_shows_the_unwrapped_value() {
+        let unwrapped = Unwrapped::new("SECRET-SESSION".to_owned());
+        let chain_read = ChainRead {
+            value: Cow::Borrowed("SECRET-SESSION"),
+            stale_key: false,
+            expires_at: None,
+        };
+        let debug = format!("{unwrapped:?} {chain_read:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("value_len: 14"), "{debug}");
+    }
+
     use super::*;
 
     struct Append(&'static str);

@@ -15,6 +15,7 @@ mod csrf;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
 mod evolving;
+mod expiry_cap;
 mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;

@@ -148,11 +148,11 @@ fn by_value<P: Protect>() -> Result<SessionsLayer, BoxError> {
         .build()?)
 }
 
-/// No transformer.
+/// No transformer (said explicitly, as `build` requires).
 struct Plain;
 impl Protect for Plain {
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
+        cookie.unprotected()
     }
 }
 

@@ -82,6 +82,41 @@ fn exists(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Opens the session file at `path` for reading, never following a symbolic link: a link in
+/// a record's place is an error, not a file elsewhere. Anything else that is not a regular
+/// file (a FIFO, a device) is an error too; it is opened without blocking, so a FIFO cannot
+/// stall the thread.
+pub(crate) fn open_record(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            // `O_NOFOLLOW` on a link: `ELOOP` (Linux, macOS), `EMLINK` (FreeBSD).
+            if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::EMLINK)) {
+                io::Error::other(
+                    "a session file is a symbolic link, which this storage never follows",
+                )
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("a session file is not a regular file"));
+    }
+    Ok(file)
+}
+
+/// When a Ktor-layout record last written at `written` expires: `max_age` later. A file's time
+/// is whatever was set on it (a tmpfs takes any 64-bit second), so one near the end of time
+/// expires then rather than overflowing.
+pub(crate) fn ktor_expiry(written: SystemTime, max_age: Duration) -> SystemTime {
+    written
+        .checked_add(max_age)
+        .or_else(|| written.checked_add(crate::clock::FOREVER))
+        .unwrap_or(written)
+}
+
 fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
@@ -115,10 +150,7 @@ impl Dir {
             Layout::Ktor { max_age } => match bytes {
                 data if !data.is_empty() => {
                     let written = metadata.modified()?;
-                    let expires_at = written
-                        .checked_add(max_age)
-                        .unwrap_or(written + crate::clock::FOREVER);
-                    Contents::Record(Record::new(data, written, expires_at))
+                    Contents::Record(Record::new(data, written, ktor_expiry(written, max_age)))
                 }
                 _ => Contents::Corrupt,
             },
@@ -175,7 +207,7 @@ impl Dir {
     /// reported as `Err(WouldBlock)` instead of waited for.
     pub(crate) fn lock_current(&self, path: &Path, wait: bool) -> io::Result<Option<File>> {
         for _ in 0..RETRIES {
-            let file = match File::open(path) {
+            let file = match open_record(path) {
                 Ok(file) => file,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
                 Err(e) => return Err(e),
@@ -201,7 +233,7 @@ impl Dir {
 
     fn sync(&self, dir: &Path) -> io::Result<()> {
         if self.durable {
-            layout::sync_dir(dir)?;
+            layout::sync_dir(&self.root, dir)?;
         }
         Ok(())
     }
@@ -229,7 +261,7 @@ impl Dir {
         now: SystemTime,
         tag: LogTag,
     ) -> io::Result<Option<Record>> {
-        let mut file = match File::open(&location.file) {
+        let mut file = match open_record(&location.file) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),

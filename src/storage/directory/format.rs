@@ -137,6 +137,33 @@ mod tests {
     }
 
     #[test]
+    fn the_extremes_of_the_clock_round_trip() {
+        let latest = UNIX_EPOCH + Duration::new(i64::MAX as u64, 999_999_999);
+        let earliest = UNIX_EPOCH - Duration::new(i64::MAX as u64, 999_999_999);
+        let record = Record::new("{}", earliest, latest);
+        assert_eq!(decode(encode(&record)), Some(record));
+    }
+
+    #[test]
+    fn out_of_range_times_with_a_valid_check_are_refused_without_panicking() {
+        // A writer of the directory can compute the (unkeyed) check: times beyond what the
+        // clock holds must still only make the file unreadable.
+        for (created, expires) in [
+            (i128::MAX, 0),
+            (0, i128::MAX),
+            (i128::MIN, i128::MIN),
+            (i128::from(u64::MAX) * 1_000_000_000 + 999_999_999, 0),
+        ] {
+            let line = format!("{MAGIC} {created} {expires} 2");
+            let mut bytes = line.clone().into_bytes();
+            bytes.push(b' ');
+            bytes.extend_from_slice(check(line.as_bytes(), b"{}").as_bytes());
+            bytes.extend_from_slice(b"\n{}");
+            assert_eq!(decode(bytes), None, "{created} {expires}");
+        }
+    }
+
+    #[test]
     fn garbage_is_refused_without_panicking() {
         for garbage in [
             &b""[..],

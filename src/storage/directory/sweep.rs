@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::files::{Contents, Dir};
+use super::files::{Contents, Dir, open_record};
 use super::layout::{self, Layout, Location};
 
 /// What a walk removes.
@@ -157,7 +157,7 @@ impl Dir {
     /// its lock.
     fn remove_if_dead(&self, location: &Location, now: SystemTime) -> io::Result<bool> {
         // A cheap look without the lock first: most files are live.
-        let mut file = match File::open(&location.file) {
+        let mut file = match open_record(&location.file) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
@@ -179,7 +179,7 @@ impl Dir {
         }
         drop(locked);
         if self.durable {
-            layout::sync_dir(&location.dir)?;
+            layout::sync_dir(&self.root, &location.dir)?;
         }
         Ok(true)
     }
@@ -237,7 +237,7 @@ impl Dir {
                 }
                 self.survey_dir(&entry.path(), depth + 1, now, survey)?;
             } else if kind.is_file() && self.layout.is_session_file(&name, depth) {
-                let mut file = match File::open(entry.path()) {
+                let mut file = match open_record(&entry.path()) {
                     Ok(file) => file,
                     // Removed since the listing: a delete or a sweep.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

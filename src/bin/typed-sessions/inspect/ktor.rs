@@ -81,7 +81,8 @@ pub fn inspect_signed(
         ));
     };
     let key = keys::raw_key(key, "--ktor-sign-key")?;
-    let sign = KtorSign::new(key.as_slice())
+    // Inspecting reads what a Ktor service wrote, whose key may well be under 16 bytes.
+    let sign = KtorSign::new_allowing_short_key(key.as_slice())
         .and_then(|s| s.with_algorithm(&algorithm))
         .map_err(|e| CliError::usage(format!("--ktor-sign-key: {e}")))?;
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
@@ -156,10 +157,11 @@ pub fn inspect_encrypted(
         ),
     );
     out.field("key id", "none (Ktor's formats do not name their key)");
-    let encrypt = KtorEncrypt::new(encrypt_key.as_slice(), sign_key.as_slice())
-        .and_then(|e| e.with_sign_algorithm(&algorithm))
-        .map_err(|e| CliError::usage(format!("Ktor keys: {e}")))?
-        .backward_compatible_read(settings.ktor_backward_compatible);
+    let encrypt =
+        KtorEncrypt::new_allowing_short_sign_key(encrypt_key.as_slice(), sign_key.as_slice())
+            .and_then(|e| e.with_sign_algorithm(&algorithm))
+            .map_err(|e| CliError::usage(format!("Ktor keys: {e}")))?
+            .backward_compatible_read(settings.ktor_backward_compatible);
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
     match encrypt.read(&ctx, value) {
         Ok(payload) => {

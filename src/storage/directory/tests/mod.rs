@@ -1,3 +1,6 @@
+mod far_future;
+mod trust;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
