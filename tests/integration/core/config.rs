@@ -241,6 +241,10 @@ impl typed_sessions::serializer::SessionVersion for Versioned {
 #[test]
 fn a_versioned_by_value_session_needs_a_transformer() {
     let err = build_err(SessionsConfig::new().cookie::<Versioned>("v", |c| c.versioned()));
+    assert!(matches!(err, ConfigError::Unprotected { .. }), "{err:?}");
+    // Even when asked for explicitly: the version must travel authenticated.
+    let err =
+        build_err(SessionsConfig::new().cookie::<Versioned>("v", |c| c.versioned().unprotected()));
     assert!(
         matches!(&err, ConfigError::Invalid { reason, .. } if reason.contains("needs a transformer")),
         "{err:?}"
