@@ -1,4 +1,8 @@
-//! Test infrastructure beyond the HTTP helpers: real servers.
+//! Test infrastructure beyond the HTTP helpers: real servers, a proxy that loses replies, and
+//! what the SQL storages' tests share.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod servers;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod sql;
