@@ -17,6 +17,7 @@
 //! | [`Sign`] | yes | no | yes | yes | [`KeyRing`] | session ids, public data |
 //! | [`KtorEncrypt`] | no | first 16 bytes | no | no | no | sharing sessions with Ktor |
 //! | [`KtorSign`] | yes | no | no | no | no | sharing sessions with Ktor |
+//! | [`KtorUnkeyedDigest`] | yes | **yes: unkeyed, anyone can compute it** | no | no | no | reading Ktor 1.x values while moving to [`Sign`] ([`Migrate`]) |
 //!
 //! **Why encryption is the recommended default for by-value sessions.** A session carried by
 //! value travels whole to the client and back. Signed, it is only base64: whatever a handler
@@ -143,12 +144,26 @@
 //! serializer). They inherit the format's limits: no expiry, no session name under the MAC, no
 //! rotation, and for `KtorEncrypt` an IV that the MAC does not cover, which leaves the first 16
 //! bytes of the payload malleable. Use [`Encrypt`] for new systems.
+//!
+//! [`KtorUnkeyedDigest`] reads and writes Ktor 1.x's `SessionTransportTransformerDigest`
+//! (`value/hex(SHA-384("ktor" ‖ value))`), which Ktor deprecated in 1.1, made an error in 1.2.2
+//! and deleted in 2.0. It has no key: anyone can compute it, so it only detects corruption.
+//! Offer it to clients only while moving them to [`Sign`] with [`Migrate`].
+//!
+//! # Moving between formats
+//!
+//! [`Migrate::new(from, to)`](Migrate::new) writes `to`'s format and reads both; a value only
+//! `from` accepts is re-sent in `to`'s format the first time a handler reads it, as a value
+//! under a previous key is re-sent under the current one. It moves a session from a Ktor format
+//! to [`Sign`] or [`Encrypt`], or between the modern formats, without logging anyone out; after
+//! one lifetime of the session, deploy `to` alone.
 
 mod encrypt;
 mod envelope;
 mod keys;
 pub mod ktor;
 pub(crate) mod mac;
+mod migrate;
 #[cfg(test)]
 mod proptests;
 mod samples;
@@ -161,7 +176,8 @@ use std::time::SystemTime;
 pub use encrypt::{Encrypt, EncryptAlgorithm};
 pub use envelope::{Format, MAX_VALUE_LEN, Opened};
 pub use keys::{Key, KeyError, KeyId, KeyRing, MAX_KEY_LEN, MIN_KEY_LEN};
-pub use ktor::{KtorEncrypt, KtorError, KtorSign};
+pub use ktor::{KtorEncrypt, KtorError, KtorSign, KtorUnkeyedDigest};
+pub use migrate::Migrate;
 pub use sign::{Sign, SignAlgorithm};
 
 /// What a transformer knows about the value it protects or checks.
@@ -200,7 +216,7 @@ impl<'a> TransformContext<'a> {
 pub enum Rejection {
     /// Not in the expected format (wrong length, bad encoding, missing separator).
     Malformed,
-    /// The MAC or AEAD tag did not verify.
+    /// The MAC, AEAD tag or digest did not verify.
     BadSignature,
     /// The value names a key that is not in the key ring.
     UnknownKey,
@@ -457,6 +473,23 @@ pub(crate) mod tests_support {
                 let mut tampered = bytes.clone();
                 tampered[i] ^= 1 << bit;
                 out.push(URL_SAFE_NO_PAD.encode(&tampered));
+            }
+        }
+        out
+    }
+
+    /// ASCII `value` with each character from index `from` on replaced in turn by each byte of
+    /// `with` (a byte equal to the one it would replace is skipped): every single-character
+    /// change a client could make to a textual format.
+    pub(crate) fn every_char_replaced(value: &str, from: usize, with: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        for i in from..value.len() {
+            for &c in with {
+                let mut bytes = value.as_bytes().to_vec();
+                if bytes[i] != c {
+                    bytes[i] = c;
+                    out.push(String::from_utf8(bytes).unwrap());
+                }
             }
         }
         out

@@ -45,6 +45,11 @@ fn transformers() -> Vec<(&'static str, Box<dyn Transformer>)> {
                 .backward_compatible_read(true),
             ),
         ),
+        ("ktor-unkeyed-digest", Box::new(KtorUnkeyedDigest::new())),
+        (
+            "migrate-digest-to-sign",
+            Box::new(Migrate::new(KtorUnkeyedDigest::new(), Sign::new(key()))),
+        ),
     ]
 }
 

@@ -92,6 +92,10 @@ pub(crate) mod tests {
         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         "95a45a79d01af15db1d27acb1ef80a63cd44628c5262103b35ab0c36c7bcec91",
         "000102030405060708090a0b0c0d0e0f",
+        // A Ktor 1.x session id (32 hex digits) in the Ktor guide, and the SHA-256 digest of
+        // `KtorUnkeyedDigest`'s example (Ktor's own test vector): digests, not keys.
+        "0123456789abcdef0123456789abcdef",
+        "c2d4eaad4fe0bc6dbd0584cdf36929d79d52d7a748d1cc02835a71131a0963fb",
     ];
 
     /// Every key literal in the documentation (README, SECURITY, the guide, rustdoc), the

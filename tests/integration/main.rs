@@ -20,6 +20,7 @@ mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
+mod ktor_digest;
 mod lifecycle;
 #[cfg(feature = "metrics")]
 mod metrics;

@@ -4,10 +4,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{
-    KtorError, MAX_KTOR_VALUE_LEN, check_key, decode_lower_hex, key_from_hex, mac_algorithm,
-    push_hex,
-};
+use super::{KtorError, check_key, key_from_hex, mac_algorithm, split_hex_tag, with_hex_tag};
 use crate::transform::mac::{Hash, Keyed};
 use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
 
@@ -113,23 +110,11 @@ impl KtorSign {
 impl Transformer for KtorSign {
     /// `value/hex(mac)`. Ktor's format carries no expiry: `ctx` is not used.
     fn write(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
-        let mac = self.mac.compute(&[value.as_bytes()]);
-        let mut out = String::with_capacity(value.len() + 1 + 2 * mac.len());
-        out.push_str(value);
-        out.push('/');
-        push_hex(&mut out, &mac);
-        Ok(out)
+        Ok(with_hex_tag(value, &self.mac.compute(&[value.as_bytes()])))
     }
 
     fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        if value.len() > MAX_KTOR_VALUE_LEN {
-            return Err(Rejection::TooLong);
-        }
-        let (payload, mac_hex) = value.rsplit_once('/').ok_or(Rejection::Malformed)?;
-        if mac_hex.len() != 2 * self.hash.output_len() {
-            return Err(Rejection::Malformed);
-        }
-        let mac = decode_lower_hex(mac_hex).ok_or(Rejection::Malformed)?;
+        let (payload, mac) = split_hex_tag(value, self.hash.output_len())?;
         if !self.mac.verify(&[payload.as_bytes()], &mac) {
             return Err(Rejection::BadSignature);
         }
@@ -155,6 +140,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::transform::tests_support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())
@@ -230,16 +216,8 @@ mod tests {
     #[test]
     fn every_character_changed_is_refused() {
         let sign = KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap();
-        for i in 0..VECTOR.len() {
-            for replacement in ['0', 'f', 'A', '/', 'x'] {
-                let mut bytes = VECTOR.as_bytes().to_vec();
-                if bytes[i] == replacement as u8 {
-                    continue;
-                }
-                bytes[i] = replacement as u8;
-                let tampered = String::from_utf8(bytes).unwrap();
-                assert!(sign.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
-            }
+        for tampered in every_char_replaced(VECTOR, 0, b"0fA/x") {
+            assert!(sign.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
         }
     }
 

@@ -1,5 +1,6 @@
-//! Inspecting Ktor's formats: `KtorSign` (`payload/hex(mac)`) and `KtorEncrypt`
-//! (`hex(iv)/hex(ciphertext):hex(mac)`), read with the library's transformers.
+//! Inspecting Ktor's keyed formats: `KtorSign` (`payload/hex(mac)`) and `KtorEncrypt`
+//! (`hex(iv)/hex(ciphertext):hex(mac)`), read with the library's transformers. Ktor 1.x's
+//! unkeyed digest is in `digest.rs`.
 
 use std::time::SystemTime;
 
@@ -35,7 +36,8 @@ fn encrypted_parts(value: &str) -> Option<(&str, &str, &str)> {
     ok.then_some((iv, ciphertext, mac))
 }
 
-fn is_lower_hex(text: &str) -> bool {
+/// Whether `text` is non-empty lowercase hex.
+pub fn is_lower_hex(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()
@@ -77,7 +79,7 @@ pub fn inspect_signed(
     let Some(key) = settings.ktor_sign_key.as_ref() else {
         out.field("verifies", "unknown (no key given)");
         return Err(CliError::usage(
-            "no key given: pass --ktor-sign-key (or set TYPED_SESSIONS_KTOR_SIGN_KEY)",
+            "no key given: pass --ktor-sign-key (or set TYPED_SESSIONS_KTOR_SIGN_KEY); a value of Ktor 1.x's unkeyed digest that does not verify is also read as ktor-sign: see --format ktor-digest",
         ));
     };
     let key = keys::raw_key(key, "--ktor-sign-key")?;
