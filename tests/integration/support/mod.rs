@@ -4,6 +4,6 @@
 
 pub mod proxy;
 pub mod servers;
-pub mod storages;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub mod sql;
+pub mod storages;
