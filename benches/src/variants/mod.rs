@@ -44,6 +44,8 @@ pub enum Variant {
     TypedIdRedis,
     /// Ours, by id, PostgreSQL storage.
     TypedIdPostgres,
+    /// [`Variant::TypedIdPostgres`] with relaxed durability (`synchronous_commit=off`).
+    TypedIdPostgresRelaxed,
     /// [`Variant::TypedIdMemory`] with a principal: a new session is a login filed in the
     /// principal index.
     TypedIdMemoryPrincipal,
@@ -135,7 +137,7 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 22] = [
+    pub const ALL: [Variant; 23] = [
         Variant::Baseline,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -147,6 +149,7 @@ impl Variant {
         Variant::TypedIdDirectory,
         Variant::TypedIdRedis,
         Variant::TypedIdPostgres,
+        Variant::TypedIdPostgresRelaxed,
         Variant::TypedIdMemoryPrincipal,
         Variant::TypedIdRedisPrincipal,
         Variant::TypedIdMemoryModify,
@@ -174,6 +177,7 @@ impl Variant {
             Variant::TypedIdDirectory => "typed-id-directory",
             Variant::TypedIdRedis => "typed-id-redis",
             Variant::TypedIdPostgres => "typed-id-postgres",
+            Variant::TypedIdPostgresRelaxed => "typed-id-postgres-relaxed",
             Variant::TypedIdMemoryPrincipal => "typed-id-memory-principal",
             Variant::TypedIdRedisPrincipal => "typed-id-redis-principal",
             Variant::TypedIdMemoryModify => "typed-id-memory-modify",
@@ -202,6 +206,7 @@ impl Variant {
             | Variant::TypedIdDirectory
             | Variant::TypedIdRedis
             | Variant::TypedIdPostgres
+            | Variant::TypedIdPostgresRelaxed
             | Variant::TypedIdMemoryPrincipal
             | Variant::TypedIdRedisPrincipal
             | Variant::TypedIdMemoryModify
@@ -226,7 +231,9 @@ impl Variant {
             | Variant::TypedIdRedisModify
             | Variant::TowerSessionsRedis
             | Variant::ActixSessionRedis => Some(Backend::Redis),
-            Variant::TypedIdPostgres | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
+            Variant::TypedIdPostgres
+            | Variant::TypedIdPostgresRelaxed
+            | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
             _ => None,
         }
     }
@@ -283,6 +290,9 @@ impl Variant {
             Variant::TypedIdRedis => "typed-sessions, cookie by id, Redis storage, id unsigned",
             Variant::TypedIdPostgres => {
                 "typed-sessions, cookie by id, PostgreSQL storage, id unsigned"
+            }
+            Variant::TypedIdPostgresRelaxed => {
+                "typed-id-postgres with `Durability::Relaxed` (`synchronous_commit=off` on its connections)"
             }
             Variant::TypedIdMemoryPrincipal => {
                 "typed-id-memory, each new session a login filed under one of 1 000 principals (`set_principal`)"
@@ -352,6 +362,7 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedIdDirectory
         | Variant::TypedIdRedis
         | Variant::TypedIdPostgres
+        | Variant::TypedIdPostgresRelaxed
         | Variant::TypedIdMemoryPrincipal
         | Variant::TypedIdRedisPrincipal
         | Variant::TypedIdMemoryModify

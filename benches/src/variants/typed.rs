@@ -38,7 +38,9 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         }
         Variant::TypedIdDirectory => by_id(Directory::open(variant, env).await?)?,
         Variant::TypedIdRedis => by_id(Redis::open(variant, env).await?)?,
-        Variant::TypedIdPostgres => by_id(Postgres::open(variant, env).await?)?,
+        Variant::TypedIdPostgres | Variant::TypedIdPostgresRelaxed => {
+            by_id(Postgres::open(variant, env).await?)?
+        }
         Variant::TypedIdMemoryPrincipal | Variant::TypedIdMemoryModify => {
             by_id(Memory::open(variant, env).await?)?
         }
@@ -267,8 +269,15 @@ struct Postgres;
 impl Storage for Postgres {
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
         let url = env.postgres(variant)?;
+        let durability = match variant {
+            Variant::TypedIdPostgresRelaxed => typed_sessions::storage::sql::Durability::Relaxed,
+            _ => typed_sessions::storage::sql::Durability::Full,
+        };
         Ok(Arc::new(
-            typed_sessions::storage::PostgresStorage::connect(url).await?,
+            typed_sessions::storage::PostgresStorage::builder()
+                .durability(durability)
+                .connect(url)
+                .await?,
         ))
     }
 }

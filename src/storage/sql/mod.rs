@@ -130,6 +130,7 @@
 //! into an error.
 
 mod call;
+mod durability;
 mod expiry;
 mod maintenance;
 mod migrate;
@@ -144,6 +145,7 @@ mod sqlite;
 mod statements;
 mod table;
 
+pub use durability::Durability;
 pub use expiry::ExpiryTask;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, PostgresStorageBuilder};

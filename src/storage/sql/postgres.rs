@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
+use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
 /// Sessions in a PostgreSQL table, with conditional updates and the principal index. See the
@@ -71,6 +71,7 @@ pub struct PostgresStorageBuilder {
     table: TableName,
     timeout: Duration,
     max_connections: u32,
+    durability: Durability,
 }
 
 impl Default for PostgresStorageBuilder {
@@ -79,6 +80,7 @@ impl Default for PostgresStorageBuilder {
             table: TableName::default(),
             timeout: DEFAULT_TIMEOUT,
             max_connections: 10,
+            durability: Durability::Full,
         }
     }
 }
@@ -102,6 +104,14 @@ impl PostgresStorageBuilder {
         self
     }
 
+    /// Whether session writes wait for their WAL flush (default [`Durability::Full`]);
+    /// [`Durability::Relaxed`] sets `synchronous_commit=off` on this storage's connections
+    /// only, and says what a database crash can then lose.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Connects to the database `url` names (`postgres://` or `postgresql://`, with any
     /// parameter libpq-style URLs take, such as `sslmode`; TLS needs the `rustls` feature),
     /// then creates, migrates or checks the sessions table (see the
@@ -122,7 +132,10 @@ impl PostgresStorageBuilder {
         self,
         options: PgConnectOptions,
     ) -> Result<PostgresStorage, StorageError> {
-        let options = options.application_name("typed-sessions");
+        let mut options = options.application_name("typed-sessions");
+        if self.durability == Durability::Relaxed {
+            options = options.options([("synchronous_commit", "off")]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .min_connections(0)

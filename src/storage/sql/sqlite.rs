@@ -12,7 +12,7 @@ use sqlx::sqlite::{
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
+use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
 /// Sessions in an SQLite database file, with conditional updates and the principal index. See
@@ -20,8 +20,9 @@ use crate::storage::StorageError;
 /// index, what each operation costs, and the behaviour in an outage.
 ///
 /// The file is opened in WAL mode (readers never wait for the writer) with
-/// `synchronous=NORMAL` (durable across application crashes; a power loss may take the last
-/// writes) and a busy timeout equal to the call timeout. A new file is created with
+/// `synchronous=FULL` (each commit on disk when it returns; [`Durability::Relaxed`] chooses
+/// `NORMAL`, durable across application crashes, where an operating-system crash or a power
+/// loss may take the last writes) and a busy timeout equal to the call timeout. A new file is created with
 /// permissions 0600, and its directory if missing. Cheap to clone: clones share one pool.
 ///
 /// ```no_run
@@ -76,6 +77,7 @@ pub struct SqliteStorageBuilder {
     table: TableName,
     timeout: Duration,
     max_connections: u32,
+    durability: Durability,
 }
 
 impl Default for SqliteStorageBuilder {
@@ -84,6 +86,7 @@ impl Default for SqliteStorageBuilder {
             table: TableName::default(),
             timeout: DEFAULT_TIMEOUT,
             max_connections: 4,
+            durability: Durability::Full,
         }
     }
 }
@@ -104,6 +107,14 @@ impl SqliteStorageBuilder {
     /// The most connections the pool opens (default 4; SQLite has one writer at a time).
     pub fn max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
+        self
+    }
+
+    /// Whether each commit is flushed to disk (default [`Durability::Full`]:
+    /// `synchronous=FULL`); [`Durability::Relaxed`] chooses `synchronous=NORMAL`, and says what
+    /// a crash can then lose.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
         self
     }
 
@@ -143,7 +154,10 @@ impl SqliteStorageBuilder {
             } else {
                 SqliteJournalMode::Wal
             })
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match self.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Relaxed => SqliteSynchronous::Normal,
+            })
             .busy_timeout(self.timeout);
         let mut pool = SqlitePoolOptions::new()
             .max_connections(self.max_connections)

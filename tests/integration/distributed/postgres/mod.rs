@@ -1,5 +1,6 @@
 //! PostgreSQL.
 
+mod durability;
 mod lost_replies;
 mod migration;
 mod principals;

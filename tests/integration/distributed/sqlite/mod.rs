@@ -38,6 +38,21 @@ async fn the_file_holds_hashes_not_ids_is_private_and_in_wal_mode() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+    let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+        .fetch_one(storage.pool())
+        .await
+        .unwrap();
+    assert_eq!(synchronous, 2, "FULL: every commit on disk by default");
+    let relaxed = SqliteStorage::builder()
+        .durability(typed_sessions::storage::sql::Durability::Relaxed)
+        .open(dir.join("relaxed.db"))
+        .await
+        .unwrap();
+    let (synchronous,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+        .fetch_one(relaxed.pool())
+        .await
+        .unwrap();
+    assert_eq!(synchronous, 1, "NORMAL when relaxed");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
