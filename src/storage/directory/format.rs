@@ -218,7 +218,7 @@ fn revision(text: &str) -> Option<Revision> {
 }
 
 /// The first 8 bytes of SHA-256 over `line`, a newline and `body`.
-fn check(line: &[u8], body: &[u8]) -> [u8; 8] {
+pub(crate) fn check(line: &[u8], body: &[u8]) -> [u8; 8] {
     let digest = Sha256::new()
         .chain_update(line)
         .chain_update(b"\n")

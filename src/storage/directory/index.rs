@@ -28,7 +28,8 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -226,21 +227,40 @@ impl Dir {
 
     /// The storage keys filed under `owner` (unverified).
     fn keys_of(&self, owner: &Owner) -> io::Result<Vec<String>> {
-        let dir = self.entry(owner, "").dir;
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
         let mut keys = Vec::new();
-        for entry in entries {
-            if let Ok(name) = entry?.file_name().into_string()
+        for entry in listing(&self.entry(owner, "").dir)? {
+            if entry.file_type()?.is_file()
+                && let Ok(name) = entry.file_name().into_string()
                 && is_hex64(&name)
             {
                 keys.push(name);
             }
         }
         Ok(keys)
+    }
+
+    /// The disk space of the index (allocated blocks of its directories and entries).
+    pub(crate) fn index_bytes(&self) -> io::Result<u64> {
+        fn walk(dir: &Path, depth: usize) -> io::Result<u64> {
+            let mut bytes = 0u64;
+            for entry in listing(dir)? {
+                let Ok(metadata) = entry.metadata() else {
+                    continue; // removed since the listing
+                };
+                bytes = bytes.saturating_add(metadata.blocks() * 512);
+                if metadata.is_dir() && depth < 2 {
+                    bytes = bytes.saturating_add(walk(&entry.path(), depth + 1)?);
+                }
+            }
+            Ok(bytes)
+        }
+        let index = self.root.join(INDEX_DIR);
+        match fs::symlink_metadata(&index) {
+            Ok(metadata) if metadata.is_dir() => Ok(metadata.blocks() * 512 + walk(&index, 0)?),
+            Ok(_) => Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// The sessions of `owner` live at `now`, each checked against its record; stale entries
@@ -344,16 +364,19 @@ impl Dir {
     }
 }
 
+/// What `dir` holds (nothing if it does not exist: removed with its last entry).
+fn listing(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The names of the directories in `dir` (none if it does not exist).
-fn names_in(dir: &std::path::Path) -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+fn names_in(dir: &Path) -> io::Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in listing(dir)? {
         if entry.file_type()?.is_dir()
             && let Ok(name) = entry.file_name().into_string()
         {

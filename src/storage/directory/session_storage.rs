@@ -264,8 +264,8 @@ impl SessionStorage for DirectoryStorage {
     }
 
     /// Reads every session file (no lock; nothing is created or removed). Unreadable files
-    /// are counted apart; the size is the disk space of the session files and of the
-    /// layout's directories (allocated blocks).
+    /// are counted apart; the size is the disk space of the session files, of the layout's
+    /// directories and of the principal index (allocated blocks).
     async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
         let survey = self
             .run("cannot read the session directory", move |dir| {

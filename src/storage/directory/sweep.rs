@@ -277,7 +277,8 @@ pub(crate) struct Survey {
     pub(crate) live: u64,
     pub(crate) expired: u64,
     pub(crate) unreadable: u64,
-    /// Disk space of the session files and the layout's directories (allocated blocks).
+    /// Disk space of the session files, the layout's directories and the principal index
+    /// (allocated blocks).
     pub(crate) bytes: u64,
 }
 
@@ -287,6 +288,9 @@ impl Dir {
     pub(crate) fn survey(&self, now: SystemTime) -> io::Result<Survey> {
         let mut survey = Survey::default();
         self.survey_dir(&self.root.clone(), 0, now, &mut survey)?;
+        if self.layout == Layout::Hashed {
+            survey.bytes = survey.bytes.saturating_add(self.index_bytes()?);
+        }
         Ok(survey)
     }
 

@@ -4,11 +4,11 @@
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
-
 use super::record;
 use crate::storage::directory::DirectoryStorage;
-use crate::storage::directory::format::{MAX_DATA, MAX_FILE, MAX_META, decode, encode, fits};
+use crate::storage::directory::format::{
+    MAX_DATA, MAX_FILE, MAX_META, check, decode, encode, fits,
+};
 use crate::storage::{
     Metadata, Namespace, Record, Revision, SessionHandle, SessionId, SessionStorage, Updated,
     test_key,
@@ -16,17 +16,6 @@ use crate::storage::{
 
 const MAGIC_V1: &str = "typed-sessions/1";
 const MAGIC_V2: &str = "typed-sessions/2";
-
-/// The check the format puts before the newline: the first 8 bytes of SHA-256 over the line,
-/// a newline and the body.
-fn check(line: &[u8], body: &[u8]) -> [u8; 8] {
-    let digest = Sha256::new()
-        .chain_update(line)
-        .chain_update(b"\n")
-        .chain_update(body)
-        .finalize();
-    digest[..8].try_into().unwrap()
-}
 
 fn sample() -> Record {
     let now = SystemTime::now();
@@ -182,7 +171,7 @@ fn well_checked_garbage_is_refused_without_panicking() {
             format!("{MAGIC_V2} 1 2 0000000000000000 1 1 4294967296 0 - - - 0"),
             vec![],
         ),
-        (format!("typed-sessions/3 1 2 0"), vec![]),
+        ("typed-sessions/3 1 2 0".to_owned(), vec![]),
     ];
     for (line, body) in cases {
         assert_eq!(decode(checked(&line, &body)), None, "{line:?}");
@@ -274,4 +263,68 @@ async fn files_of_the_first_format_load_update_and_update_conditionally() {
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].handle, SessionHandle::of(test_key(&id)));
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A time anywhere a `SystemTime` can be on this system, the epoch's neighbourhood included.
+    fn time() -> impl Strategy<Value = SystemTime> {
+        prop_oneof![
+            (-1_000i64..1_000).prop_map(|n| if n < 0 {
+                UNIX_EPOCH - Duration::from_nanos(n.unsigned_abs())
+            } else {
+                UNIX_EPOCH + Duration::from_nanos(n as u64)
+            }),
+            (0u64..i64::MAX as u64, 0u32..1_000_000_000)
+                .prop_map(|(s, n)| UNIX_EPOCH + Duration::new(s, n)),
+            (1u64..i64::MAX as u64).prop_map(|s| UNIX_EPOCH - Duration::from_secs(s)),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("(\\PC|[\\n\\r -])*")
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        (
+            proptest::collection::vec(any::<u8>(), 0..300),
+            (time(), time(), time(), time()),
+            any::<u64>(),
+            proptest::option::of(any::<u32>()),
+            (text(), text(), text()),
+        )
+            .prop_map(|(data, (c, e, l, end), rev, version, (p, d, a))| {
+                let mut meta = Metadata::new(l, end);
+                (meta.principal, meta.device, meta.address, meta.version) = (p, d, a, version);
+                Record::new(data, c, e)
+                    .with_revision(Revision::from_u64(rev))
+                    .with_meta(meta)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_record_round_trips(record in record(), namespace in "\\PC{0,40}") {
+            let stored = decode(encode(&record, &namespace));
+            prop_assert_eq!(stored.as_ref().map(|s| &s.record), Some(&record));
+            prop_assert_eq!(stored.and_then(|s| s.namespace), Some(namespace));
+        }
+
+        #[test]
+        fn any_bytes_decode_without_panicking(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+            header in "typed-sessions/[12]( -?[0-9]{0,42}| -| [0-9a-f]{16}){0,13}",
+        ) {
+            let _ = decode(bytes.clone());
+            let mut with_header = header.into_bytes();
+            with_header.push(b'\n');
+            with_header.extend_from_slice(&bytes);
+            let _ = decode(with_header);
+        }
+    }
 }

@@ -48,6 +48,20 @@ async fn listed(
     handles
 }
 
+/// Creates `id`'s session as `principal`'s, valid for an hour; returns its record.
+async fn login(storage: &DirectoryStorage, id: &SessionId, principal: &str) -> Record {
+    let now = SystemTime::now();
+    let record = record("{}", now).with_principal(principal);
+    storage.create(test_key(id), &record, now).await.unwrap();
+    record
+}
+
+/// Writes an empty file at `path` (an index entry, as a crash or a hand could leave it).
+fn plant(path: &std::path::Path) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, b"").unwrap();
+}
+
 fn handles(ids: &[&SessionId]) -> Vec<SessionHandle> {
     let mut handles: Vec<SessionHandle> = ids
         .iter()
@@ -93,6 +107,13 @@ async fn entries_are_hashed_private_and_go_with_their_session() {
     let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&entry), 0o600);
     assert_eq!(mode(entry.parent().unwrap()), 0o700);
+    let index = storage.dir.index_bytes().unwrap();
+    assert!(index > 0);
+    let stats = storage.stats(now).await.unwrap().unwrap();
+    assert!(
+        stats.bytes.unwrap() > index,
+        "the size counts the index and the record"
+    );
     // A delete removes the entry and the principal's emptied directory.
     assert!(storage.delete(test_key(&id)).await.unwrap());
     assert!(!entry.exists());
@@ -109,28 +130,12 @@ async fn stale_entries_are_never_listed_and_are_dropped_by_listing_and_open() {
         SessionId::generate(),
         SessionId::generate(),
     );
-    storage
-        .create(
-            test_key(&live),
-            &record("{}", now).with_principal("ada"),
-            now,
-        )
-        .await
-        .unwrap();
-    storage
-        .create(
-            test_key(&moved),
-            &record("{}", now).with_principal("bob"),
-            now,
-        )
-        .await
-        .unwrap();
+    login(&storage, &live, "ada").await;
+    login(&storage, &moved, "bob").await;
     // What a crash can leave: an entry whose record never came (killed between the two
     // writes), and one whose record belongs to someone else.
     for id in [&gone, &moved] {
-        let entry = entry_of(&storage, "ada", id);
-        fs::create_dir_all(entry.parent().unwrap()).unwrap();
-        fs::write(&entry, b"").unwrap();
+        plant(&entry_of(&storage, "ada", id));
     }
     assert_eq!(listed(&storage, "ada", now).await, handles(&[&live]));
     assert!(
@@ -193,14 +198,7 @@ async fn expired_sessions_leave_the_index_with_their_records() {
     let (short, long) = (SessionId::generate(), SessionId::generate());
     let dying = Record::new("{}", now, now + Duration::from_secs(10)).with_principal("ada");
     storage.create(test_key(&short), &dying, now).await.unwrap();
-    storage
-        .create(
-            test_key(&long),
-            &record("{}", now).with_principal("ada"),
-            now,
-        )
-        .await
-        .unwrap();
+    login(&storage, &long, "ada").await;
     let later = now + Duration::from_secs(10);
     assert_eq!(listed(&storage, "ada", later).await, handles(&[&long]));
     assert!(
@@ -256,8 +254,7 @@ async fn delete_of_needs_the_principals_own_entry_and_record() {
     // In ada's index (planted, as a crash could leave it) but bob's by its record: nothing
     // ends either, and the planted entry goes.
     let planted = entry_of(&storage, "ada", &bobs);
-    fs::create_dir_all(planted.parent().unwrap()).unwrap();
-    fs::write(&planted, b"").unwrap();
+    plant(&planted);
     assert!(
         !storage
             .delete_of(&tests_ns(), "ada", &handle)
@@ -339,17 +336,9 @@ async fn a_batched_purge_reconciles_the_index_one_fan_out_directory_at_a_time() 
         .create(test_key(&expired), &dying, now)
         .await
         .unwrap();
-    storage
-        .create(
-            test_key(&live),
-            &record("{}", now).with_principal("bob"),
-            now,
-        )
-        .await
-        .unwrap();
+    login(&storage, &live, "bob").await;
     let planted = entry_of(&storage, "eve", &stale);
-    fs::create_dir_all(planted.parent().unwrap()).unwrap();
-    fs::write(&planted, b"").unwrap();
+    plant(&planted);
     let later = now + Duration::from_secs(1);
     let record_dirs: std::collections::HashSet<String> = [&expired, &live]
         .iter()

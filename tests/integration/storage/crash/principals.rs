@@ -111,7 +111,7 @@ pub(super) async fn write(storage: &DirectoryStorage, ids: &[SessionId], _n: u64
         _ => {
             let handle = SessionHandle::of(key);
             let principal = PRINCIPALS[p];
-            if step % 2 == 0 {
+            if step.is_multiple_of(2) {
                 storage
                     .delete_of(&namespace(), principal, &handle)
                     .await
