@@ -7,7 +7,7 @@
 //! curl -c jar -b jar -d username=jetbrains -d password=foobar http://127.0.0.1:8080/login
 //! curl -c jar -b jar http://127.0.0.1:8080/hello     # Hello, jetbrains! Visit count is 1.
 //! curl -c jar -b jar http://127.0.0.1:8080/hello     # Hello, jetbrains! Visit count is 2.
-//! curl -c jar -b jar -i http://127.0.0.1:8080/logout # 302 to /login, the cookie removed
+//! curl -c jar -b jar -i -X POST http://127.0.0.1:8080/logout  # 302 to /login, the cookie removed
 //! ```
 //!
 //! What differs from Ktor, on purpose:
@@ -16,7 +16,12 @@
 //!   so that the login can **regenerate** the id: a session id that existed before the login
 //!   (planted by an attacker, say) stops working at the login (no session fixation);
 //! * Ktor's form authentication provider (`form("auth-form") { ... }`) is the `login`
-//!   handler: it checks the credentials and answers `401 Credentials are not valid` itself.
+//!   handler: it checks the credentials and answers `401 Credentials are not valid` itself;
+//! * logging out is a `POST`: a `GET` that ends the session can be sent by any page that
+//!   embeds `<img src="https://your.site/logout">`.
+//!
+//! Like Ktor's, this example has no CSRF token, to stay a small port; an application whose
+//! forms matter adds [`typed_sessions::csrf`] (see the demo, `cargo run --example demo`).
 
 use std::time::Duration;
 
@@ -24,7 +29,7 @@ use axum::Form;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
 use typed_sessions::storage::MemoryStorage;
@@ -39,7 +44,7 @@ pub struct UserSession {
     pub count: u32,
 }
 
-/// The application: `/login` (form and check), `/hello` (protected), `/logout`.
+/// The application: `/login` (form and check), `/hello` (protected), `POST /logout`.
 pub fn app() -> Router {
     let sessions = SessionsConfig::new()
         .cookie_with_storage::<UserSession, _>("user_session", MemoryStorage::new(), |c| {
@@ -62,7 +67,7 @@ pub fn app() -> Router {
         .route("/hello", get(hello))
         .route_layer(auth)
         .route("/login", get(login_form).post(login))
-        .route("/logout", get(logout))
+        .route("/logout", post(logout))
         .layer(sessions)
 }
 

@@ -47,10 +47,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::SessionError;
+use crate::layer::take_ready;
 use crate::sessions::Sessions;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Validator<T, P> = Arc<dyn Fn(T) -> BoxFuture<Option<P>> + Send + Sync>;
+type CredentialCheck<T, P> = Arc<dyn Fn(T, P) -> BoxFuture<bool> + Send + Sync>;
 type ChallengeFn = Arc<dyn Fn(ChallengeContext) -> BoxFuture<Response> + Send + Sync>;
 
 /// Why a request was challenged.
@@ -60,6 +62,9 @@ pub enum Cause {
     NoSession,
     /// `validate` rejected the session (Ktor's `InvalidCredentials`).
     Rejected,
+    /// The session was made with credentials that have changed since (a new password): it is
+    /// cleared ([`SessionAuth::credentials`]).
+    CredentialsChanged,
 }
 
 /// What a custom challenge sees of the refused request.
@@ -153,6 +158,7 @@ impl fmt::Debug for Challenge {
 /// the session itself (Ktor's `session<T>()` without a block).
 pub struct SessionAuth<T, P = T> {
     validate: Validator<T, P>,
+    credentials: Option<CredentialCheck<T, P>>,
     challenge: Challenge,
     _session: PhantomData<fn() -> T>,
 }
@@ -161,6 +167,7 @@ impl<T, P> Clone for SessionAuth<T, P> {
     fn clone(&self) -> Self {
         SessionAuth {
             validate: Arc::clone(&self.validate),
+            credentials: self.credentials.clone(),
             challenge: self.challenge.clone(),
             _session: PhantomData,
         }
@@ -182,6 +189,7 @@ impl<T: Clone + Send + Sync + 'static> SessionAuth<T, T> {
     pub fn new() -> Self {
         SessionAuth {
             validate: Arc::new(|session| Box::pin(async move { Some(session) })),
+            credentials: None,
             challenge: Challenge::Unauthorized,
             _session: PhantomData,
         }
@@ -205,9 +213,49 @@ impl<T: Clone + Send + Sync + 'static, P> SessionAuth<T, P> {
     {
         SessionAuth {
             validate: Arc::new(move |session| Box::pin(validate(session))),
+            credentials: None,
             challenge: self.challenge,
             _session: PhantomData,
         }
+    }
+
+    /// Ends sessions made with credentials that have changed since (Django's session auth
+    /// hash): `stored` reads the credential version the session was made with (a field the
+    /// application sets at login: a counter, or a hash of the password hash), `current` gives
+    /// the principal's current version (from the user store, where a password change bumps
+    /// it). When they differ the session is cleared and the request challenged with
+    /// [`Cause::CredentialsChanged`], whatever the storage, by-value sessions included. After
+    /// a password change, [`Sessions::credentials_changed`](crate::Sessions::credentials_changed)
+    /// keeps the current session valid and ends the others at once.
+    ///
+    /// ```
+    /// use typed_sessions::auth::SessionAuth;
+    ///
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// struct UserSession { user: String, credentials: u64 }
+    ///
+    /// async fn current_version(user: &str) -> Option<u64> { Some(1) } // from the user store
+    ///
+    /// let auth = SessionAuth::<UserSession>::new().credentials(
+    ///     |session: &UserSession| session.credentials,
+    ///     |session: UserSession| async move { current_version(&session.user).await },
+    /// );
+    /// ```
+    pub fn credentials<V, S, C, Fut>(mut self, stored: S, current: C) -> Self
+    where
+        V: PartialEq + Send + 'static,
+        S: Fn(&T) -> V + Send + Sync + 'static,
+        C: Fn(P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<V>> + Send + 'static,
+        P: Send + 'static,
+    {
+        let (stored, current) = (Arc::new(stored), Arc::new(current));
+        self.credentials = Some(Arc::new(move |session: T, principal: P| {
+            let made_with = stored(&session);
+            let fut = current(principal);
+            Box::pin(async move { fut.await.is_some_and(|now| now == made_with) })
+        }));
+        self
     }
 
     /// What to answer when a request is refused (default: `401` with no body).
@@ -268,9 +316,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        // The clone is ready only after poll_ready; keep the ready one for this call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let auth = self.auth.clone();
         Box::pin(async move {
             let sessions = match Sessions::from_extensions(request.extensions()) {
@@ -280,10 +326,20 @@ where
             let cause = match sessions.get::<T>().await {
                 Err(error) => return Ok(error.into_response()),
                 Ok(None) => Cause::NoSession,
-                Ok(Some(session)) => match (auth.validate)(session).await {
+                Ok(Some(session)) => match (auth.validate)(session.clone()).await {
                     Some(principal) => {
-                        request.extensions_mut().insert(Authenticated(principal));
-                        return inner.call(request).await;
+                        let current = match &auth.credentials {
+                            Some(check) => check(session, principal.clone()).await,
+                            None => true,
+                        };
+                        if current {
+                            request.extensions_mut().insert(Authenticated(principal));
+                            return inner.call(request).await;
+                        }
+                        if let Err(error) = sessions.clear::<T>() {
+                            return Ok(error.into_response());
+                        }
+                        Cause::CredentialsChanged
                     }
                     None => Cause::Rejected,
                 },

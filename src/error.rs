@@ -114,6 +114,12 @@ pub enum ConfigError {
         /// What is wrong.
         reason: Cow<'static, str>,
     },
+    /// An invalid setting of the CSRF protection (`csrf::CsrfConfig::build`).
+    #[error("CSRF protection: {reason}")]
+    Csrf {
+        /// What is wrong.
+        reason: Cow<'static, str>,
+    },
 }
 
 /// An error a handler can get while it uses sessions.
@@ -169,6 +175,24 @@ pub enum SessionError {
         /// The session name.
         name: String,
     },
+    /// A conditional update ([`Sessions::modify`](crate::Sessions::modify)) kept losing the
+    /// race: the session changed between each read and write, `attempts` times in a row.
+    #[error("session `{name}` changed under {attempts} conditional updates in a row; giving up")]
+    Conflict {
+        /// The session name.
+        name: String,
+        /// How many times it was read and written.
+        attempts: u32,
+    },
+    /// A login would give its user more sessions than the configuration allows, and the
+    /// configuration says to refuse it ([`OnLimit::Refuse`](crate::storage::OnLimit::Refuse)).
+    #[error("session `{name}`: this user already has {limit} sessions, the most allowed")]
+    SessionLimit {
+        /// The session name.
+        name: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The session value could not be serialized.
     #[error("session `{name}` could not be serialized: {reason}")]
     Serialize {
@@ -204,6 +228,11 @@ pub enum SessionError {
         /// The principal type asked for.
         principal: String,
     },
+    /// A handler asked for a CSRF token on a route that no CSRF layer serves.
+    #[error(
+        "no CSRF layer serves this request: add the `CsrfLayer` from `CsrfConfig::build` inside the sessions layer, around the routes that render forms"
+    )]
+    CsrfLayerMissing,
     /// A session id is not valid: one given to [`clear_by_id`](crate::Sessions::clear_by_id),
     /// or one a custom id generator produced. The message never contains the id.
     #[error("invalid session id: {0}")]
@@ -211,16 +240,18 @@ pub enum SessionError {
 }
 
 impl SessionError {
-    /// The HTTP status this error maps to: `503` for storage failures, `500` otherwise.
+    /// The HTTP status this error maps to: `503` for storage failures and update conflicts,
+    /// `403` for a login refused by the limit of sessions per user, `500` otherwise.
     pub fn status(&self) -> http::StatusCode {
         match self {
             // An operation the storage does not offer is a configuration mistake, not an outage.
             SessionError::Storage(error) if error.kind() == StorageErrorKind::Unsupported => {
                 http::StatusCode::INTERNAL_SERVER_ERROR
             }
-            SessionError::Storage(_) | SessionError::Unavailable { .. } => {
-                http::StatusCode::SERVICE_UNAVAILABLE
-            }
+            SessionError::Storage(_)
+            | SessionError::Unavailable { .. }
+            | SessionError::Conflict { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::SessionLimit { .. } => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -231,6 +262,7 @@ impl SessionError {
     pub(crate) fn public_message(&self) -> &'static str {
         match self.status() {
             http::StatusCode::SERVICE_UNAVAILABLE => "Service Unavailable",
+            http::StatusCode::FORBIDDEN => "Forbidden",
             _ => "Internal Server Error",
         }
     }

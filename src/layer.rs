@@ -112,6 +112,15 @@ where
     }
 }
 
+/// The ready service out of `service`, leaving a clone in its place: a service is ready only
+/// after `poll_ready`, so a middleware that moves its inner service into a future keeps the
+/// one that was polled and leaves the clone for the next call.
+#[cfg(feature = "axum")]
+pub(crate) fn take_ready<S: Clone>(service: &mut S) -> S {
+    let clone = service.clone();
+    std::mem::replace(service, clone)
+}
+
 type Finishing<B> = Pin<Box<dyn Future<Output = Response<B>> + Send>>;
 
 pin_project_lite::pin_project! {

@@ -43,13 +43,17 @@
 //! | storage | where by-id sessions live | [`storage`] |
 //! | layer | per request: lazy loading, change tracking, one write when the response leaves | [`SessionsLayer`] |
 //!
+//! Built on them: [`auth`] (routes that require a session), [`csrf`] (CSRF protection bound
+//! to the session, for every form) and [`flash`] (typed messages shown once after a redirect).
+//!
 //! # Guide
 //!
 //! The [`guide`] walks through the crate page by page, every example a doctest:
 //!
 //! * [`guide::tour`]: from the quick start through every feature in order (transports,
 //!   cookie attributes, encodings, transformers and key rotation, serializers, storages,
-//!   lifetimes, regeneration, authentication, metrics, errors, plain tower, the CLI);
+//!   lifetimes, regeneration, authentication, CSRF protection and flash messages, metrics,
+//!   errors, plain tower, the CLI);
 //! * [`guide::coming_from_ktor`]: every Ktor `Sessions` call and option mapped to this crate,
 //!   what differs and why, and sharing sessions with a Ktor service during a migration;
 //! * [`guide::coming_from_tower_sessions`]: tower-sessions and actix-session concepts mapped to
@@ -80,9 +84,12 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "axum")]
+pub mod csrf;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
+pub mod flash;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -105,7 +112,7 @@ pub use config::{SessionBuilder, SessionData, SessionsConfig};
 pub use error::{ConfigError, SessionError};
 pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
-pub use sessions::Sessions;
+pub use sessions::{MODIFY_ATTEMPTS, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
 

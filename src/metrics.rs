@@ -18,7 +18,7 @@
 //!
 //! | name | kind | labels | counts |
 //! |---|---|---|---|
-//! | `typed_sessions_loaded_total` | counter | `session`, `outcome` = `valid`, `absent`, `invalid` | sessions loaded on first use in a request |
+//! | `typed_sessions_loaded_total` | counter | `session`, `outcome` = `valid`, `absent`, `invalid`, `newer` | sessions loaded on first use in a request (`newer`: a value of a newer version of the type, after a rollback) |
 //! | `typed_sessions_rejected_total` | counter | `session`, `reason` | invalid values, by reason: `encoding`, `malformed`, `bad_signature`, `unknown_key`, `expired`, `too_long`, `malformed_id`, `unknown_id`, `undecodable` |
 //! | `typed_sessions_expired_total` | counter | `session` | values refused because the expiry they carry has passed (by-value sessions; an expired by-id session reads as `unknown_id`, since its storage no longer has it) |
 //! | `typed_sessions_created_total` | counter | `session` | new sessions sent (by value) or stored (by id) |
@@ -26,7 +26,8 @@
 //! | `typed_sessions_renewed_total` | counter | `session` | by-id sessions whose idle deadline was extended without a new value |
 //! | `typed_sessions_regenerated_total` | counter | `session` | by-id sessions moved to a new id |
 //! | `typed_sessions_cleared_total` | counter | `session` | sessions cleared by the handler (`clear`, `clear_by_id`) |
-//! | `typed_sessions_reissued_total` | counter | `session` | values re-sent under the current key after a rotation |
+//! | `typed_sessions_reissued_total` | counter | `session` | values re-sent under the current key after a rotation, or under the current version after a migration (by value) |
+//! | `typed_sessions_migrated_total` | counter | `session` | by-id sessions of an older version written back under the current one |
 //! | `typed_sessions_storage_seconds` | histogram | `session`, `backend`, `operation` | the time of each storage call |
 //! | `typed_sessions_storage_errors_total` | counter | `session`, `backend`, `operation` | storage calls that failed or timed out |
 //!
@@ -50,6 +51,7 @@ pub(crate) enum Event {
     Regenerated,
     Cleared,
     Reissued,
+    Migrated,
 }
 
 #[cfg(feature = "metrics")]
@@ -62,6 +64,7 @@ impl Event {
             Event::Regenerated => "typed_sessions_regenerated_total",
             Event::Cleared => "typed_sessions_cleared_total",
             Event::Reissued => "typed_sessions_reissued_total",
+            Event::Migrated => "typed_sessions_migrated_total",
         }
     }
 }

@@ -10,10 +10,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use serde::Deserialize;
 use typed_sessions::auth::Authenticated;
 use typed_sessions::storage::Namespace;
 use typed_sessions::{SessionError, Sessions};
@@ -30,18 +29,11 @@ pub fn routes() -> Router<AppState> {
         .route_layer(auth::require_login())
 }
 
-#[derive(Deserialize)]
-struct Notice {
-    /// How many sessions "Log out everywhere else" just ended.
-    ended: Option<usize>,
-}
-
 async fn account(
     State(app): State<AppState>,
     sessions: Sessions,
     page: PageContext,
     Authenticated(me): Authenticated<UserSession>,
-    Query(notice): Query<Notice>,
 ) -> Result<Response, DemoError> {
     let now = SystemTime::now();
     let id = sessions.id::<UserSession>().await?;
@@ -87,10 +79,6 @@ async fn account(
             )
         })
         .collect::<String>();
-    let notice = match notice.ended {
-        Some(n) => format!(r#"<p class="note" id="ended">Ended {n} other session(s).</p>"#),
-        None => String::new(),
-    };
     let body = format!(
         r#"<h2>This session</h2>
 <table id="session">
@@ -102,12 +90,13 @@ async fn account(
   Every request moves the idle deadline (the library renews it once a quarter of the window has passed).</td></tr>
 <tr><th>stored in</th><td id="storage">{storage}</td></tr>
 <tr><th>cookie</th><td><code>user_session</code>: the id, signed with the demo key; <code>HttpOnly; {secure}SameSite=Lax; Path=/</code></td></tr>
+<tr><th>forms</th><td>every form carries a CSRF token bound to this session id (a new id at the login ends the old tokens); the <code>csrf</code> cookie holds the browser's part, encrypted</td></tr>
 </table>
 <h2>Your other sessions</h2>
-{notice}
 <ul id="other-sessions">{list}</ul>
 <p>{count} other session(s) of {user} are open.</p>
-<form method="post" action="/account/logout-others"><button id="logout-others">Log out everywhere else</button></form>"#,
+<form method="post" action="/account/logout-others">{token}<button id="logout-others">Log out everywhere else</button></form>"#,
+        token = page.token_field(),
         user = esc(&me.user),
         idle = minutes(IDLE_TIMEOUT),
         lifetime = minutes(LIFETIME),

@@ -6,6 +6,10 @@
 //! each request. The session is kept by id in the shared storage, with its own cart. A request
 //! without a valid header gets a JSON `401` from a custom [`Challenge`].
 //!
+//! The CSRF protection (see `forms`) lets the API through: `POST /api/token` is exempt (it
+//! reads JSON only, which a form on another site cannot send), and the other calls carry a
+//! header session and no cookie session, which marks them as an API client's.
+//!
 //! ```text
 //! curl -si -H 'content-type: application/json' -d '{"username":"alice","password":"wonderland"}' \
 //!      http://127.0.0.1:8080/api/token                    # note the x-api-session header

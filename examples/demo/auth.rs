@@ -4,23 +4,27 @@
 //! ([`Sessions::clear_by_id`] on the ids the login index kept).
 //!
 //! The `user_session` cookie holds only an id, signed with the demo key; the session lives in
-//! the configured storage. Forms are `POST`s and the cookies are `SameSite=Lax`, so another
-//! site cannot log a visitor out or in (a cross-site `POST` carries no session cookie).
+//! the configured storage. Logging in and out are `POST`s with a CSRF token (see `forms`):
+//! `SameSite=Lax` alone does not stop another site from logging a visitor into the
+//! attacker's account, because a cross-site `POST` needs no cookie to reach the login form and
+//! its response's cookies are kept. Each form redirects, and the page it leads to shows what
+//! happened as a flash notice.
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
 use typed_sessions::config::kind::CookieById;
+use typed_sessions::flash::Flash;
 use typed_sessions::{SessionId, Sessions, SessionsConfig, Sign};
 
 use super::api::ApiSession;
+use super::forms::Notice;
 use super::html::{PageContext, esc};
 use super::logins::{self, Kind, Owned};
 use super::setup::Setup;
@@ -97,13 +101,6 @@ pub fn check(name: &str, password: &str) -> Option<&'static str> {
 }
 
 async fn login_form(page: PageContext) -> Response {
-    login_page(&page, StatusCode::OK, None)
-}
-
-fn login_page(page: &PageContext, status: StatusCode, error: Option<&str>) -> Response {
-    let error = error
-        .map(|e| format!(r#"<p class="error" id="error">{}</p>"#, esc(e)))
-        .unwrap_or_default();
     let already = match &page.user {
         Some(user) => format!(
             r#"<p class="note">You are signed in as {}. Logging in again gives this browser a new session id.</p>"#,
@@ -118,8 +115,8 @@ fn login_page(page: &PageContext, status: StatusCode, error: Option<&str>) -> Re
         })
         .collect::<String>();
     let body = format!(
-        r#"{already}{error}
-<form method="post" action="/login" id="login">
+        r#"{already}
+<form method="post" action="/login" id="login">{token}
 <p><label>User name <input name="username" autocomplete="username" required></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
 <p><button type="submit">Log in</button></p>
@@ -127,9 +124,10 @@ fn login_page(page: &PageContext, status: StatusCode, error: Option<&str>) -> Re
 <h2>Demo users</h2>
 <table><tr><th>user</th><th>password</th></tr>{users}</table>
 <p>Log in as the same user in a second browser (or a private window), then use
-<em>Log out everywhere else</em> on the Account page of the first.</p>"#
+<em>Log out everywhere else</em> on the Account page of the first.</p>"#,
+        token = page.token_field(),
     );
-    page.page_with_status(status, "login", "Log in", &body)
+    page.page("login", "Log in", &body)
 }
 
 /// The form fields; a missing one is empty, and so refused like a wrong one.
@@ -144,23 +142,26 @@ struct Credentials {
 async fn login(
     State(app): State<AppState>,
     sessions: Sessions,
-    page: PageContext,
     Form(form): Form<Credentials>,
 ) -> Result<Response, DemoError> {
     let Some(user) = check(&form.username, &form.password) else {
-        let refused = Some("Credentials are not valid");
-        return Ok(login_page(&page, StatusCode::UNAUTHORIZED, refused));
+        sessions.set(Flash(Notice::BadCredentials))?;
+        return Ok(Redirect::to("/login").into_response());
     };
     let session = UserSession {
         user: user.to_owned(),
     };
     logins::start(&app, &sessions, session).await?;
+    sessions.set(Flash(Notice::LoggedIn {
+        user: user.to_owned(),
+    }))?;
     Ok(Redirect::to("/shop").into_response())
 }
 
 async fn logout(State(app): State<AppState>, sessions: Sessions) -> Result<Response, DemoError> {
     // The preferences cookie stays: the theme outlives the login.
     logins::end::<UserSession>(&app, &sessions).await?;
+    sessions.set(Flash(Notice::LoggedOut))?;
     Ok(Redirect::to("/login").into_response())
 }
 
@@ -186,5 +187,8 @@ async fn logout_others(
         // The sessions are over anyway; their entries are dropped the next time.
         tracing::warn!(error = ?e, "the login index could not be updated");
     }
-    Ok(Redirect::to(&format!("/account?ended={}", others.len())).into_response())
+    sessions.set(Flash(Notice::EndedOthers {
+        count: others.len(),
+    }))?;
+    Ok(Redirect::to("/account").into_response())
 }

@@ -42,6 +42,10 @@ page says which feature of the library it shows.</p>
   expiry and where it is stored.</li>
 <li>Log out, then press the browser's back button: the signed-in page does not come back
   (no page is cached).</li>
+<li>Every form carries a CSRF token bound to the login, so another site cannot submit them:
+  not even the login form, which <code>SameSite=Lax</code> cookies alone do not protect (a
+  page elsewhere could log you into someone else's account). Each form's result is shown
+  once, as a flash notice on the page it leads to.</li>
 <li>The API keeps its session in an <code>x-api-session</code> header instead of a cookie:
 <pre>curl -si -H 'content-type: application/json' \
   -d '{{"username":"alice","password":"wonderland"}}' http://{host}/api/token

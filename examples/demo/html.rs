@@ -1,5 +1,8 @@
 //! The pages' frame: the layout every page shares, and the rule that no response is cached.
 //!
+//! Every page carries this response's CSRF token (in its forms, through
+//! [`PageContext::token_field`]) and shows the flash notice the previous form left, once.
+//!
 //! Every response leaves with `Cache-Control: no-store` ([`no_store`]). The library already
 //! adds it to each response that writes a session; the demo adds it to the rest too, because
 //! its pages show session data: after a logout, the back button must fetch the page again
@@ -15,9 +18,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use typed_sessions::Sessions;
+use typed_sessions::csrf::CsrfToken;
+use typed_sessions::flash::Flash;
 
 use super::DemoError;
 use super::auth::UserSession;
+use super::forms::Notice;
 use super::prefs::{self, Theme};
 
 /// Marks every response as not cacheable (unless a handler said otherwise).
@@ -30,13 +36,16 @@ pub async fn no_store(mut response: Response) -> Response {
 }
 
 /// What every page shows besides its content: who is signed in, the theme, which cookies
-/// came with the request. An extractor, so a handler just asks for it.
+/// came with the request, the flash notice; and the CSRF token its forms carry. An
+/// extractor, so a handler just asks for it.
 pub struct PageContext {
     /// The signed-in user, if any.
     pub user: Option<String>,
     theme: Theme,
     path: String,
     cookies: Vec<String>,
+    token: CsrfToken,
+    notice: Option<Notice>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageContext {
@@ -52,11 +61,19 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             theme: prefs::theme(&sessions).await?,
             path: parts.uri.path().to_owned(),
             cookies: cookie_names(&parts.headers),
+            token: CsrfToken::from_parts(parts).await?,
+            // Shown on this page, so taken now: gone on reload.
+            notice: Flash::<Notice>::take(&sessions).await?,
         })
     }
 }
 
 impl PageContext {
+    /// The hidden field with this response's CSRF token, for every form of the page.
+    pub fn token_field(&self) -> String {
+        self.token.hidden_input()
+    }
+
     /// A `200` page.
     pub fn page(&self, id: &str, title: &str, body: &str) -> Response {
         self.page_with_status(StatusCode::OK, id, title, body)
@@ -73,8 +90,9 @@ impl PageContext {
         let who = match &self.user {
             Some(user) => format!(
                 r#"Signed in as <b id="user">{}</b>
-<form method="post" action="/logout"><button id="logout">Log out</button></form>"#,
-                esc(user)
+<form method="post" action="/logout">{}<button id="logout">Log out</button></form>"#,
+                esc(user),
+                self.token_field()
             ),
             None => r#"<a href="/login">Log in</a>"#.to_owned(),
         };
@@ -102,13 +120,13 @@ impl PageContext {
 <nav><a href="/">Home</a> <a href="/shop">Shop</a> <a href="/account">Account</a></nav>
 <div class="who">{who}</div>
 <form method="post" action="/prefs" class="theme">
-<input type="hidden" name="back" value="{path}">
+{token}<input type="hidden" name="back" value="{path}">
 <button id="theme" name="theme" value="{other}">{other_label} theme</button>
 </form>
 </header>
 <main>
 <h1>{title}</h1>
-{body}
+{notice}{body}
 </main>
 <footer>Cookies your browser sent with this request: <span id="cookies-sent">{cookies}</span>
 (names only; they are <code>HttpOnly</code>, so no script on this page can read them).</footer>
@@ -121,6 +139,8 @@ impl PageContext {
             path = esc(&self.path),
             other = other.as_str(),
             other_label = other.label(),
+            token = self.token_field(),
+            notice = self.notice.as_ref().map(Notice::html).unwrap_or_default(),
         );
         (status, Html(html)).into_response()
     }

@@ -8,6 +8,7 @@
 //! | module | what it shows |
 //! |---|---|
 //! | [`auth`] | form login; [`SessionAuth`](typed_sessions::auth::SessionAuth) with a redirect challenge; a new session id at login; "log out everywhere" with `clear_by_id` |
+//! | [`forms`] | CSRF protection of every form ([`typed_sessions::csrf`]), tokens bound to the login; flash notices ([`typed_sessions::flash`]) |
 //! | [`logins`] | the per-user index of session ids that "log out everywhere" needs, kept across restarts |
 //! | [`shop`] | a cart by id in the configured storage, its cookie scoped to `/shop` |
 //! | [`prefs`] | a theme by value in an encrypted cookie, kept across logouts and restarts |
@@ -16,7 +17,8 @@
 //! | [`html`] | the page layout; no response is cacheable |
 //! | [`setup`] | the settings: `SESSION_STORAGE` opened with `open_url`, the key, the data directory |
 //!
-//! One sessions layer serves the whole application; the three by-id sessions share one
+//! One sessions layer serves the whole application, with the CSRF layer inside it; the three
+//! by-id sessions share one
 //! storage, chosen by `SESSION_STORAGE` (a directory under `./demo-data` by default, so the
 //! demo needs nothing else installed and survives restarts).
 //!
@@ -30,6 +32,7 @@
 mod account;
 mod api;
 mod auth;
+mod forms;
 mod home;
 mod html;
 mod logins;
@@ -63,13 +66,16 @@ pub struct AppState {
     pub secure: bool,
 }
 
-/// The application: every route, one sessions layer, no cacheable response.
+/// The application: every route, one sessions layer, CSRF protection on every form, no
+/// cacheable response.
 pub fn app(setup: Setup) -> Result<Router, ConfigError> {
+    let csrf = forms::protection(&setup)?;
     let config = SessionsConfig::new();
     let config = auth::register(config, &setup);
     let config = shop::register(config, &setup);
     let config = prefs::register(config, &setup);
     let config = api::register(config, &setup);
+    let config = forms::register(config, &setup, &csrf);
     let sessions = config.build()?;
     let state = AppState {
         storage: setup.storage,
@@ -84,6 +90,7 @@ pub fn app(setup: Setup) -> Result<Router, ConfigError> {
         .merge(shop::routes())
         .merge(prefs::routes())
         .merge(api::routes())
+        .layer(csrf)
         .layer(sessions)
         .layer(axum::middleware::map_response(html::no_store))
         .with_state(state))

@@ -5,6 +5,11 @@
 //! string that it can neither read nor change, and the expiry inside it is checked by the
 //! server. The key is kept across restarts (see `setup`), so the theme survives restarts; it
 //! is a cookie of its own, so it also survives logout.
+//!
+//! The theme form (in every page's header) carries the CSRF token like every form: without
+//! it, another site could switch a visitor's theme by submitting the form, since the response
+//! to a cross-site `POST` may set cookies even though `SameSite=Lax` keeps them off the
+//! request.
 
 use std::time::Duration;
 
@@ -13,9 +18,11 @@ use axum::extract::Form;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use typed_sessions::flash::Flash;
 use typed_sessions::{Encrypt, SessionError, Sessions, SessionsConfig};
 
 use super::AppState;
+use super::forms::Notice;
 use super::setup::Setup;
 
 /// Light or dark.
@@ -97,6 +104,7 @@ async fn set_theme(
     Form(form): Form<ThemeForm>,
 ) -> Result<Response, SessionError> {
     sessions.set(Prefs { theme: form.theme })?;
+    sessions.set(Flash(Notice::Theme { theme: form.theme }))?;
     Ok(Redirect::to(if is_local_path(&form.back) {
         &form.back
     } else {

@@ -9,16 +9,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Form;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use typed_sessions::auth::Authenticated;
 use typed_sessions::config::kind::CookieById;
+use typed_sessions::flash::Flash;
 use typed_sessions::{SessionError, Sessions, SessionsConfig, Sign};
 
 use super::AppState;
 use super::auth::{self, UserSession};
+use super::forms::Notice;
 use super::html::{PageContext, esc, euros};
 use super::setup::Setup;
 
@@ -124,11 +125,12 @@ async fn shop(
         .iter()
         .map(|p| {
             format!(
-                r#"<tr><td>{name}</td><td>{price}</td><td><form method="post" action="/shop/cart">
+                r#"<tr><td>{name}</td><td>{price}</td><td><form method="post" action="/shop/cart">{token}
 <input type="hidden" name="product" value="{id}"><button class="add" data-product="{id}">Add to cart</button></form></td></tr>"#,
                 name = esc(p.name),
                 price = euros(p.cents),
                 id = p.id,
+                token = page.token_field(),
             )
         })
         .collect::<String>();
@@ -142,8 +144,9 @@ async fn shop(
             .collect::<String>();
         format!(
             r#"<ul id="cart">{items}</ul><p>Total: <b id="total">{}</b></p>
-<form method="post" action="/shop/cart/empty"><button id="empty">Empty the cart</button></form>"#,
-            euros(total)
+<form method="post" action="/shop/cart/empty">{}<button id="empty">Empty the cart</button></form>"#,
+            euros(total),
+            page.token_field()
         )
     };
     let body = format!(
@@ -167,19 +170,26 @@ async fn add(
     Authenticated(me): Authenticated<UserSession>,
     Form(form): Form<AddForm>,
 ) -> Result<Response, SessionError> {
-    if !PRODUCTS.iter().any(|p| p.id == form.product) {
-        return Ok((StatusCode::NOT_FOUND, "No such product").into_response());
-    }
-    let mut cart = cart_of(&sessions, &me.user).await?;
-    if cart.items.len() >= MAX_ITEMS {
-        return Ok((StatusCode::CONFLICT, "The cart is full").into_response());
-    }
-    cart.items.push(form.product);
-    sessions.set(cart)?;
+    let notice = if !PRODUCTS.iter().any(|p| p.id == form.product) {
+        Notice::NoSuchProduct
+    } else {
+        let mut cart = cart_of(&sessions, &me.user).await?;
+        if cart.items.len() >= MAX_ITEMS {
+            Notice::CartFull
+        } else {
+            cart.items.push(form.product);
+            sessions.set(cart)?;
+            Notice::Added {
+                product: form.product,
+            }
+        }
+    };
+    sessions.set(Flash(notice))?;
     Ok(Redirect::to("/shop").into_response())
 }
 
 async fn empty(sessions: Sessions) -> Result<Response, SessionError> {
     sessions.clear::<CartSession>()?;
+    sessions.set(Flash(Notice::Emptied))?;
     Ok(Redirect::to("/shop").into_response())
 }

@@ -5,8 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::id::{IdentityFn, RequestInfo};
-use crate::serializer::{Codec, ErasedCodec, SessionSerializer};
+use crate::serializer::{
+    BinaryCodec, BinarySerializer, Codec, ErasedCodec, SerdeFormat, SessionSerializer,
+    SessionVersion, VersionedCodec,
+};
+use crate::storage::OnLimit;
 use crate::storage::SessionStorage;
+use crate::tracker::by_id::{Limit, PrincipalFn};
 use crate::transform::{Chain, Transformer};
 use crate::transport::{CookieConfig, CookieEncoding, SameSite};
 
@@ -67,6 +72,10 @@ pub(crate) struct Draft {
     pub(crate) renew_fraction: f64,
     pub(crate) identity: Option<IdentityFn>,
     pub(crate) storage_timeout: Option<Duration>,
+    pub(crate) principal: Option<PrincipalFn>,
+    pub(crate) principal_limit: Option<Limit>,
+    pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) devices: Option<bool>,
 }
 
 impl Draft {
@@ -83,6 +92,10 @@ impl Draft {
             renew_fraction: DEFAULT_RENEW_FRACTION,
             identity: None,
             storage_timeout: None,
+            principal: None,
+            principal_limit: None,
+            max_lifetime: None,
+            devices: None,
         }
     }
 }
@@ -162,6 +175,44 @@ impl<T: Send + Sync + 'static, K: kind::Any> SessionBuilder<T, K> {
     /// changed in place is still sent.
     pub fn send_only_if_modified(mut self, enabled: bool) -> Self {
         self.draft.send_only_if_modified = enabled;
+        self
+    }
+}
+
+/// Versioned session types (see [`SessionVersion`]).
+impl<T: SessionVersion, K: kind::Any> SessionBuilder<T, K> {
+    /// Declares the session type versioned, in JSON: the version travels with every value, a
+    /// value of an older version is migrated when read and written back under the current
+    /// one, and a value of a newer version reads as no session and is left where it is. A
+    /// by-value session must also have a transformer (the version travels inside what it
+    /// authenticates).
+    ///
+    /// ```
+    /// # use serde::{Deserialize, Serialize};
+    /// use typed_sessions::serializer::{SessionVersion, Unversioned};
+    /// use typed_sessions::{Encrypt, Key, SessionsConfig};
+    ///
+    /// #[derive(Clone, Serialize, Deserialize)]
+    /// struct Prefs { theme: String }
+    /// impl SessionVersion for Prefs {
+    ///     const VERSION: u32 = 1;
+    ///     type Previous = Unversioned;
+    ///     fn migrate(previous: Unversioned) -> Self { match previous {} }
+    /// }
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie::<Prefs>("prefs", |c| c.versioned().transform(Encrypt::new(Key::generate())))
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
+    pub fn versioned(self) -> Self {
+        self.versioned_with(crate::serializer::Json)
+    }
+
+    /// [`versioned`](Self::versioned) in another serde format (for example
+    /// [`KtorLegacy`](crate::serializer::KtorLegacy), or one of yours).
+    pub fn versioned_with<F: SerdeFormat>(mut self, format: F) -> Self {
+        self.codec = Box::new(VersionedCodec::<T, F>::new(format));
         self
     }
 }
@@ -262,6 +313,74 @@ impl<T, K: kind::ByValue> SessionBuilder<T, K> {
     }
 }
 
+/// Users and their devices: the principal index of sessions carried by id.
+impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
+    /// Files each session under the user (the principal) its value names, in the storage's
+    /// principal index, so that a user's sessions can be listed and ended
+    /// ([`Sessions::devices`](crate::Sessions::devices),
+    /// [`Principals`](crate::storage::Principals)). The index follows the session in the same
+    /// atomic operation as every write; when the principal changes (a login), the session gets
+    /// a new id. Also records each session's device (see
+    /// [`device_metadata`](Self::device_metadata)). The storage must keep a principal index
+    /// ([`supports_principals`](crate::storage::SessionStorage::supports_principals)); every
+    /// storage of this crate does but the Ktor-compatible directory layout.
+    ///
+    /// ```
+    /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// struct Account { user: Option<String> }
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie_with_storage::<Account, _>("account", MemoryStorage::new(), |c| {
+    ///         c.principal(|account: &Account| account.user.clone())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
+    pub fn principal(mut self, of: impl Fn(&T) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.draft.principal = Some(std::sync::Arc::new(move |value| {
+            value.downcast_ref::<T>().and_then(&of)
+        }));
+        self
+    }
+}
+
+/// The binary format of sessions carried by id.
+impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
+    /// Stores the session in a binary format of yours (the record holds bytes, so a compact
+    /// format needs no base64). JSON stays the default.
+    ///
+    /// ```
+    /// use typed_sessions::serializer::{BinarySerializer, SerializerError};
+    /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+    ///
+    /// #[derive(Clone)]
+    /// struct Visits(u64);
+    /// struct Compact;
+    /// impl BinarySerializer<Visits> for Compact {
+    ///     fn serialize(&self, v: &Visits) -> Result<Vec<u8>, SerializerError> {
+    ///         Ok(v.0.to_le_bytes().to_vec())
+    ///     }
+    ///     fn deserialize(&self, bytes: &[u8]) -> Result<Visits, SerializerError> {
+    ///         let bytes = bytes.try_into().map_err(|_| SerializerError::new("not 8 bytes"))?;
+    ///         Ok(Visits(u64::from_le_bytes(bytes)))
+    ///     }
+    /// }
+    ///
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Unused;
+    /// let layer = SessionsConfig::new()
+    ///     .cookie_with_storage::<Visits, _>("visits", MemoryStorage::new(), |c| {
+    ///         c.binary_serializer(Compact)
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
+    pub fn binary_serializer<S: BinarySerializer<T>>(mut self, serializer: S) -> Self {
+        self.codec = Box::new(BinaryCodec::<T, S>::new(serializer));
+        self
+    }
+}
+
 /// Settings of sessions carried by id.
 impl<T, K: kind::ById> SessionBuilder<T, K> {
     /// The absolute lifetime of a session, counted from its creation and enforced by the
@@ -294,6 +413,35 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     /// enabled (`#[tokio::main]` and `#[tokio::test]` enable them).
     pub fn storage_timeout(mut self, timeout: Duration) -> Self {
         self.draft.storage_timeout = Some(timeout);
+        self
+    }
+
+    /// At most `max` live sessions per principal (Spring Security's "maximum sessions"): a login
+    /// beyond it ends the least recently used sessions ([`OnLimit::EndOldest`]) or is refused
+    /// with [`SessionError::SessionLimit`](crate::SessionError::SessionLimit)
+    /// ([`OnLimit::Refuse`]). Concurrent logins of one user can briefly exceed it by the number
+    /// of logins in flight.
+    pub fn max_sessions_per_principal(mut self, max: usize, overflow: OnLimit) -> Self {
+        self.draft.principal_limit = Some(Limit {
+            max: max.max(1),
+            overflow,
+        });
+        self
+    }
+
+    /// The longest lifetime a handler may choose for one session with
+    /// [`Sessions::set_lifetime`](crate::Sessions::set_lifetime) ("remember me"). Default: the
+    /// session's [`lifetime`](Self::lifetime).
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.draft.max_lifetime = Some(max);
+        self
+    }
+
+    /// Whether each session records a short description of its device (browser and operating
+    /// system family, parsed from the `User-Agent` when the session is created; the raw header
+    /// is never stored). On for sessions with a [`principal`](Self::principal), off otherwise.
+    pub fn device_metadata(mut self, enabled: bool) -> Self {
+        self.draft.devices = Some(enabled);
         self
     }
 

@@ -8,6 +8,7 @@
 pub(crate) mod builder;
 
 use std::any::TypeId;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use crate::id::RequestInfo;
@@ -21,10 +22,10 @@ use crate::error::ConfigError;
 use crate::id::{IdGenerator, Namespace};
 use crate::layer::SessionsLayer;
 use crate::metrics::Metrics;
-use crate::pipeline::{Parts, Pipeline, Pipelines};
+use crate::pipeline::{AddressFn, Parts, Pipeline, Pipelines};
 use crate::serializer::{Codec, ErasedCodec, Json};
 use crate::storage::SessionStorage;
-use crate::tracker::by_id::{Lifetime, StorageCalls};
+use crate::tracker::by_id::{Lifetime, Principals, StorageCalls};
 use crate::tracker::{ById, ByValue, Tracker};
 use crate::transport::cookie::CookieTransport;
 use crate::transport::header::HeaderTransport;
@@ -62,6 +63,7 @@ pub struct SessionsConfig {
     drafts: Vec<Registration>,
     clock: SharedClock,
     metrics: bool,
+    address: Option<AddressFn>,
 }
 
 /// One registered session, waiting for [`SessionsConfig::build`] to compile it.
@@ -101,7 +103,32 @@ impl SessionsConfig {
             drafts: Vec::new(),
             clock: Arc::new(SystemClock),
             metrics: false,
+            address: None,
         }
+    }
+
+    /// Records the client's address with each new session of a user, truncated to its network
+    /// (`/24` for IPv4, `/48` for IPv6) before it is stored, for account pages ("where am I
+    /// logged in"). Off unless called: `address` says where the address is (the socket address
+    /// your server puts in the request extensions, or the leftmost `X-Forwarded-For` behind a
+    /// proxy you trust), and is called once per request while a session records devices.
+    ///
+    /// ```
+    /// use std::net::{IpAddr, SocketAddr};
+    /// use typed_sessions::SessionsConfig;
+    ///
+    /// // axum's `into_make_service_with_connect_info::<SocketAddr>()` puts the peer address in
+    /// // the extensions as `ConnectInfo<SocketAddr>`; a plain `SocketAddr` works the same way.
+    /// let config = SessionsConfig::new().client_address(|_headers, extensions| {
+    ///     extensions.get::<SocketAddr>().map(|peer| peer.ip())
+    /// });
+    /// ```
+    pub fn client_address(
+        mut self,
+        address: impl Fn(&http::HeaderMap, &http::Extensions) -> Option<IpAddr> + Send + Sync + 'static,
+    ) -> Self {
+        self.address = Some(Arc::new(address));
+        self
     }
 
     /// Uses `clock` for every time-dependent decision (for tests; see [`crate::clock`]).
@@ -232,7 +259,11 @@ impl SessionsConfig {
             let pipeline = (registration.compile)(metrics)?;
             compiled.push((registration.type_id, pipeline));
         }
-        Ok(SessionsLayer::new(Pipelines::new(compiled, self.clock)))
+        Ok(SessionsLayer::new(Pipelines::new(
+            compiled,
+            self.clock,
+            self.address,
+        )))
     }
 }
 
@@ -278,6 +309,11 @@ fn compile(
     };
     let default_lifetime = cookie_max_age.unwrap_or(DEFAULT_MAX_AGE);
     let tracker = match draft.storage {
+        None if codec.version().is_some() && draft.chain.is_empty() => {
+            return Err(invalid(
+                "a versioned by-value session needs a transformer (`Encrypt` or `Sign`): the version travels inside what it authenticates",
+            ));
+        }
         None => Tracker::ByValue(ByValue {
             ttl: draft.ttl.unwrap_or(Some(default_lifetime)),
             send_only_if_modified: draft.send_only_if_modified,
@@ -296,6 +332,13 @@ fn compile(
             if draft.storage_timeout.is_some_and(|d| d.is_zero()) {
                 return Err(invalid("the storage timeout must be longer than zero"));
             }
+            let wants_index = draft.principal.is_some() || draft.principal_limit.is_some();
+            if wants_index && !storage.supports_principals() {
+                return Err(invalid(
+                    "sessions with a principal need a storage that keeps a principal index (every storage of this crate does, but the Ktor-compatible directory layout)",
+                ));
+            }
+            let devices = draft.devices.unwrap_or(draft.principal.is_some());
             Tracker::ById(ById {
                 storage: StorageCalls::new(
                     storage,
@@ -307,9 +350,16 @@ fn compile(
                     lifetime,
                     idle_timeout: draft.idle_timeout,
                     renew_fraction: draft.renew_fraction,
+                    max_lifetime: draft.max_lifetime.unwrap_or(lifetime),
+                },
+                principals: Principals {
+                    of_value: draft.principal,
+                    limit: draft.principal_limit,
+                    devices,
                 },
                 ids: IdGenerator::new(draft.identity),
                 send_only_if_modified: draft.send_only_if_modified,
+                version: codec.version(),
                 metrics,
             })
         }

@@ -57,10 +57,25 @@ impl SessionId {
     /// Only if the operating system has no usable random source, in which case no session can be
     /// made safely at all.
     pub fn generate() -> SessionId {
+        SessionId::generate_with_prefix(None)
+    }
+
+    /// A new id as [`generate`](Self::generate) makes, whose first characters are `prefix` (at
+    /// most 16 lowercase hex characters, which some storages use to keep one user's sessions
+    /// together; anything else is ignored). The rest stays random: at least 192 bits.
+    pub(crate) fn generate_with_prefix(prefix: Option<&str>) -> SessionId {
+        let prefix = prefix
+            .filter(|p| {
+                p.len() <= 16
+                    && p.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+            .unwrap_or("");
         let mut bytes = [0u8; DEFAULT_ID_LEN / 2];
         crate::random::fill(&mut bytes);
         let mut text = String::with_capacity(DEFAULT_ID_LEN);
         push_hex(&mut text, &bytes);
+        text.replace_range(..prefix.len(), prefix);
         SessionId(text.into_boxed_str())
     }
 

@@ -78,22 +78,32 @@ impl IdGenerator {
         }
     }
 
-    /// A new id for session `name`, validated.
+    /// A new id for session `name`, validated, starting with `prefix` when the storage wants
+    /// one (see [`principal_id_prefix`](crate::storage::SessionStorage::principal_id_prefix)).
     pub(crate) fn generate(
         &self,
         name: &str,
         request: Option<&RequestInfo>,
+        prefix: Option<&str>,
     ) -> Result<SessionId, SessionError> {
         let (Some(identity), Some(request)) = (&self.custom, request) else {
-            return Ok(SessionId::generate());
+            return Ok(SessionId::generate_with_prefix(prefix));
         };
         let text = identity(request);
-        SessionId::parse_custom(&text).ok_or_else(|| {
+        let id = SessionId::parse_custom(&text).ok_or_else(|| {
             tracing::warn!(session = %name, "the custom id generator produced an invalid id");
             SessionError::InvalidId(format!(
                 "the id generator of session `{name}` produced an id that is not 1 to 128 characters from [A-Za-z0-9_-]"
             ))
-        })
+        })?;
+        match prefix {
+            Some(prefix) if !id.as_str().starts_with(prefix) => {
+                Err(SessionError::InvalidId(format!(
+                    "the storage of session `{name}` keeps a user's sessions together by the start of their ids, which the custom id generator does not produce"
+                )))
+            }
+            _ => Ok(id),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use crate::clock::SharedClock;
 use crate::metrics::Metrics;
 use crate::serializer::ErasedCodec;
 use crate::tracker::Tracker;
+use crate::tracker::by_id::Client;
 use crate::transform::Chain;
 use crate::transport::Transport;
 use crate::transport::incoming::{Source, SourceKinds};
@@ -69,6 +70,13 @@ impl Pipeline {
         self.metrics.event(&self.name, event);
     }
 
+    /// Whether the session travels in a cookie (not a header of its own).
+    #[cfg(feature = "axum")]
+    #[inline]
+    pub(crate) fn is_cookie(&self) -> bool {
+        matches!(self.source, Source::Cookie(_))
+    }
+
     /// The request header whose value a response that used this session depends on: `Cookie`,
     /// or the session's own header.
     #[inline]
@@ -89,6 +97,11 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// Where a client's address comes from (the application's function).
+pub(crate) type AddressFn = std::sync::Arc<
+    dyn Fn(&http::HeaderMap, &http::Extensions) -> Option<std::net::IpAddr> + Send + Sync,
+>;
+
 /// Every session of one configuration, compiled: what each request of a layer shares.
 pub(crate) struct Pipelines {
     list: Box<[Pipeline]>,
@@ -99,26 +112,55 @@ pub(crate) struct Pipelines {
     pub(crate) needs_request_info: bool,
     /// Which kinds of sources the sessions use (what a request captures).
     pub(crate) source_kinds: SourceKinds,
+    /// Whether some session records the client's device (so the `User-Agent` is kept).
+    devices: bool,
+    /// Where the client's address comes from, when the application records it.
+    address: Option<AddressFn>,
     /// Whether every session travels by value (so the response is finished without waiting).
     pub(crate) by_value_only: bool,
 }
 
 impl Pipelines {
     /// `list` serving the types `types` (one each, in order).
-    pub(crate) fn new(list: Vec<(TypeId, Pipeline)>, clock: SharedClock) -> Pipelines {
+    pub(crate) fn new(
+        list: Vec<(TypeId, Pipeline)>,
+        clock: SharedClock,
+        address: Option<AddressFn>,
+    ) -> Pipelines {
         let (types, list): (Vec<TypeId>, Vec<Pipeline>) = list.into_iter().unzip();
         let needs_request_info = list
             .iter()
             .any(|p| p.tracker.by_id().is_some_and(|b| b.ids.needs_request()));
         let source_kinds = SourceKinds::of(list.iter().map(|p| &p.source));
         let by_value_only = list.iter().all(|p| p.tracker.by_id().is_none());
+        let devices = list
+            .iter()
+            .any(|p| p.tracker.by_id().is_some_and(|b| b.principals.devices));
+        let address = address.filter(|_| devices);
         Pipelines {
             list: list.into_boxed_slice(),
             types: types.into_boxed_slice(),
             clock,
             needs_request_info,
             source_kinds,
+            devices,
+            address,
             by_value_only,
+        }
+    }
+
+    /// What the sessions record about the client of `request`: nothing unless some session
+    /// records devices.
+    pub(crate) fn client_of<B>(&self, request: &http::Request<B>) -> Client {
+        if !self.devices {
+            return Client::default();
+        }
+        Client {
+            user_agent: request.headers().get(http::header::USER_AGENT).cloned(),
+            address: self
+                .address
+                .as_ref()
+                .and_then(|address| address(request.headers(), request.extensions())),
         }
     }
 
@@ -132,6 +174,12 @@ impl Pipelines {
     #[inline]
     pub(crate) fn as_slice(&self) -> &[Pipeline] {
         &self.list
+    }
+
+    /// Each pipeline with the Rust type it serves, in registration order.
+    #[cfg(feature = "axum")]
+    pub(crate) fn typed(&self) -> impl Iterator<Item = (&TypeId, &Pipeline)> {
+        self.types.iter().zip(self.list.iter())
     }
 
     /// Where each session's value travels, in registration order.

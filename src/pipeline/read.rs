@@ -100,10 +100,27 @@ impl Pipeline {
         Ok(loaded)
     }
 
+    /// Reads the by-id session `id` again from its storage (after a conditional update lost a
+    /// race).
+    pub(crate) async fn reload(
+        &self,
+        id: &SessionId,
+        now: SystemTime,
+    ) -> Result<Loaded, StorageError> {
+        match &self.tracker {
+            Tracker::ById(by_id) => by_id.load_id(self.codec.as_ref(), id.clone(), now).await,
+            Tracker::ByValue(_) => Ok(Loaded::absent()),
+        }
+    }
+
     fn record_load(&self, loaded: &Loaded) {
         match &loaded.outcome {
             Outcome::Absent => self.metrics.loaded(&self.name, "absent", None),
             Outcome::Valid(_) => self.metrics.loaded(&self.name, "valid", None),
+            Outcome::Newer => {
+                tracing::debug!(session = %self.name, "session of a newer version of its type; left as it is");
+                self.metrics.loaded(&self.name, "newer", None);
+            }
             Outcome::Invalid { reason, .. } => {
                 tracing::debug!(session = %self.name, reason = reason.as_str(), "invalid session value; it will be cleared");
                 self.metrics

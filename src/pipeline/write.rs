@@ -50,6 +50,36 @@ impl Pipeline {
         self.render_in(&self.context(now), text)
     }
 
+    /// Renders a by-id session's id; a cookie lasts until `until` when the session's lifetime
+    /// was chosen for it.
+    pub(crate) fn render_id(
+        &self,
+        id: &str,
+        now: SystemTime,
+        until: Option<SystemTime>,
+    ) -> Result<Header, SessionError> {
+        match (until, &self.transport) {
+            (Some(until), Transport::Cookie(cookie)) => {
+                let ctx = self.context(now);
+                let protected =
+                    self.chain
+                        .write(&ctx, id)
+                        .map_err(|e| SessionError::Transform {
+                            name: self.name.clone(),
+                            reason: e.to_string(),
+                        })?;
+                cookie
+                    .render_until(&protected, now, until)
+                    .map(|value| (SET_COOKIE, value))
+                    .map_err(|_| SessionError::Transform {
+                        name: self.name.clone(),
+                        reason: "the session id cannot be written as a cookie".into(),
+                    })
+            }
+            _ => self.render(id, now),
+        }
+    }
+
     /// [`render`](Self::render) keeping the expiry `expires_at` (a value re-sent under the
     /// current key keeps the expiry it carried).
     pub(crate) fn render_keeping(

@@ -31,13 +31,23 @@ pub(crate) const MAX_INPUT: usize = 64 * 1024;
 
 impl<T: Serialize + DeserializeOwned> SessionSerializer<T> for Json {
     fn serialize(&self, value: &T) -> Result<String, SerializerError> {
-        serde_json::to_string(value).map_err(SerializerError::new)
+        write(value)
     }
 
     fn deserialize(&self, text: &str) -> Result<T, SerializerError> {
-        if text.len() > MAX_INPUT {
-            return Err(SerializerError::new("input too long"));
-        }
-        serde_json::from_str(text).map_err(SerializerError::new)
+        read(text)
     }
+}
+
+/// `value` as compact JSON.
+pub(super) fn write<T: Serialize + ?Sized>(value: &T) -> Result<String, SerializerError> {
+    serde_json::to_string(value).map_err(SerializerError::new)
+}
+
+/// A value from JSON text of at most [`MAX_INPUT`] bytes.
+pub(super) fn read<T: DeserializeOwned>(text: &str) -> Result<T, SerializerError> {
+    if text.len() > MAX_INPUT {
+        return Err(SerializerError::new("input too long"));
+    }
+    serde_json::from_str(text).map_err(SerializerError::new)
 }

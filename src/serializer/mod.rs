@@ -18,15 +18,21 @@
 //! assert_eq!(back.count, 0);
 //! ```
 
+mod binary;
 mod json;
 pub mod ktor_legacy;
+mod versioned;
 
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 
+pub(crate) use binary::BinaryCodec;
+pub use binary::BinarySerializer;
 pub use json::Json;
 pub use ktor_legacy::KtorLegacy;
+pub(crate) use versioned::VersionedCodec;
+pub use versioned::{Earlier, SerdeFormat, SessionVersion, Unversioned};
 
 /// Why a value could not be serialized or deserialized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,29 +81,38 @@ pub trait SessionSerializer<T>: Send + Sync + 'static {
     fn deserialize(&self, text: &str) -> Result<T, SerializerError>;
 }
 
+/// What decoding a session value found.
+pub(crate) enum Decoded {
+    /// A value of the current version (or of a type without versions).
+    Current(Box<dyn Any + Send + Sync>),
+    /// A value of an older version, migrated: the response writes it back.
+    Migrated(Box<dyn Any + Send + Sync>),
+    /// A value of a newer version than this code knows (after a rollback): no session, and
+    /// the value is left where it is.
+    Newer,
+}
+
 /// A serializer for one session type with the type erased, so pipelines need no generics.
 ///
 /// By-value sessions travel as text ([`serialize_text`](Self::serialize_text)); by-id sessions
 /// are stored as bytes ([`serialize_bytes`](Self::serialize_bytes)), which for a text
-/// serializer are its UTF-8 text, without a copy.
+/// serializer are its UTF-8 text, without a copy, and a record carries the type's version
+/// beside them.
 pub(crate) trait ErasedCodec: Send + Sync {
+    /// The version of the type, for versioned types.
+    fn version(&self) -> Option<u32> {
+        None
+    }
     /// Serializes `value`, which must be the pipeline's type, as text.
     fn serialize_text(&self, value: &(dyn Any + Send + Sync)) -> Result<String, SerializerError>;
-    /// Serializes `value` as bytes.
+    /// Serializes `value` as bytes (without the version, which the record carries).
     fn serialize_bytes(&self, value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, SerializerError> {
         self.serialize_text(value).map(String::into_bytes)
     }
-    /// Deserializes a value of the pipeline's type from text.
-    fn deserialize_text(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError>;
-    /// Deserializes a value from bytes.
-    fn deserialize_bytes(
-        &self,
-        bytes: &[u8],
-    ) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| SerializerError::new("the stored session is not UTF-8 text"))?;
-        self.deserialize_text(text)
-    }
+    /// Decodes text that [`serialize_text`](Self::serialize_text) wrote.
+    fn decode_text(&self, text: &str) -> Result<Decoded, SerializerError>;
+    /// Decodes bytes stored with `version`.
+    fn decode_bytes(&self, bytes: &[u8], version: Option<u32>) -> Result<Decoded, SerializerError>;
 }
 
 /// The erased form of a `(T, S)` pair.
@@ -134,7 +149,19 @@ where
         self.serializer.serialize(downcast::<T>(value)?)
     }
 
-    fn deserialize_text(&self, text: &str) -> Result<Box<dyn Any + Send + Sync>, SerializerError> {
-        Ok(Box::new(self.serializer.deserialize(text)?))
+    fn decode_text(&self, text: &str) -> Result<Decoded, SerializerError> {
+        Ok(Decoded::Current(Box::new(
+            self.serializer.deserialize(text)?,
+        )))
+    }
+
+    fn decode_bytes(&self, bytes: &[u8], version: Option<u32>) -> Result<Decoded, SerializerError> {
+        if version.is_some() {
+            // Written by a versioned type: this code is older than that type.
+            return Ok(Decoded::Newer);
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| SerializerError::new("the stored session is not UTF-8 text"))?;
+        self.decode_text(text)
     }
 }

@@ -12,8 +12,8 @@ use super::{Now, RequestState};
 use crate::error::SessionError;
 use crate::metrics::Event;
 use crate::pipeline::Pipeline;
-use crate::tracker::by_id::Sent;
-use crate::tracker::{ById, ByValue, Intent, Loaded, ValueWrite};
+use crate::tracker::by_id::{Context, Sent};
+use crate::tracker::{ById, ByValue, Change, Intent, Loaded, ValueWrite, Written};
 use crate::transport::incoming::Incoming;
 
 /// One session's per-request slot.
@@ -80,6 +80,14 @@ impl<'a> Entry<'a> {
             return Err(self.too_late());
         }
         Ok(change(&mut pending.intent))
+    }
+
+    /// Records a value already written to the storage by a conditional update. The write has
+    /// happened, so this is recorded even after the commit (the write-out has nothing left to
+    /// do for it).
+    pub(crate) fn record_written(&self, written: Written) {
+        self.touch();
+        self.lock().intent.change = Change::Written(written);
     }
 
     /// Reads what the handler asked of the session.
@@ -175,11 +183,15 @@ impl<'a> Entry<'a> {
             // A write on the current session needs its id and creation time.
             self.load().await?;
         }
+        let ctx = Context {
+            now,
+            client: self.state.client(),
+        };
         let write = by_id.decide(
             intent,
             slot.loaded.get(),
             || pipeline.brought_id(slot.incoming.as_ref(), now),
-            now,
+            ctx,
         );
         match by_id.execute(write, self.state.request(), now).await {
             Ok(sent) => self.send(sent, now, out),
@@ -204,8 +216,12 @@ impl<'a> Entry<'a> {
                 self.remove(out);
                 Ok(())
             }
-            Sent::Id { id, implicit } => {
-                match self.pipeline.render(id.as_str(), now) {
+            Sent::Id {
+                id,
+                implicit,
+                until,
+            } => {
+                match self.pipeline.render_id(id.as_str(), now, until) {
                     Ok(header) => {
                         out.push(header);
                         Ok(())

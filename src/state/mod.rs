@@ -34,6 +34,7 @@ use crate::error::SessionError;
 use crate::id::RequestInfo;
 use crate::pipeline::Pipelines;
 use crate::tracker::Tracker;
+use crate::tracker::by_id::Client;
 use crate::transport::incoming::Captured;
 
 /// The state of all sessions of one request.
@@ -49,6 +50,8 @@ pub(crate) struct RequestState {
     used: AtomicBool,
     /// What a custom id generator sees (only kept when one is configured).
     request: Option<Box<RequestInfo>>,
+    /// The client, for the metadata of new sessions (only kept when a session records it).
+    client: Client,
     /// The state of an enclosing sessions layer, consulted for types this one does not know.
     pub(crate) parent: Option<Arc<RequestState>>,
 }
@@ -72,8 +75,14 @@ impl RequestState {
             request: pipelines
                 .needs_request_info
                 .then(|| Box::new(RequestInfo::of(request))),
+            client: pipelines.client_of(request),
             parent,
         }
+    }
+
+    /// The client of the request, as far as session metadata is concerned.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
     }
 
     /// What a custom id generator sees of the request, when one is configured.
@@ -120,6 +129,29 @@ impl RequestState {
             }
             state = state.parent.as_deref()?;
         }
+    }
+
+    /// Which kinds of session values the request carries, over this layer and the enclosing
+    /// ones, leaving out the session that serves `except` (presence only, nothing decoded).
+    #[cfg(feature = "axum")]
+    pub(crate) fn brought(&self, except: TypeId) -> Brought {
+        let mut brought = Brought::default();
+        let mut state = Some(self);
+        while let Some(current) = state {
+            let sessions = current.slots().iter().zip(current.pipelines.typed());
+            for (slot, (type_id, pipeline)) in sessions {
+                if slot.incoming.is_none() || *type_id == except {
+                    continue;
+                }
+                if pipeline.is_cookie() {
+                    brought.cookie = true;
+                } else {
+                    brought.header = true;
+                }
+            }
+            state = current.parent.as_deref();
+        }
+        brought
     }
 
     /// Session number `index` of this configuration.
@@ -223,6 +255,16 @@ impl RequestState {
         }
         response
     }
+}
+
+/// Which kinds of session values a request carries ([`RequestState::brought`]).
+#[cfg(feature = "axum")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Brought {
+    /// Some cookie session's cookie.
+    pub(crate) cookie: bool,
+    /// Some header session's header.
+    pub(crate) header: bool,
 }
 
 /// The time of a write-out, read from the clock once and only if something needs it.

@@ -119,7 +119,7 @@ mod memory;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod millis;
 mod open;
-mod principal;
+pub(crate) mod principal;
 mod record;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -142,7 +142,7 @@ pub use cache::{CacheStorage, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL};
 pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
 pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
 pub use open::{OpenError, open_url};
-pub use principal::{InvalidHandle, PrincipalSession, SessionHandle};
+pub use principal::{Device, InvalidHandle, OnLimit, PrincipalSession, Principals, SessionHandle};
 pub use record::{Created, Metadata, Record, Revision, Updated};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStorage, RedisStorageBuilder};

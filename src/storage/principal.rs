@@ -15,8 +15,11 @@ use std::str::FromStr;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::Record;
-use crate::id::SessionKey;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::{Record, SessionStorage, StorageError};
+use crate::id::{Namespace, SessionKey};
 
 /// An opaque handle of one session: the SHA-256 of its namespace and id
 /// ([`SessionKey::digest`]), shown as 43 base64url characters.
@@ -100,6 +103,19 @@ impl fmt::Debug for SessionHandle {
     }
 }
 
+/// What a login does when its user already has as many sessions as the configuration allows
+/// ([`SessionBuilder::max_sessions_per_principal`](crate::SessionBuilder::max_sessions_per_principal),
+/// Spring Security's "maximum sessions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLimit {
+    /// The least recently used sessions end, so the new one fits.
+    EndOldest,
+    /// The new login is refused with
+    /// [`SessionError::SessionLimit`](crate::SessionError::SessionLimit); the existing sessions
+    /// stay.
+    Refuse,
+}
+
 /// One live session of a principal, as its index lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,6 +131,127 @@ impl PrincipalSession {
     pub fn new(handle: SessionHandle, record: Record) -> PrincipalSession {
         PrincipalSession { handle, record }
     }
+}
+
+/// One of a user's sessions as an account page shows it: where and since when it is logged
+/// in, never its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Device {
+    /// Names the session, to end it ([`Principals::end`], [`Sessions::end_device`]).
+    ///
+    /// [`Sessions::end_device`]: crate::Sessions::end_device
+    pub handle: SessionHandle,
+    /// Whether it is the session of the current request (set by
+    /// [`Sessions::devices`](crate::Sessions::devices)).
+    pub current: bool,
+    /// When the session started (the login).
+    pub created_at: SystemTime,
+    /// When it was last written (its last use, to within the renewal throttle).
+    pub last_seen: SystemTime,
+    /// When it ends unless used again.
+    pub expires_at: SystemTime,
+    /// Browser and operating system family, such as "Firefox on Linux".
+    pub description: Option<String>,
+    /// The network it logged in from, if the application records addresses.
+    pub address: Option<String>,
+}
+
+impl Device {
+    fn of(session: PrincipalSession) -> Device {
+        let record = session.record;
+        Device {
+            handle: session.handle,
+            current: false,
+            created_at: record.created_at,
+            last_seen: record.meta.last_seen,
+            expires_at: record.expires_at,
+            description: record.meta.device,
+            address: record.meta.address,
+        }
+    }
+}
+
+/// A user's sessions of one session type in one storage, outside any request: for an
+/// administrator's tool, a job, or a password reset done elsewhere. Inside a handler,
+/// [`Sessions::devices`](crate::Sessions::devices) and its siblings do the same for the
+/// current user.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime};
+/// use typed_sessions::storage::{
+///     MemoryStorage, Namespace, Principals, Record, SessionId, SessionStorage,
+/// };
+///
+/// let storage = Arc::new(MemoryStorage::new());
+/// let now = SystemTime::now();
+/// let user_session = Namespace::new("user_session");
+/// for _ in 0..2 {
+///     let record = Record::new("{}", now, now + Duration::from_secs(60)).with_principal("ada");
+///     storage.create(user_session.key(&SessionId::generate()), &record, now).await?;
+/// }
+///
+/// let principals = Principals::new(storage, "user_session");
+/// assert_eq!(principals.sessions("ada", now).await?.len(), 2);
+/// assert_eq!(principals.end_all("ada", None).await?, 2); // a password reset
+/// assert!(principals.sessions("ada", now).await?.is_empty());
+/// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Principals {
+    storage: Arc<dyn SessionStorage>,
+    namespace: Namespace,
+}
+
+impl Principals {
+    /// The principal index of the session registered as `session` in `storage`.
+    pub fn new(storage: Arc<dyn SessionStorage>, session: &str) -> Principals {
+        Principals {
+            storage,
+            namespace: Namespace::new(session),
+        }
+    }
+
+    /// `principal`'s live sessions at `now`, the most recently used first.
+    pub async fn sessions(
+        &self,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<Device>, StorageError> {
+        let sessions = self
+            .storage
+            .sessions_of(&self.namespace, principal, now)
+            .await?;
+        Ok(newest_first(sessions))
+    }
+
+    /// Ends `principal`'s session `handle` (a handle of anyone else's session ends nothing);
+    /// whether it ended one.
+    pub async fn end(&self, principal: &str, handle: &SessionHandle) -> Result<bool, StorageError> {
+        self.storage
+            .delete_of(&self.namespace, principal, handle)
+            .await
+    }
+
+    /// Ends every session of `principal` but `except`; how many.
+    pub async fn end_all(
+        &self,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        self.storage
+            .delete_all_of(&self.namespace, principal, except)
+            .await
+    }
+}
+
+/// `sessions` as devices, the most recently used first.
+pub(crate) fn newest_first(sessions: Vec<PrincipalSession>) -> Vec<Device> {
+    let mut devices: Vec<Device> = sessions.into_iter().map(Device::of).collect();
+    devices.sort_by_key(|d| std::cmp::Reverse((d.last_seen, d.created_at)));
+    devices
 }
 
 #[cfg(test)]

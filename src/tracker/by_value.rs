@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use super::intent::{Change, Header, Intent};
 use super::loaded::{Invalid, Loaded, Outcome, Valid};
 use crate::metrics::Event;
-use crate::serializer::ErasedCodec;
+use crate::serializer::{Decoded, ErasedCodec};
 
 /// The by-value settings of one session.
 #[derive(Debug)]
@@ -24,8 +24,9 @@ pub(crate) enum ValueWrite {
     Send { header: Header, event: Event },
     /// Tell the client to drop its copy.
     Remove { event: Option<Event> },
-    /// Send the value the request brought again, under the current key and with the expiry it
-    /// carried (an implicit write: it must never fail the request).
+    /// Send the value the request brought again, under the current key (after a rotation) or
+    /// the current version (after a migration), with the expiry it carried (an implicit write:
+    /// it must never fail the request).
     Reissue {
         serialized: Vec<u8>,
         expires_at: Option<SystemTime>,
@@ -38,18 +39,29 @@ impl ByValue {
         self.ttl.and_then(|ttl| now.checked_add(ttl))
     }
 
-    /// Deserializes an unwrapped incoming value.
+    /// Deserializes an unwrapped incoming value (migrating a value of an older version, and
+    /// serializing it again under the current one).
     pub(crate) fn load(codec: &dyn ErasedCodec, name: &str, text: String) -> Loaded {
-        match codec.deserialize_text(&text) {
-            Ok(value) => Loaded {
+        let decoded = codec.decode_text(&text).and_then(|decoded| match decoded {
+            Decoded::Current(value) => Ok(Some((value, text.into_bytes(), false))),
+            Decoded::Migrated(value) => {
+                let current = codec.serialize_text(value.as_ref())?;
+                Ok(Some((value, current.into_bytes(), true)))
+            }
+            Decoded::Newer => Ok(None),
+        });
+        match decoded {
+            Ok(Some((value, serialized, migrated))) => Loaded {
                 value: Some(value),
                 outcome: Outcome::Valid(Valid {
-                    serialized: text.into_bytes(),
+                    serialized,
+                    migrated,
                     stored: None,
                     stale_key: false,
                     value_expires_at: None,
                 }),
             },
+            Ok(None) => Loaded::newer(),
             Err(_) => {
                 // The serializer's message may quote the value: it is not logged.
                 tracing::debug!(session = %name, "session value could not be deserialized");
@@ -94,12 +106,16 @@ impl ByValue {
             Change::Clear => ValueWrite::Remove {
                 event: brought.then_some(Event::Cleared),
             },
+            // Conditional updates are for by-id sessions only.
+            Change::Written(_) => ValueWrite::Nothing,
             Change::Keep => match loaded.map(|l| &l.outcome) {
                 Some(Outcome::Invalid { .. }) => ValueWrite::Remove { event: None },
-                Some(Outcome::Valid(valid)) if valid.stale_key => ValueWrite::Reissue {
-                    serialized: valid.serialized.clone(),
-                    expires_at: valid.value_expires_at,
-                },
+                Some(Outcome::Valid(valid)) if valid.stale_key || valid.migrated => {
+                    ValueWrite::Reissue {
+                        serialized: valid.serialized.clone(),
+                        expires_at: valid.value_expires_at,
+                    }
+                }
                 _ => ValueWrite::Nothing,
             },
         }

@@ -1,9 +1,11 @@
 //! What a handler asked of one session during a request, recorded by `set`, `clear` and
 //! `regenerate` and applied once, when the response leaves.
 
+use std::time::Duration;
+
 use http::{HeaderName, HeaderValue};
 
-use super::loaded::AnyValue;
+use super::loaded::{AnyValue, Stored};
 use crate::id::SessionId;
 
 /// One response header: `Set-Cookie` or a session header, with its value.
@@ -21,6 +23,11 @@ pub(crate) struct Intent {
     /// By id: the id a new or regenerated session will get, decided early when the handler
     /// asks for it.
     pub(crate) minted: Option<SessionId>,
+    /// By id: the principal the handler set (`Some(None)`: none), overriding the one the value
+    /// names.
+    pub(crate) principal: Option<Option<String>>,
+    /// By id: the lifetime the handler chose for the session ("remember me").
+    pub(crate) lifetime: Option<Duration>,
 }
 
 /// The value a handler asked for.
@@ -31,8 +38,19 @@ pub(crate) enum Change {
     Keep,
     /// A new value.
     Set(NewValue),
+    /// A value already written to the storage by a conditional update
+    /// ([`Sessions::modify`](crate::Sessions::modify)): nothing is left to write.
+    Written(Written),
     /// No session.
     Clear,
+}
+
+/// A by-id session's value after a conditional update: the value, and the stored record it is
+/// now (its revision, for the next update in the same request).
+pub(crate) struct Written {
+    pub(crate) value: AnyValue,
+    pub(crate) serialized: Vec<u8>,
+    pub(crate) stored: Stored,
 }
 
 /// A value set by the handler: serialized at once, and for by-value sessions also rendered,
@@ -55,6 +73,8 @@ impl Intent {
         self.ended = true;
         self.regenerate = false;
         self.minted = None;
+        self.principal = None;
+        self.lifetime = None;
     }
 
     /// What `get` sees without loading: `Some(answer)` once the handler set or cleared the
@@ -63,18 +83,8 @@ impl Intent {
         match &self.change {
             Change::Keep => None,
             Change::Set(new) => Some(new.value.downcast_ref::<T>().cloned()),
+            Change::Written(written) => Some(written.value.downcast_ref::<T>().cloned()),
             Change::Clear => Some(None),
-        }
-    }
-
-    /// Whether the session will have a new id when the response leaves, given whether the
-    /// request brought a stored session; `None` if it will have no session at all.
-    pub(crate) fn gets_new_id(&self, stored: bool) -> Option<bool> {
-        match self.change {
-            Change::Clear => None,
-            Change::Set(_) => Some(self.ended || !stored || self.regenerate),
-            Change::Keep if stored => Some(self.regenerate),
-            Change::Keep => None,
         }
     }
 
@@ -84,7 +94,7 @@ impl Intent {
         match self.change {
             Change::Set(_) => !self.ended,
             Change::Keep => self.regenerate,
-            Change::Clear => false,
+            Change::Written(_) | Change::Clear => false,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use crate::id::SessionId;
-use crate::storage::{Metadata, Revision};
+use crate::storage::{Metadata, Record, Revision};
 use crate::transform::Rejection;
 
 /// A session value with its type erased.
@@ -32,12 +32,19 @@ pub(crate) enum Outcome {
     },
     /// A valid session.
     Valid(Valid),
+    /// A session of a newer version of its type than this code knows (after a rollback): it
+    /// reads as no session, and is neither cleared nor deleted.
+    Newer,
 }
 
 /// A valid session as found.
 pub(crate) struct Valid {
-    /// The serialized form, to tell whether a later `set` changes anything.
+    /// The serialized form (of the current version), to tell whether a later `set` changes
+    /// anything, and to write a migrated value back.
     pub(crate) serialized: Vec<u8>,
+    /// The value was of an older version and was migrated: the response writes it back under
+    /// the current version.
+    pub(crate) migrated: bool,
     /// For by-id sessions: the id and the stored record's times.
     pub(crate) stored: Option<Stored>,
     /// The value came protected with a previous key: re-send it under the current one.
@@ -51,6 +58,7 @@ impl fmt::Debug for Valid {
         // The serialized session is session data: never printed.
         f.debug_struct("Valid")
             .field("stored", &self.stored)
+            .field("migrated", &self.migrated)
             .field("stale_key", &self.stale_key)
             .field("value_expires_at", &self.value_expires_at)
             .finish_non_exhaustive()
@@ -66,6 +74,19 @@ pub(crate) struct Stored {
     pub(crate) expires_at: SystemTime,
     pub(crate) revision: Revision,
     pub(crate) meta: Metadata,
+}
+
+impl Stored {
+    /// The session `id` as `record` holds it.
+    pub(crate) fn of(id: SessionId, record: Record) -> Stored {
+        Stored {
+            id,
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            revision: record.revision,
+            meta: record.meta,
+        }
+    }
 }
 
 /// Why an incoming value was unusable.
@@ -101,6 +122,13 @@ impl Loaded {
         Loaded {
             value: None,
             outcome: Outcome::Absent,
+        }
+    }
+
+    pub(crate) fn newer() -> Loaded {
+        Loaded {
+            value: None,
+            outcome: Outcome::Newer,
         }
     }
 

@@ -16,8 +16,8 @@ mod loaded;
 
 pub(crate) use by_id::ById;
 pub(crate) use by_value::{ByValue, ValueWrite};
-pub(crate) use intent::{Header, Intent, NewValue};
-pub(crate) use loaded::{AnyValue, Invalid, Loaded, Outcome};
+pub(crate) use intent::{Change, Header, Intent, NewValue, Written};
+pub(crate) use loaded::{AnyValue, Invalid, Loaded, Outcome, Stored};
 
 /// How the transported string relates to the session.
 ///

@@ -144,7 +144,7 @@ mod encrypt;
 mod envelope;
 mod keys;
 pub mod ktor;
-mod mac;
+pub(crate) mod mac;
 #[cfg(test)]
 mod proptests;
 mod sign;
@@ -323,6 +323,11 @@ pub(crate) struct Chain {
 impl Chain {
     pub(crate) fn push(&mut self, step: Box<dyn Transformer>) {
         self.steps.push(step);
+    }
+
+    /// Whether the chain has no step (the value travels as it is).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.steps.is_empty()
     }
 
     /// Runs every step in registration order. An empty chain (a by-id session without

@@ -172,12 +172,33 @@ impl CookieTransport {
     /// Fails when the value cannot be encoded or the cookie would exceed [`MAX_COOKIE_SIZE`]
     /// (the error carries the size it would have had).
     pub(crate) fn render(&self, value: &str, now: SystemTime) -> Result<http::HeaderValue, Render> {
+        self.render_lasting(value, now, self.max_age)
+    }
+
+    /// [`render`](Self::render) with a cookie that lasts until `until` rather than the
+    /// configured max age (a session whose lifetime was chosen for it).
+    pub(crate) fn render_until(
+        &self,
+        value: &str,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<http::HeaderValue, Render> {
+        let remaining = until.duration_since(now).unwrap_or(Duration::ZERO);
+        self.render_lasting(value, now, Some(remaining))
+    }
+
+    fn render_lasting(
+        &self,
+        value: &str,
+        now: SystemTime,
+        max_age: Option<Duration>,
+    ) -> Result<http::HeaderValue, Render> {
         if !self.encoding.can_encode(value) {
             return Err(Render::Unencodable);
         }
         let encoded = self.encoding.encode(value);
         let mut digits = itoa::Buffer::new();
-        let max_age = self.max_age.map(|max_age| {
+        let max_age = max_age.map(|max_age| {
             let secs = max_age.as_secs();
             (max_age, secs, digits.format(secs.min(i32::MAX as u64)))
         });

@@ -1,6 +1,6 @@
 //! The ported Ktor example `auth-form-session`, over real HTTP with a cookie-keeping client:
 //! the challenge redirect, a refused login, a login, the visit count, the id regenerated at a
-//! second login (the old id dead), and the logout.
+//! second login (the old id dead), and the logout (a `POST`; a `GET` does not log out).
 
 #[allow(dead_code)]
 #[path = "../../examples/auth_form_session.rs"]
@@ -112,8 +112,15 @@ async fn example_auth_form_session() {
         "the second login starts a new count"
     );
 
+    // A GET cannot log out (any page could send one with an <img>): the session stays.
+    let get_logout = client.get(url("/logout")).send().await.unwrap();
+    assert_eq!(get_logout.status(), 405);
+    assert!(session_cookie(&get_logout).is_none());
+    let hello = client.get(url("/hello")).send().await.unwrap();
+    assert_eq!(hello.status(), 200, "still logged in");
+
     // Logout: the cookie is removed, the id ends on the server, /hello challenges again.
-    let logout = client.get(url("/logout")).send().await.unwrap();
+    let logout = client.post(url("/logout")).send().await.unwrap();
     assert_eq!(logout.status(), 302);
     assert_eq!(location(&logout).as_deref(), Some("/login"));
     let (removed, attributes) = session_cookie(&logout).expect("the logout removes the cookie");

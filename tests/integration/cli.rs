@@ -6,6 +6,7 @@
 mod help;
 mod inspect;
 mod keygen;
+mod principals;
 mod store;
 
 use std::io::Write as _;

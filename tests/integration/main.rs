@@ -11,8 +11,11 @@ mod common;
 mod concurrency;
 mod core;
 mod crypto;
+mod csrf;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
+mod evolving;
+mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
@@ -24,3 +27,4 @@ mod properties;
 mod random;
 mod storage;
 mod support;
+mod users;

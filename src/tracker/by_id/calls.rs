@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use crate::error::StorageError;
 use crate::id::{Namespace, SessionId};
 use crate::metrics::Metrics;
-use crate::storage::{Created, Record, SessionStorage};
+use crate::storage::{
+    Created, PrincipalSession, Record, Revision, SessionHandle, SessionStorage, Updated,
+};
 
 /// One session's handle on its storage.
 #[derive(Debug)]
@@ -73,6 +75,21 @@ impl StorageCalls {
             .await
     }
 
+    pub(crate) async fn update_if(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
+        let key = self.namespace.key(id);
+        self.timed(
+            "update_if",
+            self.storage.as_ref().update_if(key, record, expected, now),
+        )
+        .await
+    }
+
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<bool, StorageError> {
         let key = self.namespace.key(id);
         self.timed("delete", self.storage.as_ref().delete(key))
@@ -92,6 +109,60 @@ impl StorageCalls {
             self.storage.as_ref().change_id(old, new, record, now),
         )
         .await
+    }
+
+    /// The prefix the storage wants new ids of `principal`'s sessions to start with.
+    pub(crate) fn id_prefix(&self, principal: &str) -> Option<String> {
+        self.storage
+            .as_ref()
+            .principal_id_prefix(&self.namespace, principal)
+    }
+
+    pub(crate) async fn sessions_of(
+        &self,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        self.timed(
+            "sessions_of",
+            self.storage
+                .as_ref()
+                .sessions_of(&self.namespace, principal, now),
+        )
+        .await
+    }
+
+    pub(crate) async fn delete_of(
+        &self,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        self.timed(
+            "delete_of",
+            self.storage
+                .as_ref()
+                .delete_of(&self.namespace, principal, handle),
+        )
+        .await
+    }
+
+    pub(crate) async fn delete_all_of(
+        &self,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        self.timed(
+            "delete_all_of",
+            self.storage
+                .as_ref()
+                .delete_all_of(&self.namespace, principal, except),
+        )
+        .await
+    }
+
+    /// Whether the storage keeps the principal index.
+    pub(crate) fn supports_principals(&self) -> bool {
+        self.storage.as_ref().supports_principals()
     }
 
     /// Runs one storage call, with the timeout if there is one (a backend that does not answer

@@ -3,12 +3,17 @@
 //! A record expires at the earlier of `created_at + lifetime` and, with an idle timeout,
 //! `last use + idle_timeout`. Using a session renews the idle deadline, but only once
 //! `renew_fraction` of the idle window has passed since the last renewal, so a busy session is
-//! not rewritten on every request.
+//! not rewritten on every request. Sessions listed as a user's devices also record when they
+//! were last used, throttled the same way (see [`Lifetime::due_for_renewal`]).
 
 use std::time::{Duration, SystemTime};
 
 use super::super::loaded::Stored;
 use crate::clock::FOREVER;
+
+/// Without an idle timeout, the longest a tracked "last seen" time lags behind the real last
+/// use.
+const LAST_SEEN_LAG_MAX: Duration = Duration::from_secs(3600);
 
 /// How long a by-id session lives.
 #[derive(Debug, Clone, Copy)]
@@ -19,9 +24,16 @@ pub(crate) struct Lifetime {
     pub(crate) idle_timeout: Option<Duration>,
     /// Which part of the idle window must pass before a use renews it.
     pub(crate) renew_fraction: f64,
+    /// The longest lifetime a handler may choose for one session ("remember me").
+    pub(crate) max_lifetime: Duration,
 }
 
 impl Lifetime {
+    /// The longest lifetime a handler may choose for one session.
+    pub(crate) fn max(&self) -> Duration {
+        self.max_lifetime
+    }
+
     /// The end of the absolute lifetime of a session created at `created_at`.
     pub(crate) fn ends_at(&self, created_at: SystemTime) -> SystemTime {
         created_at
@@ -38,8 +50,20 @@ impl Lifetime {
         }
     }
 
-    /// Whether a session read at `now` is due for renewal of its idle deadline.
-    pub(crate) fn due_for_renewal(&self, stored: &Stored, now: SystemTime) -> bool {
+    /// Whether a session read at `now` is due for a write that renews it: its idle deadline
+    /// would move by at least `renew_fraction` of the idle window, or (when `last_seen` is
+    /// tracked) its last-seen time lags by at least `renew_fraction` of the idle window, or
+    /// without an idle timeout of the lifetime, at most [`LAST_SEEN_LAG_MAX`].
+    pub(crate) fn due_for_renewal(
+        &self,
+        stored: &Stored,
+        now: SystemTime,
+        last_seen: bool,
+    ) -> bool {
+        (last_seen && self.last_seen_due(stored, now)) || self.idle_due(stored, now)
+    }
+
+    fn idle_due(&self, stored: &Stored, now: SystemTime) -> bool {
         let Some(idle) = self.idle_timeout else {
             return false;
         };
@@ -51,6 +75,16 @@ impl Lifetime {
             .duration_since(stored.expires_at)
             .unwrap_or(Duration::ZERO);
         gained.as_secs_f64() >= idle.as_secs_f64() * self.renew_fraction && !gained.is_zero()
+    }
+
+    fn last_seen_due(&self, stored: &Stored, now: SystemTime) -> bool {
+        let window = self
+            .idle_timeout
+            .unwrap_or_else(|| self.lifetime.min(LAST_SEEN_LAG_MAX * 4));
+        let lag = now
+            .duration_since(stored.meta.last_seen)
+            .unwrap_or(Duration::ZERO);
+        !lag.is_zero() && lag.as_secs_f64() >= window.as_secs_f64() * self.renew_fraction
     }
 }
 
@@ -76,6 +110,7 @@ mod tests {
             lifetime: Duration::from_secs(3600),
             idle_timeout: Some(Duration::from_secs(600)),
             renew_fraction: 0.25,
+            max_lifetime: Duration::from_secs(3600),
         };
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let ends = policy.ends_at(t0);
@@ -84,11 +119,41 @@ mod tests {
         let late = t0 + Duration::from_secs(3300);
         assert_eq!(policy.expiry(ends, late), t0 + Duration::from_secs(3600));
         let record = stored(t0, t0 + Duration::from_secs(600));
-        assert!(!policy.due_for_renewal(&record, t0 + Duration::from_secs(149)));
-        assert!(policy.due_for_renewal(&record, t0 + Duration::from_secs(150)));
-        // Capped by the absolute lifetime: nothing to gain.
+        for tracked in [false, true] {
+            assert!(!policy.due_for_renewal(&record, t0 + Duration::from_secs(149), tracked));
+            assert!(policy.due_for_renewal(&record, t0 + Duration::from_secs(150), tracked));
+        }
+        // Capped by the absolute lifetime: nothing to gain, unless last seen is tracked.
         let capped = stored(t0, t0 + Duration::from_secs(3600));
-        assert!(!policy.due_for_renewal(&capped, late));
+        assert!(!policy.due_for_renewal(&capped, late, false));
+        assert!(policy.due_for_renewal(&capped, late, true));
+    }
+
+    #[test]
+    fn last_seen_without_an_idle_timeout_lags_at_most_an_hour() {
+        let week = Duration::from_secs(7 * 24 * 3600);
+        let policy = Lifetime {
+            lifetime: week,
+            idle_timeout: None,
+            renew_fraction: 0.25,
+            max_lifetime: week,
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let record = stored(t0, t0 + week);
+        let minute = Duration::from_secs(60);
+        assert!(!policy.due_for_renewal(&record, t0 + minute * 59, true));
+        assert!(policy.due_for_renewal(&record, t0 + minute * 60, true));
+        assert!(
+            !policy.due_for_renewal(&record, t0 + minute * 60, false),
+            "not tracked"
+        );
+        // A short lifetime: a quarter of it.
+        let short = Lifetime {
+            lifetime: minute * 20,
+            ..policy
+        };
+        assert!(!short.due_for_renewal(&record, t0 + minute * 4, true));
+        assert!(short.due_for_renewal(&record, t0 + minute * 5, true));
     }
 
     #[test]
@@ -97,6 +162,7 @@ mod tests {
             lifetime: Duration::MAX,
             idle_timeout: None,
             renew_fraction: 0.25,
+            max_lifetime: Duration::MAX,
         };
         let t0 = SystemTime::UNIX_EPOCH;
         assert_eq!(policy.ends_at(t0), t0 + FOREVER);

@@ -6,24 +6,62 @@
 //! carries it out against the storage and says what the client must be sent.
 
 mod calls;
+mod client;
+mod decide;
+mod execute;
 mod lifetime;
 
+use std::any::Any;
 use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 pub(crate) use calls::StorageCalls;
+pub(crate) use client::Client;
+pub(crate) use decide::Context;
 pub(crate) use lifetime::Lifetime;
 
-use super::intent::{Change, Intent};
 use super::loaded::{Invalid, Loaded, Outcome, Stored, Valid};
 use crate::error::{SessionError, StorageError};
-use crate::id::{IdGenerator, RequestInfo, SessionId};
+use crate::id::{IdGenerator, SessionId};
 use crate::metrics::{Event, Metrics};
-use crate::serializer::ErasedCodec;
-use crate::storage::{Created, Metadata, Record, Revision};
+use crate::serializer::{Decoded, ErasedCodec};
+use crate::storage::{OnLimit, Record, Updated};
 
-/// How many fresh ids to try when a generated id collides (it never should: 256 random bits).
-const CREATE_ATTEMPTS: usize = 3;
+/// Derives a session's principal from its value (the value is the session's type, erased).
+pub(crate) type PrincipalFn = Arc<dyn Fn(&(dyn Any + Send + Sync)) -> Option<String> + Send + Sync>;
+
+/// What a by-id session knows about principals.
+#[derive(Clone, Default)]
+pub(crate) struct Principals {
+    /// The principal a value names, if the registration says how.
+    pub(crate) of_value: Option<PrincipalFn>,
+    /// The most sessions one principal may have, and what happens beyond.
+    pub(crate) limit: Option<Limit>,
+    /// Whether sessions record a device description (on for sessions with principals).
+    pub(crate) devices: bool,
+}
+
+/// A limit of sessions per principal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limit {
+    pub(crate) max: usize,
+    pub(crate) overflow: OnLimit,
+}
+
+/// What a new session of a principal at its limit does (the public [`OnLimit`]).
+pub(crate) type Overflow = OnLimit;
+
+impl fmt::Debug for Principals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principals")
+            .field("of_value", &self.of_value.is_some())
+            .field("limit", &self.limit)
+            .field("devices", &self.devices)
+            .finish()
+    }
+}
 
 /// The by-id settings of one session.
 #[derive(Debug)]
@@ -31,8 +69,11 @@ pub(crate) struct ById {
     pub(crate) storage: StorageCalls,
     pub(crate) lifetime: Lifetime,
     pub(crate) ids: IdGenerator,
+    pub(crate) principals: Principals,
     /// Ktor's `sendOnlyIfModified`: a `set` of the stored value sends nothing.
     pub(crate) send_only_if_modified: bool,
+    /// The version of the session type, written into every record (versioned types only).
+    pub(crate) version: Option<u32>,
     pub(crate) metrics: Metrics,
 }
 
@@ -58,7 +99,7 @@ pub(crate) enum IdWrite<'a> {
     },
     /// The stored session under a new id (`None`: a random one), the old id ended.
     Regenerate {
-        from: &'a SessionId,
+        from: Cow<'a, SessionId>,
         to: Option<SessionId>,
         record: Record,
     },
@@ -71,7 +112,11 @@ pub(crate) enum IdWrite<'a> {
     },
     /// Send the id again without a storage write: after an unchanged `set` (explicit), or
     /// protected with the current key after a rotation (implicit).
-    Resend { id: &'a SessionId, implicit: bool },
+    Resend {
+        id: &'a SessionId,
+        implicit: bool,
+        until: Option<SystemTime>,
+    },
 }
 
 /// What the client must be sent after an [`IdWrite`].
@@ -79,10 +124,12 @@ pub(crate) enum IdWrite<'a> {
 pub(crate) enum Sent<'a> {
     /// Nothing.
     Nothing,
-    /// This id; an implicit write never fails the request if it cannot be rendered.
+    /// This id; an implicit write never fails the request if it cannot be rendered. `until`:
+    /// when the cookie ends, for a session whose lifetime was chosen for it.
     Id {
         id: Cow<'a, SessionId>,
         implicit: bool,
+        until: Option<SystemTime>,
     },
     /// The removal of its copy.
     Remove,
@@ -114,10 +161,20 @@ impl ById {
         text: &str,
         now: SystemTime,
     ) -> Result<Loaded, StorageError> {
+        match self.ids.parse(text) {
+            Some(id) => self.load_id(codec, id, now).await,
+            None => Ok(Loaded::invalid(Invalid::MalformedId, None)),
+        }
+    }
+
+    /// Looks up the session `id` (again, after a conflict).
+    pub(crate) async fn load_id(
+        &self,
+        codec: &dyn ErasedCodec,
+        id: SessionId,
+        now: SystemTime,
+    ) -> Result<Loaded, StorageError> {
         let name = self.storage.namespace().name();
-        let Some(id) = self.ids.parse(text) else {
-            return Ok(Loaded::invalid(Invalid::MalformedId, None));
-        };
         let Some(record) = self.storage.load(&id, now).await? else {
             tracing::debug!(session = %name, id = %id.log_tag(), "unknown or expired session id");
             return Ok(Loaded::invalid(Invalid::UnknownId, None));
@@ -125,11 +182,26 @@ impl ById {
         if record.is_expired(now) {
             return Ok(Loaded::invalid(Invalid::UnknownId, Some(id)));
         }
-        match codec.deserialize_bytes(&record.data) {
-            Ok(value) => Ok(Loaded {
+        let decoded = codec
+            .decode_bytes(&record.data, record.meta.version)
+            .and_then(|decoded| match decoded {
+                Decoded::Current(value) => Ok(Some((value, None))),
+                Decoded::Migrated(value) => {
+                    let current = codec.serialize_bytes(value.as_ref())?;
+                    Ok(Some((value, Some(current))))
+                }
+                Decoded::Newer => Ok(None),
+            });
+        match decoded {
+            Ok(None) => {
+                tracing::debug!(session = %name, id = %id.log_tag(), "stored session of a newer version; left as it is");
+                Ok(Loaded::newer())
+            }
+            Ok(Some((value, migrated))) => Ok(Loaded {
                 value: Some(value),
                 outcome: Outcome::Valid(Valid {
-                    serialized: record.data,
+                    migrated: migrated.is_some(),
+                    serialized: migrated.unwrap_or(record.data),
                     stored: Some(Stored {
                         id,
                         created_at: record.created_at,
@@ -148,248 +220,23 @@ impl ById {
         }
     }
 
-    /// The record of a new session holding `data`, created at `now`.
-    fn new_record(&self, data: Vec<u8>, now: SystemTime) -> Record {
-        let ends_at = self.lifetime.ends_at(now);
-        Record {
-            data,
-            created_at: now,
-            expires_at: self.lifetime.expiry(ends_at, now),
-            revision: Revision::new(),
-            meta: Metadata::new(now, ends_at),
-        }
-    }
-
-    /// The next record of the stored session: `data`, written at `now`, with a new revision,
-    /// the same creation, metadata and end of lifetime, and its idle deadline renewed.
-    #[inline]
-    fn next_record(&self, stored: &Stored, data: Vec<u8>, now: SystemTime) -> Record {
-        let mut meta = stored.meta.clone();
-        meta.last_seen = now;
-        Record {
-            data,
-            created_at: stored.created_at,
-            expires_at: self.lifetime.expiry(meta.lifetime_ends_at, now),
-            revision: Revision::new(),
-            meta,
-        }
-    }
-
-    /// Decides the write for `intent`. `loaded` is what the handler (or the write-out, when
-    /// [`Intent::needs_current`]) loaded; `unread_id` gives the id the request brought without
-    /// a storage read, for a session that was cleared unread.
-    #[inline]
-    pub(crate) fn decide<'a>(
+    /// Writes `data` over the stored session only if it still has the revision that was read
+    /// (a conditional update); what happened, and the record written.
+    pub(crate) async fn write_if(
         &self,
-        intent: Intent,
-        loaded: Option<&'a Loaded>,
-        unread_id: impl FnOnce() -> Option<SessionId>,
+        stored: &Stored,
+        data: Vec<u8>,
         now: SystemTime,
-    ) -> IdWrite<'a> {
-        let stored = loaded.and_then(Loaded::stored);
-        let valid = loaded.and_then(Loaded::valid);
-        // The record the request brought: live, or broken and to be removed.
-        let current = match loaded {
-            Some(loaded) => stored
-                .map(|s| &s.id)
-                .or(loaded.broken_id())
-                .map(Cow::Borrowed),
-            None => unread_id().map(Cow::Owned),
-        };
-        match intent.change {
-            Change::Clear => IdWrite::Remove {
-                event: current.is_some().then_some(Event::Cleared),
-                end: current,
-            },
-            Change::Set(new) => match stored {
-                Some(stored) if !intent.ended => {
-                    if intent.regenerate {
-                        IdWrite::Regenerate {
-                            from: &stored.id,
-                            to: intent.minted,
-                            record: self.next_record(stored, new.serialized, now),
-                        }
-                    } else if valid.is_none_or(|v| v.serialized != new.serialized) {
-                        IdWrite::Update {
-                            id: &stored.id,
-                            record: self.next_record(stored, new.serialized, now),
-                            event: Event::Updated,
-                            implicit: false,
-                        }
-                    } else if self.lifetime.due_for_renewal(stored, now) {
-                        IdWrite::Update {
-                            id: &stored.id,
-                            record: self.next_record(stored, new.serialized, now),
-                            event: Event::Renewed,
-                            implicit: false,
-                        }
-                    } else if !self.send_only_if_modified {
-                        IdWrite::Resend {
-                            id: &stored.id,
-                            implicit: false,
-                        }
-                    } else {
-                        IdWrite::Nothing
-                    }
-                }
-                _ => IdWrite::Create {
-                    cleared: intent.ended && current.is_some(),
-                    end: current,
-                    id: intent.minted,
-                    record: self.new_record(new.serialized, now),
-                },
-            },
-            Change::Keep => match (stored, valid) {
-                (Some(stored), Some(valid)) if intent.regenerate => IdWrite::Regenerate {
-                    from: &stored.id,
-                    to: intent.minted,
-                    record: self.next_record(stored, valid.serialized.clone(), now),
-                },
-                (Some(stored), Some(valid)) if self.lifetime.due_for_renewal(stored, now) => {
-                    IdWrite::Update {
-                        id: &stored.id,
-                        record: self.next_record(stored, valid.serialized.clone(), now),
-                        event: Event::Renewed,
-                        implicit: true,
-                    }
-                }
-                (Some(stored), Some(valid)) if valid.stale_key => IdWrite::Resend {
-                    id: &stored.id,
-                    implicit: true,
-                },
-                _ if loaded.is_some_and(Loaded::is_invalid) => IdWrite::Remove {
-                    end: current,
-                    event: None,
-                },
-                _ => IdWrite::Nothing,
-            },
+    ) -> Result<(Updated, Record), StorageError> {
+        let record = self.next_record(stored, data, None, now);
+        let updated = self
+            .storage
+            .update_if(&stored.id, &record, stored.revision, now)
+            .await?;
+        if updated == Updated::Written {
+            self.metrics
+                .event(self.storage.namespace().name(), Event::Updated);
         }
-    }
-
-    /// Carries out `write` for session `name` at `now`.
-    pub(crate) async fn execute<'a>(
-        &self,
-        write: IdWrite<'a>,
-        request: Option<&RequestInfo>,
-        now: SystemTime,
-    ) -> Result<Sent<'a>, Failed<'a>> {
-        let name = self.storage.namespace().name();
-        match write {
-            IdWrite::Nothing => Ok(Sent::Nothing),
-            IdWrite::Remove { end, event } => {
-                if let Some(id) = end {
-                    self.storage.delete(&id).await?;
-                    tracing::debug!(session = %name, id = %id.log_tag(), "session cleared");
-                }
-                if let Some(event) = event {
-                    self.metrics.event(name, event);
-                }
-                Ok(Sent::Remove)
-            }
-            IdWrite::Create {
-                end,
-                cleared,
-                id,
-                record,
-            } => {
-                let ended = match end {
-                    Some(old) => {
-                        self.storage.delete(&old).await?;
-                        if cleared {
-                            self.metrics.event(name, Event::Cleared);
-                        }
-                        true
-                    }
-                    None => false,
-                };
-                // Once the old session is gone, the client must drop it even if the new one
-                // cannot be stored.
-                let on_failure = |error: SessionError| Failed {
-                    error,
-                    sent: if ended { Sent::Remove } else { Sent::Nothing },
-                };
-                let id = match id {
-                    Some(id) => id,
-                    None => self.ids.generate(name, request).map_err(on_failure)?,
-                };
-                let id = self.create(id, &record, now).await.map_err(on_failure)?;
-                self.metrics.event(name, Event::Created);
-                Ok(Sent::Id {
-                    id: Cow::Owned(id),
-                    implicit: false,
-                })
-            }
-            IdWrite::Regenerate { from, to, record } => {
-                let to = match to {
-                    Some(id) => id,
-                    None => self.ids.generate(name, request).map_err(|error| Failed {
-                        error,
-                        sent: Sent::Nothing,
-                    })?,
-                };
-                if self.storage.change_id(from, &to, &record, now).await? {
-                    self.metrics.event(name, Event::Regenerated);
-                    Ok(Sent::Id {
-                        id: Cow::Owned(to),
-                        implicit: false,
-                    })
-                } else {
-                    tracing::debug!(session = %name, "session ended by a concurrent request; not regenerated");
-                    Ok(Sent::Remove)
-                }
-            }
-            IdWrite::Update {
-                id,
-                record,
-                event,
-                implicit,
-            } => {
-                if self.storage.update(id, &record, now).await? {
-                    self.metrics.event(name, event);
-                    Ok(Sent::Id {
-                        id: Cow::Borrowed(id),
-                        implicit,
-                    })
-                } else {
-                    // Deleted meanwhile (a concurrent logout): deletion wins, nothing is
-                    // recreated.
-                    tracing::debug!(session = %name, id = %id.log_tag(), "session ended by a concurrent request; not written back");
-                    Ok(Sent::Remove)
-                }
-            }
-            IdWrite::Resend { id, implicit } => {
-                if implicit {
-                    self.metrics.event(name, Event::Reissued);
-                }
-                Ok(Sent::Id {
-                    id: Cow::Borrowed(id),
-                    implicit,
-                })
-            }
-        }
-    }
-
-    /// Stores a new session under `id` (or, for generated ids, a fresh one if `id` collides).
-    /// Returns the id it was stored under.
-    async fn create(
-        &self,
-        mut id: SessionId,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<SessionId, SessionError> {
-        let name = self.storage.namespace().name();
-        for _ in 0..CREATE_ATTEMPTS {
-            match self.storage.create(&id, record, now).await? {
-                Created::Inserted => return Ok(id),
-                Created::Collision if self.ids.can_redraw() => {
-                    tracing::warn!(session = %name, "session id collision; trying a new id");
-                    id = SessionId::generate();
-                }
-                Created::Collision => break,
-            }
-        }
-        Err(SessionError::InvalidId(format!(
-            "session `{name}`: the id is already taken by another live session"
-        )))
+        Ok((updated, record))
     }
 }

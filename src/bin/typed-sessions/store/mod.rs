@@ -2,6 +2,7 @@
 //! `typed_sessions::storage::open_url`.
 
 mod clear;
+mod principal;
 mod purge;
 mod stats;
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use typed_sessions::storage::{OpenError, SessionStorage, open_url};
+use typed_sessions::storage::{OpenError, Principals, SessionStorage, open_url};
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -50,6 +51,21 @@ session's name and the id). The id itself is never printed.\n\n\
 Example:\n  $ echo \"$SESSION_ID\" | typed-sessions store clear /var/lib/app/sessions --session user_session -\n  \
 storage: directory\n  removed: yes";
 
+const SESSIONS_ABOUT: &str = "List a user's live sessions (the principal a by-id session is \
+filed under), the most recently used first: when each started, was last seen and ends, its \
+device (browser and operating system) and, if the application records it, its network. Each \
+session is named by a handle, never by its id; `store end` takes the handle.\n\n\
+Example:\n  $ typed-sessions store sessions /var/lib/app/sessions --session account ada\n  \
+storage: directory\n  sessions: 1\n\n  handle: 3q2-7wA...\n  created: 2026-12-05T09:12:44Z (2 hours ago)\n  \
+last seen: 2026-12-05T11:02:10Z (10 minutes ago)\n  expires: 2026-12-12T09:12:44Z (in 6 days)\n  \
+device: Firefox on Linux";
+
+const END_ABOUT: &str = "End a user's sessions through the principal index: one, by the handle \
+`store sessions` printed (--handle), or all of them (--all: after a password reset, or to \
+lock an account). A handle of another user's session ends nothing.\n\n\
+Example:\n  $ typed-sessions store end /var/lib/app/sessions --session account ada --all\n  \
+storage: directory\n  ended: 3";
+
 /// The `store` commands.
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
@@ -62,6 +78,12 @@ pub enum StoreCommand {
     /// End one session: delete it from the storage, by its id.
     #[command(long_about = CLEAR_ABOUT)]
     Clear(ClearArgs),
+    /// List a user's live sessions (their devices), the most recently used first.
+    #[command(long_about = SESSIONS_ABOUT)]
+    Sessions(SessionsArgs),
+    /// End one of a user's sessions, by handle, or all of them.
+    #[command(long_about = END_ABOUT)]
+    End(EndArgs),
 }
 
 /// Options of `store stats`.
@@ -105,6 +127,49 @@ pub struct ClearArgs {
     id: String,
 }
 
+/// Options of `store sessions`.
+#[derive(Debug, Args)]
+#[command(after_help = STORAGE_HELP)]
+pub struct SessionsArgs {
+    /// The storage: a URL or a directory path.
+    #[arg(value_name = "STORAGE")]
+    storage: String,
+
+    /// The name the session is registered under (its cookie or header name).
+    #[arg(long, value_name = "NAME")]
+    session: String,
+
+    /// The user: the principal the application files the sessions under.
+    #[arg(value_name = "PRINCIPAL")]
+    principal: String,
+}
+
+/// Options of `store end`.
+#[derive(Debug, Args)]
+#[command(after_help = STORAGE_HELP)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["handle", "all"])))]
+pub struct EndArgs {
+    /// The storage: a URL or a directory path.
+    #[arg(value_name = "STORAGE")]
+    storage: String,
+
+    /// The name the session is registered under (its cookie or header name).
+    #[arg(long, value_name = "NAME")]
+    session: String,
+
+    /// The user: the principal the application files the sessions under.
+    #[arg(value_name = "PRINCIPAL")]
+    principal: String,
+
+    /// The session to end, as `store sessions` names it.
+    #[arg(long, value_name = "HANDLE")]
+    handle: Option<String>,
+
+    /// End every session of the user.
+    #[arg(long)]
+    all: bool,
+}
+
 /// Runs a `store` command on a new single-threaded runtime.
 pub fn run(command: StoreCommand, out: &mut Output) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -126,6 +191,20 @@ pub fn run(command: StoreCommand, out: &mut Output) -> Result<(), CliError> {
                 let (storage, _) = open(&args.storage, out).await?;
                 let namespace = typed_sessions::storage::Namespace::new(&args.session);
                 clear::run(storage.as_ref(), namespace.key(&id), out).await
+            }
+            StoreCommand::Sessions(args) => {
+                let (storage, _) = open(&args.storage, out).await?;
+                let principals = Principals::new(storage, &args.session);
+                principal::list(&principals, &args.principal, out).await
+            }
+            StoreCommand::End(args) => {
+                let which = match &args.handle {
+                    Some(handle) => principal::Which::One(principal::parse_handle(handle)?),
+                    None => principal::Which::All,
+                };
+                let (storage, _) = open(&args.storage, out).await?;
+                let principals = Principals::new(storage, &args.session);
+                principal::end(&principals, &args.principal, which, out).await
             }
         }
     })

@@ -1,11 +1,18 @@
 //! [`Sessions`]: the per-request handle (Ktor's `call.sessions`).
 
+mod devices;
+mod modify;
+
 use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
+pub use modify::MODIFY_ATTEMPTS;
+
 use crate::error::SessionError;
 use crate::id::SessionId;
+#[cfg(feature = "axum")]
+use crate::state::Brought;
 use crate::state::{Entry, RequestState};
 
 /// The sessions of the current request.
@@ -81,7 +88,9 @@ impl Sessions {
     }
 
     /// Finds the by-id session that serves `T`.
-    fn locate_by_id<T: 'static>(&self) -> Result<(Entry<'_>, &crate::tracker::ById), SessionError> {
+    pub(crate) fn locate_by_id<T: 'static>(
+        &self,
+    ) -> Result<(Entry<'_>, &crate::tracker::ById), SessionError> {
         let entry = self.locate::<T>()?;
         match entry.pipeline.tracker.by_id() {
             Some(by_id) => Ok((entry, by_id)),
@@ -102,12 +111,46 @@ impl Sessions {
         if let Some(current) = entry.inspect(|intent| intent.current::<T>()) {
             return Ok(current);
         }
+        Self::loaded_value(&entry).await
+    }
+
+    /// The value the request brought for `entry`, loaded on first use.
+    async fn loaded_value<T: Clone + 'static>(
+        entry: &Entry<'_>,
+    ) -> Result<Option<T>, SessionError> {
         let loaded = entry.load().await?;
         Ok(loaded
             .value
             .as_ref()
             .and_then(|v| v.downcast_ref::<T>())
             .cloned())
+    }
+
+    /// The session of type `T` as the request brought it, read without marking it used: a
+    /// check made before the handler runs (CSRF) leaves no trace in the response (no renewal,
+    /// no `Set-Cookie`, no `Vary`) unless the handler uses the session itself.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn peek<T: Clone + Send + Sync + 'static>(
+        &self,
+    ) -> Result<Option<T>, SessionError> {
+        let entry = self.locate::<T>()?;
+        Self::loaded_value(&entry).await
+    }
+
+    /// The id of the by-id session of type `T` the request brought, read without marking it
+    /// used (see [`peek`](Self::peek)); `None` without a valid one.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn peek_id<T: 'static>(&self) -> Result<Option<SessionId>, SessionError> {
+        let (entry, _) = self.locate_by_id::<T>()?;
+        Ok(entry.load().await?.stored().map(|s| s.id.clone()))
+    }
+
+    /// Which kinds of session values the request carries (a cookie session's cookie, a header
+    /// session's header), over this layer and every enclosing one, leaving out the session of
+    /// type `except`. Presence only: nothing is decoded or verified.
+    #[cfg(feature = "axum")]
+    pub(crate) fn brought(&self, except: TypeId) -> Brought {
+        self.state.brought(except)
     }
 
     /// Sets the session of type `T`; it is sent when the response leaves.
@@ -159,23 +202,28 @@ impl Sessions {
         entry.touch();
         // The stored session matters unless it was cleared.
         let cleared = entry.inspect(|intent| intent.ended);
-        let current = if cleared {
+        let stored = if cleared {
             None
         } else {
-            entry.load().await?.stored().map(|s| s.id.clone())
+            entry.load().await?.stored()
         };
-        let wants_new_id = entry.inspect(|intent| intent.gets_new_id(current.is_some()));
-        match wants_new_id {
+        match entry.inspect(|intent| by_id.next_id(intent, stored)) {
             None => Ok(None),
-            Some(false) => Ok(current),
-            Some(true) => {
+            Some(None) => Ok(entry
+                .inspect(|intent| match &intent.change {
+                    crate::tracker::Change::Written(written) => Some(written.stored.id.clone()),
+                    _ => None,
+                })
+                .or_else(|| stored.map(|s| s.id.clone()))),
+            Some(Some(principal)) => {
                 let name = &entry.pipeline.name;
                 let request = entry.state.request();
+                let prefix = by_id.id_prefix(principal.as_deref());
                 entry
                     .change(|intent| match &intent.minted {
                         Some(id) => Ok(id.clone()),
                         None => {
-                            let id = by_id.ids.generate(name, request)?;
+                            let id = by_id.ids.generate(name, request, prefix.as_deref())?;
                             intent.minted = Some(id.clone());
                             Ok(id)
                         }

@@ -1,0 +1,229 @@
+//! Carrying out an [`IdWrite`] against the storage: [`ById::execute`] does the storage work
+//! (ending sessions over a principal's limit first) and says what the client must be sent.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use super::{ById, Failed, IdWrite, Overflow, Sent};
+use crate::error::SessionError;
+use crate::id::{RequestInfo, SessionId};
+use crate::metrics::Event;
+use crate::storage::{Created, Record, SessionHandle};
+
+/// How many fresh ids to try when a generated id collides (it never should: 256 random bits).
+const CREATE_ATTEMPTS: usize = 3;
+
+impl ById {
+    /// When the cookie of a session stored as `record` should end, if not when the
+    /// configuration says: a session whose lifetime was chosen for it ("remember me").
+    fn until(&self, record: &Record) -> Option<SystemTime> {
+        (record.meta.lifetime_ends_at != self.lifetime.ends_at(record.created_at))
+            .then_some(record.meta.lifetime_ends_at)
+    }
+
+    /// Carries out `write` at `now`.
+    pub(crate) async fn execute<'a>(
+        &self,
+        write: IdWrite<'a>,
+        request: Option<&RequestInfo>,
+        now: SystemTime,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let name = self.storage.namespace().name();
+        match write {
+            IdWrite::Nothing => Ok(Sent::Nothing),
+            IdWrite::Remove { end, event } => {
+                if let Some(id) = end {
+                    self.storage.delete(&id).await?;
+                    tracing::debug!(session = %name, id = %id.log_tag(), "session cleared");
+                }
+                if let Some(event) = event {
+                    self.metrics.event(name, event);
+                }
+                Ok(Sent::Remove)
+            }
+            IdWrite::Create {
+                end,
+                cleared,
+                id,
+                record,
+            } => {
+                let ended = match end {
+                    Some(old) => {
+                        self.storage.delete(&old).await?;
+                        if cleared {
+                            self.metrics.event(name, Event::Cleared);
+                        }
+                        true
+                    }
+                    None => false,
+                };
+                // Once the old session is gone, the client must drop it even if the new one
+                // cannot be stored.
+                let on_failure = |error: SessionError| Failed {
+                    error,
+                    sent: if ended { Sent::Remove } else { Sent::Nothing },
+                };
+                if let Some(principal) = &record.meta.principal {
+                    self.make_room(principal, None, now)
+                        .await
+                        .map_err(on_failure)?;
+                }
+                let id = match id {
+                    Some(id) => id,
+                    None => self.new_id(&record, request).map_err(on_failure)?,
+                };
+                let id = self.create(id, &record, now).await.map_err(on_failure)?;
+                self.metrics.event(name, Event::Created);
+                Ok(Sent::Id {
+                    id: Cow::Owned(id),
+                    implicit: false,
+                    until: self.until(&record),
+                })
+            }
+            IdWrite::Regenerate { from, to, record } => {
+                let not_sent = |error| Failed {
+                    error,
+                    sent: Sent::Nothing,
+                };
+                if let Some(principal) = &record.meta.principal {
+                    let replaced = SessionHandle::of(self.storage.namespace().key(&from));
+                    self.make_room(principal, Some(&replaced), now)
+                        .await
+                        .map_err(not_sent)?;
+                }
+                let to = match to {
+                    Some(id) => id,
+                    None => self.new_id(&record, request).map_err(not_sent)?,
+                };
+                if self.storage.change_id(&from, &to, &record, now).await? {
+                    self.metrics.event(name, Event::Regenerated);
+                    Ok(Sent::Id {
+                        id: Cow::Owned(to),
+                        implicit: false,
+                        until: self.until(&record),
+                    })
+                } else {
+                    tracing::debug!(session = %name, "session ended by a concurrent request; not regenerated");
+                    Ok(Sent::Remove)
+                }
+            }
+            IdWrite::Update {
+                id,
+                record,
+                event,
+                implicit,
+            } => {
+                if self.storage.update(id, &record, now).await? {
+                    self.metrics.event(name, event);
+                    Ok(Sent::Id {
+                        id: Cow::Borrowed(id),
+                        implicit,
+                        until: self.until(&record),
+                    })
+                } else {
+                    // Deleted meanwhile (a concurrent logout): deletion wins, nothing is
+                    // recreated.
+                    tracing::debug!(session = %name, id = %id.log_tag(), "session ended by a concurrent request; not written back");
+                    Ok(Sent::Remove)
+                }
+            }
+            IdWrite::Resend {
+                id,
+                implicit,
+                until,
+            } => {
+                if implicit {
+                    self.metrics.event(name, Event::Reissued);
+                }
+                Ok(Sent::Id {
+                    id: Cow::Borrowed(id),
+                    implicit,
+                    until,
+                })
+            }
+        }
+    }
+
+    /// A new id for `record`: random, or from the application's generator, starting with the
+    /// prefix the storage wants for the record's principal.
+    fn new_id(
+        &self,
+        record: &Record,
+        request: Option<&RequestInfo>,
+    ) -> Result<SessionId, SessionError> {
+        let prefix = self.id_prefix(record.meta.principal.as_deref());
+        self.ids
+            .generate(self.storage.namespace().name(), request, prefix.as_deref())
+    }
+
+    /// The prefix the storage wants new ids of `principal`'s sessions to start with.
+    pub(crate) fn id_prefix(&self, principal: Option<&str>) -> Option<String> {
+        self.storage.id_prefix(principal?)
+    }
+
+    /// Before `principal` gets a new session (`replacing` one of theirs, or not): under the
+    /// configured limit of sessions per principal, ends the oldest sessions, or refuses.
+    async fn make_room(
+        &self,
+        principal: &str,
+        replacing: Option<&SessionHandle>,
+        now: SystemTime,
+    ) -> Result<(), SessionError> {
+        let Some(limit) = self.principals.limit else {
+            return Ok(());
+        };
+        let mut sessions: Vec<_> = self
+            .storage
+            .sessions_of(principal, now)
+            .await?
+            .into_iter()
+            .filter(|s| Some(&s.handle) != replacing)
+            .collect();
+        if sessions.len() < limit.max {
+            return Ok(());
+        }
+        match limit.overflow {
+            Overflow::Refuse => Err(SessionError::SessionLimit {
+                name: self.storage.namespace().name().to_owned(),
+                limit: limit.max,
+            }),
+            Overflow::EndOldest => {
+                sessions.sort_by_key(|s| (s.record.meta.last_seen, s.record.created_at));
+                let excess = sessions.len() + 1 - limit.max;
+                for oldest in sessions.iter().take(excess) {
+                    self.storage.delete_of(principal, &oldest.handle).await?;
+                    tracing::debug!(
+                        session = %self.storage.namespace().name(),
+                        "a session ended: its user reached the limit of sessions"
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores a new session under `id` (or, for generated ids, a fresh one if `id` collides).
+    /// Returns the id it was stored under.
+    async fn create(
+        &self,
+        mut id: SessionId,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<SessionId, SessionError> {
+        let name = self.storage.namespace().name();
+        for _ in 0..CREATE_ATTEMPTS {
+            match self.storage.create(&id, record, now).await? {
+                Created::Inserted => return Ok(id),
+                Created::Collision if self.ids.can_redraw() => {
+                    tracing::warn!(session = %name, "session id collision; trying a new id");
+                    let prefix = self.id_prefix(record.meta.principal.as_deref());
+                    id = SessionId::generate_with_prefix(prefix.as_deref());
+                }
+                Created::Collision => break,
+            }
+        }
+        Err(SessionError::InvalidId(format!(
+            "session `{name}`: the id is already taken by another live session"
+        )))
+    }
+}
