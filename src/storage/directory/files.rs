@@ -24,6 +24,13 @@ use crate::storage::Record;
 /// How often an operation retries when the file it works on keeps being replaced under it.
 pub(crate) const RETRIES: usize = 64;
 
+/// How often [`Dir::lock_current`] takes a lock that turns out to be on a replaced file before
+/// it gives up. Each such miss means that another writer replaced the file meanwhile (progress
+/// elsewhere), so under a storm of writes to one session a waiter may miss once per writer
+/// ahead of it: the bound is far above any real number of concurrent requests of one session,
+/// and is there only against a program that replaces the file forever.
+const LOCK_MISSES: usize = 1 << 16;
+
 /// A directory storage's settings, shared by its operations.
 #[derive(Debug)]
 pub(crate) struct Dir {
@@ -205,7 +212,7 @@ impl Dir {
     /// `None` if there is no file. With `wait == false`, a file locked by someone else is
     /// reported as `Err(WouldBlock)` instead of waited for.
     pub(crate) fn lock_current(&self, path: &Path, wait: bool) -> io::Result<Option<File>> {
-        for _ in 0..RETRIES {
+        for _ in 0..LOCK_MISSES {
             let Some(file) = open_existing(path)? else {
                 return Ok(None);
             };
@@ -262,18 +269,28 @@ impl Dir {
                 Ok((!stored.record.is_expired(now)).then_some(stored.record))
             }
             Contents::Corrupt => {
-                if self.layout == Layout::Hashed {
-                    let read = file.metadata()?;
-                    drop(file);
-                    if let Some(locked) = self.lock_current(&location.file, true)?
-                        && same_file(&locked.metadata()?, &read)
-                    {
-                        self.unlink_locked(location, locked)?;
-                        tracing::warn!(id = %tag, "corrupt session file removed");
-                    }
+                if self.remove_corrupt(location, file)? {
+                    tracing::warn!(id = %tag, "corrupt session file removed");
                 }
                 Ok(None)
             }
+        }
+    }
+
+    /// Removes the file at `location` if it is still `file`, which was read as corrupt
+    /// (default layout only: in the Ktor layout an empty file may be a Ktor server halfway
+    /// through a write). Whether it removed it.
+    pub(crate) fn remove_corrupt(&self, location: &Location, file: File) -> io::Result<bool> {
+        if self.layout != Layout::Hashed {
+            return Ok(false);
+        }
+        let read = file.metadata()?;
+        drop(file);
+        match self.lock_current(&location.file, true)? {
+            Some(locked) if same_file(&locked.metadata()?, &read) => {
+                self.unlink_locked(location, locked)
+            }
+            _ => Ok(false),
         }
     }
 }

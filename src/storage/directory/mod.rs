@@ -44,11 +44,13 @@
 //! Updates, deletes and id changes lock the current file with `flock(2)` and check that the
 //! name still points at it before acting, so a delete and an update of one session never
 //! interleave: a stale update can never bring back a session that a logout deleted. A
-//! [conditional update](super::SessionStorage::update_if) compares the revision under the same lock,
-//! so it is atomic also across processes sharing the directory, and a deleted or expired
-//! record is never written (deletion wins). `flock` orders threads of one process and
-//! processes sharing the directory alike (on local file systems; not on NFS). Reads take no
-//! lock.
+//! [conditional update](super::SessionStorage::update_if) compares the revision under the same
+//! lock, so it is atomic also across processes sharing the directory, and a deleted or expired
+//! record is never written (deletion wins). It reads the current file, locks that very file
+//! and checks that the name still points at it (files are replaced whole, never changed in
+//! place), and only then writes its temporary file: a request that lost a race learns it from
+//! one read. `flock` orders threads of one process and processes sharing the directory alike
+//! (on local file systems; not on NFS). Reads take no lock.
 //!
 //! Requirements: a Unix system, and a local file system with hard links (ext4, xfs, btrfs,
 //! APFS, tmpfs, ...). Keep the directory private to the server's user.
@@ -100,6 +102,13 @@
 //! per session. [`open`](DirectoryStorage::open) and every sweep read the record of every index
 //! entry once. Put a [`CacheStorage`](super::CacheStorage) in front to serve repeated reads
 //! from memory.
+//!
+//! Conditional updates of one session are serial, and each durable one waits for its
+//! `fsync`s: a session that many requests change at once gets about one conditional update
+//! per disk commit, and the rest retry. On a disk whose commits take milliseconds, hundreds of
+//! requests racing to change one session can run out of retries (see
+//! [`Sessions::modify`](crate::Sessions::modify)); requests for different sessions do not wait
+//! for each other.
 //!
 //! Expired files are removed by [`delete_expired`](super::SessionStorage::delete_expired); run it
 //! periodically with [`spawn_sweeper`](super::spawn_sweeper). Reads ignore expired files
@@ -168,7 +177,8 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
 /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
 /// use typed_sessions::storage::{
-///     Created, DirectoryStorage, Namespace, Record, SessionId, SessionStorage,
+///     Created, DirectoryStorage, Namespace, Record, SessionHandle, SessionId, SessionStorage,
+///     Updated,
 /// };
 ///
 /// # let dir = tempfile::tempdir().unwrap();
@@ -177,10 +187,24 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
 /// let id = SessionId::generate();
 /// let key = user.key(&id);
 /// let now = SystemTime::now();
-/// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60));
+/// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60))
+///     .with_principal("ada");
 /// assert_eq!(storage.create(key, &record, now).await?, Created::Inserted);
-/// assert_eq!(storage.load(key, now).await?, Some(record));
+/// assert_eq!(storage.load(key, now).await?, Some(record.clone()));
 /// assert!(storage.path_of(key).unwrap().ends_with(key.storage_key()));
+///
+/// // A conditional update compares the revision it read, under the file's lock.
+/// let next = Record::new(r#"{"userID":"123","n":1}"#, now, now + Duration::from_secs(60))
+///     .with_principal("ada");
+/// assert_eq!(storage.update_if(key, &next, record.revision, now).await?, Updated::Written);
+/// assert_eq!(storage.update_if(key, &next, record.revision, now).await?, Updated::Conflict);
+///
+/// // The principal index: ada's sessions, and "log out this device".
+/// let listed = storage.sessions_of(&user, "ada", now).await?;
+/// assert_eq!(listed.len(), 1);
+/// assert_eq!(listed[0].handle, SessionHandle::of(key));
+/// assert!(storage.delete_of(&user, "ada", &listed[0].handle).await?);
+/// assert_eq!(storage.load(key, now).await?, None);
 /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
 #[derive(Debug, Clone)]

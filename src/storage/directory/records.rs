@@ -16,7 +16,7 @@ use std::fs;
 use std::io;
 use std::time::SystemTime;
 
-use super::files::{Contents, Dir, RETRIES, Temp, exists};
+use super::files::{Contents, Dir, RETRIES, Temp, exists, open_existing, same_file};
 use super::format::Stored;
 use super::index::{Held, Owner};
 use super::layout::{Layout, Location};
@@ -113,10 +113,7 @@ impl Dir {
         let location = &target.location;
         let mut temp = self.write_temp(location, &self.contents_of(record, &target.namespace)?)?;
         let owner = self.owner_of(target, record);
-        let held = match &owner {
-            Some(owner) => Some(self.hold_entry(owner, &location.name)?),
-            None => None,
-        };
+        let held = self.hold(owner.as_ref(), &location.name)?;
         match self.publish(location, &mut temp, now, true) {
             Ok(Published::Inserted(replaced)) => {
                 drop(temp); // removes the temporary name; the file keeps the final one
@@ -140,18 +137,18 @@ impl Dir {
         }
     }
 
-    /// Replaces the live record at `target` with `record`, if its revision is `expected`
-    /// (any revision with `None`).
-    pub(crate) fn replace(
+    /// Replaces the live record at `target` with `record`, whatever its revision (the last
+    /// writer wins). The temporary file is written before the lock is taken, so the lock is
+    /// held for a rename only.
+    pub(crate) fn update(
         &self,
         target: &Target,
         record: &Record,
-        expected: Option<Revision>,
         now: SystemTime,
-    ) -> io::Result<Updated> {
+    ) -> io::Result<bool> {
         let location = &target.location;
         if !exists(&location.file)? {
-            return Ok(Updated::Gone); // no temporary file, no directories for a session that is gone
+            return Ok(false); // no temporary file, no directories for a session that is gone
         }
         let mut temp = self.write_temp(location, &self.contents_of(record, &target.namespace)?)?;
         let owner = self.owner_of(target, record);
@@ -159,46 +156,136 @@ impl Dir {
         for _ in 0..RETRIES {
             let Some(mut current) = self.lock_current(&location.file, true)? else {
                 self.release(held);
-                return Ok(Updated::Gone);
+                return Ok(false);
             };
             let stored = match self.read(&mut current)? {
                 Contents::Record(stored) if !stored.record.is_expired(now) => stored,
                 Contents::Corrupt if self.layout == Layout::Hashed => {
                     self.unlink_locked(location, current)?;
                     self.release(held);
-                    return Ok(Updated::Gone);
+                    return Ok(false);
                 }
                 _ => {
                     self.release(held);
-                    return Ok(Updated::Gone);
+                    return Ok(false);
                 }
             };
-            if expected.is_some_and(|expected| stored.record.revision != expected) {
-                self.release(held);
-                return Ok(Updated::Conflict);
-            }
             let previous = self.owner_in(Some(&stored));
-            if let Some(owner) = owner.as_ref().filter(|o| previous.as_ref() != Some(*o))
-                && held.is_none()
-            {
+            if self.needs_entry(owner.as_ref(), previous.as_ref()) && held.is_none() {
                 // Filed under another principal (or none) until now: the new owner's entry
                 // must be held before the record's lock (the lock order), so start over.
                 drop(current);
-                held = Some(self.hold_entry(owner, &location.name)?);
+                held = self.hold(owner.as_ref(), &location.name)?;
                 continue;
             }
             fs::rename(&temp.path, &location.file)?;
             temp.armed = false;
             drop(current);
-            self.sync(&location.dir)?;
-            drop(held);
-            self.unfile(previous, owner.as_ref(), &location.name)?;
+            self.published(location, held, previous, owner.as_ref())?;
+            return Ok(true);
+        }
+        self.release(held);
+        Err(io::Error::other(
+            "a session file kept changing its principal",
+        ))
+    }
+
+    /// Replaces the live record at `target` with `record` if its revision is `expected`.
+    ///
+    /// It reads the current file once and locks that very file: files are replaced whole and
+    /// never changed in place, so while the name still points at the locked file, what was
+    /// read is the record. If the name points elsewhere once the lock is held, another write
+    /// came between (`Conflict`; `Gone` if the name is free). So a request that lost a race
+    /// learns it from one read, and only the winner writes a temporary file (while holding the
+    /// lock): when many requests race to change one session, the losers cost a read each.
+    pub(crate) fn update_if(
+        &self,
+        target: &Target,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> io::Result<Updated> {
+        let location = &target.location;
+        let bytes = self.contents_of(record, &target.namespace)?;
+        let owner = self.owner_of(target, record);
+        let mut held: Option<Held> = None;
+        for _ in 0..RETRIES {
+            let Some(mut current) = open_existing(&location.file)? else {
+                self.release(held);
+                return Ok(Updated::Gone);
+            };
+            let stored = match self.read(&mut current)? {
+                Contents::Record(stored) if !stored.record.is_expired(now) => stored,
+                Contents::Record(_) => {
+                    self.release(held);
+                    return Ok(Updated::Gone);
+                }
+                Contents::Corrupt => {
+                    self.release(held);
+                    self.remove_corrupt(location, current)?;
+                    return Ok(Updated::Gone);
+                }
+            };
+            if stored.record.revision != expected {
+                self.release(held);
+                return Ok(Updated::Conflict);
+            }
+            let previous = self.owner_in(Some(&stored));
+            if self.needs_entry(owner.as_ref(), previous.as_ref()) && held.is_none() {
+                drop(current); // the entry's lock comes first
+                held = self.hold(owner.as_ref(), &location.name)?;
+                continue;
+            }
+            current.lock()?;
+            match fs::symlink_metadata(&location.file) {
+                Ok(named) if same_file(&named, &current.metadata()?) => {}
+                Ok(_) => {
+                    self.release(held);
+                    return Ok(Updated::Conflict); // replaced since the read
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    self.release(held);
+                    return Ok(Updated::Gone); // deleted since the read
+                }
+                Err(e) => return Err(e),
+            }
+            let mut temp = self.write_temp(location, &bytes)?;
+            fs::rename(&temp.path, &location.file)?;
+            temp.armed = false;
+            drop(current);
+            self.published(location, held, previous, owner.as_ref())?;
             return Ok(Updated::Written);
         }
         self.release(held);
         Err(io::Error::other(
             "a session file kept changing its principal",
         ))
+    }
+
+    /// Whether a record filed under `previous` needs `owner`'s entry held before it becomes
+    /// `owner`'s.
+    fn needs_entry(&self, owner: Option<&Owner>, previous: Option<&Owner>) -> bool {
+        owner.is_some() && owner != previous
+    }
+
+    /// Holds `owner`'s entry of `key`, if there is an owner.
+    fn hold(&self, owner: Option<&Owner>, key: &str) -> io::Result<Option<Held>> {
+        owner.map(|owner| self.hold_entry(owner, key)).transpose()
+    }
+
+    /// After a record at `location` was renamed into place (and its lock let go): the
+    /// directory is synced, the held entry let go, and the entry of the `previous` owner
+    /// dropped if the record changed hands.
+    fn published(
+        &self,
+        location: &Location,
+        held: Option<Held>,
+        previous: Option<Owner>,
+        owner: Option<&Owner>,
+    ) -> io::Result<()> {
+        self.sync(&location.dir)?;
+        drop(held);
+        self.unfile(previous, owner, &location.name)
     }
 
     pub(crate) fn delete(&self, location: &Location) -> io::Result<bool> {
@@ -227,10 +314,7 @@ impl Dir {
         }
         let mut temp = self.write_temp(to, &self.contents_of(record, &new.namespace)?)?;
         let owner = self.owner_of(new, record);
-        let held = match &owner {
-            Some(owner) => Some(self.hold_entry(owner, &to.name)?),
-            None => None,
-        };
+        let held = self.hold(owner.as_ref(), &to.name)?;
         let Some(mut current) = self.lock_current(&from.file, true)? else {
             self.release(held);
             return Ok(false);

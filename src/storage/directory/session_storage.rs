@@ -54,23 +54,6 @@ impl DirectoryStorage {
         let dir = Arc::clone(&self.dir);
         blocking(what, move || work(&dir).map_err(io_error(what))).await
     }
-
-    async fn replace(
-        &self,
-        key: SessionKey<'_>,
-        record: &Record,
-        expected: Option<Revision>,
-        now: SystemTime,
-    ) -> Result<Updated, StorageError> {
-        let Some(target) = self.target(key) else {
-            return Ok(Updated::Gone);
-        };
-        let record = record.clone();
-        self.run("cannot write a session file", move |dir| {
-            dir.replace(&target, &record, expected, now)
-        })
-        .await
-    }
 }
 
 #[async_trait]
@@ -109,8 +92,14 @@ impl SessionStorage for DirectoryStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let updated = self.replace(key, record, None, now).await?;
-        Ok(updated == Updated::Written)
+        let Some(target) = self.target(key) else {
+            return Ok(false);
+        };
+        let record = record.clone();
+        self.run("cannot write a session file", move |dir| {
+            dir.update(&target, &record, now)
+        })
+        .await
     }
 
     /// Compares the revision under the same `flock` as [`update`](Self::update) holds, so it
@@ -128,7 +117,14 @@ impl SessionStorage for DirectoryStorage {
                 "the Ktor-compatible directory layout keeps no revision (its files hold the data only)",
             ));
         }
-        self.replace(key, record, Some(expected), now).await
+        let Some(target) = self.target(key) else {
+            return Ok(Updated::Gone);
+        };
+        let record = record.clone();
+        self.run("cannot write a session file", move |dir| {
+            dir.update_if(&target, &record, expected, now)
+        })
+        .await
     }
 
     async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {

@@ -352,3 +352,58 @@ async fn a_batched_purge_reconciles_the_index_one_fan_out_directory_at_a_time() 
     assert!(!entry_of(&storage, "ada", &expired).exists());
     assert!(entry_of(&storage, "bob", &live).exists());
 }
+
+/// A conditional update that read the current record, then waited for its lock while another
+/// write replaced or removed the file, answers `Conflict` (or `Gone`) and writes nothing.
+#[tokio::test]
+async fn a_conditional_update_that_loses_the_race_for_the_lock_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage(dir.path());
+    let now = SystemTime::now();
+    for replaced in [true, false] {
+        let id = SessionId::generate();
+        let first = record("1", now);
+        storage.create(test_key(&id), &first, now).await.unwrap();
+        let path = storage.path_of(test_key(&id)).unwrap();
+        // Another writer holds the lock of the current file...
+        let holder = fs::File::open(&path).unwrap();
+        holder.lock().unwrap();
+        let conditional = {
+            let (dir, target) = (
+                Arc::clone(&storage.dir),
+                storage.target(test_key(&id)).unwrap(),
+            );
+            let (next, expected) = (record("2", now), first.revision);
+            std::thread::spawn(move || dir.update_if(&target, &next, expected, now).unwrap())
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !conditional.is_finished(),
+            "the update did not wait for the lock"
+        );
+        // ...and replaces the file (or removes it) before letting go.
+        let other = record("other", now);
+        if replaced {
+            let bytes = crate::storage::directory::format::encode(&other, "tests");
+            let temp = path.with_extension("tmp");
+            fs::write(&temp, bytes).unwrap();
+            fs::rename(&temp, &path).unwrap();
+        } else {
+            fs::remove_file(&path).unwrap();
+        }
+        drop(holder);
+        let outcome = conditional.join().unwrap();
+        let expected = if replaced {
+            Updated::Conflict
+        } else {
+            Updated::Gone
+        };
+        assert_eq!(outcome, expected);
+        let stored = storage.load(test_key(&id), now).await.unwrap();
+        assert_eq!(
+            stored,
+            replaced.then_some(other),
+            "the losing update wrote nothing"
+        );
+    }
+}
