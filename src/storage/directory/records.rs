@@ -4,11 +4,12 @@
 //!   two creators only one can win, in one process or several. An expired or corrupt record
 //!   in the way is replaced while holding its lock.
 //! * `update`, `delete` and `change_id` first lock the current file
-//!   ([`Dir::lock_current`]) and act only after checking what it holds. A delete and an
-//!   update of one session therefore never interleave: an update checks the record is live
-//!   (and, conditional, that its revision is the expected one) and renames its temporary file
-//!   over it under the lock, a delete unlinks it under the lock, and whichever comes second
-//!   sees what the first did.
+//!   ([`Dir::lock_current`]) and act only after checking what it holds; `update_if` reads the
+//!   current file and locks that very file, then checks the name still points at it. A delete
+//!   and an update of one session therefore never interleave: an update checks the record is
+//!   live (and, conditional, that its revision is the expected one) and renames its temporary
+//!   file over it under the lock, a delete unlinks it under the lock, and whichever comes
+//!   second sees what the first did.
 //! * A write that files a record under a principal holds the index entry first, and a write
 //!   that takes a record away from a principal drops the entry after (see `index.rs`).
 
