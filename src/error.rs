@@ -28,8 +28,8 @@ use std::fmt;
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct A;
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct B;
 /// let err = SessionsConfig::new()
-///     .cookie::<A>("s", |c| c)
-///     .cookie::<B>("s", |c| c)
+///     .cookie::<A>("s", |c| c.unprotected())
+///     .cookie::<B>("s", |c| c.unprotected())
 ///     .build()
 ///     .unwrap_err();
 /// assert!(matches!(err, ConfigError::DuplicateName { .. }));
@@ -97,6 +97,18 @@ pub enum ConfigError {
         name: String,
         /// What is wrong.
         reason: Cow<'static, str>,
+    },
+    /// A session carried by value has no transformer, so the client could read and forge it,
+    /// and its registration does not say that this is intended.
+    #[error(
+        "session `{name}` is carried by value without a transformer, so the client can read \
+         and forge it; add `.transform(Encrypt::new(key))` (or `Sign`), or, if that is really \
+         meant (Ktor parity, data that is neither secret nor trusted), say so with \
+         `.unprotected()`"
+    )]
+    Unprotected {
+        /// The session name.
+        name: String,
     },
     /// A transformer or key could not be set up.
     #[error("session `{name}`: {reason}")]
@@ -304,6 +316,9 @@ pub enum StorageErrorKind {
     Backend,
     /// The storage does not offer the operation (a conditional update, the principal index).
     Unsupported,
+    /// The storage holds as many sessions as it may ([`QuotaStorage`](crate::storage::QuotaStorage)):
+    /// no new session until some end.
+    Full,
 }
 
 impl fmt::Display for StorageErrorKind {
@@ -312,6 +327,7 @@ impl fmt::Display for StorageErrorKind {
             StorageErrorKind::Unavailable => "session storage unavailable",
             StorageErrorKind::Backend => "session storage error",
             StorageErrorKind::Unsupported => "not supported by this session storage",
+            StorageErrorKind::Full => "session storage full",
         })
     }
 }
@@ -330,6 +346,15 @@ impl StorageError {
     pub fn backend(message: impl Into<String>) -> StorageError {
         StorageError {
             kind: StorageErrorKind::Backend,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The storage holds as many sessions as it may.
+    pub fn full(message: impl Into<String>) -> StorageError {
+        StorageError {
+            kind: StorageErrorKind::Full,
             message: message.into(),
             source: None,
         }

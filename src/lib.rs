@@ -54,6 +54,10 @@
 //!   cookie attributes, encodings, transformers and key rotation, serializers, storages,
 //!   lifetimes, regeneration, authentication, CSRF protection and flash messages, metrics,
 //!   errors, plain tower, the CLI);
+//! * [`guide::users_and_devices`]: a user's sessions across devices: the principal index, the
+//!   device list, ending devices, credential changes, a limit per user, remember me;
+//! * [`guide::evolving_session_data`]: versioned session types migrated across deploys, and
+//!   conditional updates that lose nothing to concurrent requests;
 //! * [`guide::coming_from_ktor`]: every Ktor `Sessions` call and option mapped to this crate,
 //!   what differs and why, and sharing sessions with a Ktor service during a migration;
 //! * [`guide::coming_from_tower_sessions`]: tower-sessions and actix-session concepts mapped to
@@ -70,8 +74,9 @@
 //!   it back.
 //! * Nothing is lost silently: a value too large for a cookie, or a storage write that fails,
 //!   is an error, never a dropped cookie.
-// One audited `unsafe` call exists: the fork handler of the random generator
-// (`src/random/fork.rs`); everything else is safe Rust.
+// Two audited `unsafe` calls exist: the fork handler of the random generator
+// (`src/random/fork.rs`) and `geteuid` for the directory storage's ownership check
+// (`src/storage/directory/trust.rs`); everything else is safe Rust.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]

@@ -120,6 +120,7 @@ mod memory;
 mod millis;
 mod open;
 pub(crate) mod principal;
+mod quota;
 mod record;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -143,6 +144,7 @@ pub use directory::{DirectoryStorage, DirectoryStorageBuilder};
 pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
 pub use open::{OpenError, open_url};
 pub use principal::{Device, InvalidHandle, OnLimit, PrincipalSession, Principals, SessionHandle};
+pub use quota::{DEFAULT_RECOUNT_EVERY, QuotaStorage};
 pub use record::{Created, Metadata, Record, Revision, Updated};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStorage, RedisStorageBuilder};

@@ -19,35 +19,90 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Keys and values
+//! It keeps the whole storage contract: records of any bytes with their revision and
+//! metadata, conditional updates ([`update_if`](super::SessionStorage::update_if)), and the principal
+//! index ([`sessions_of`](super::SessionStorage::sessions_of),
+//! [`delete_of`](super::SessionStorage::delete_of), [`delete_all_of`](super::SessionStorage::delete_all_of)),
+//! on a single node and on a Cluster.
 //!
-//! A session lives under the key `prefix + hex(SHA-256(namespace, id))`
-//! ([`SessionKey::storage_key`]: the id bound to its session's name); the default prefix is
-//! `typed-sessions:`. The raw id never
-//! reaches Redis, so a dump of the database (or `MONITOR`, or a slow log) reveals no live
-//! session id. The value is one binary string: a 17-byte header (format version `1`,
-//! `created_at` and `expires_at` as big-endian milliseconds since the Unix epoch) followed by
-//! the serialized session, so a load is one `GET` and a parse of two integers.
+//! # Keys
+//!
+//! | what | single node, or a prefix with a hash tag | Cluster, prefix without a hash tag |
+//! |---|---|---|
+//! | a session | `prefix` + *k* | `prefix{t}` + *k* |
+//! | a principal's index | `prefix` + `principal:` + *p* | `prefix{p4}principal:` + *p* |
+//!
+//! *k* is the session's [storage key](SessionKey::storage_key): the SHA-256 of its namespace
+//! (the name the session is registered under) and its id, in hex. *p* is the SHA-256 of a
+//! domain, the namespace and the principal, in hex, and *p4* its first four characters. The
+//! default prefix is `typed-sessions:`. No raw id and no principal name is ever part of a key,
+//! so `KEYS`, `MONITOR` or the slow log reveal neither. The principal hash is not keyed: the
+//! session values hold the principal (an account page reads it back), so a secret would hide
+//! nothing from whoever can read the database, and every instance of the application would
+//! have to share it.
+//!
+//! *t*, the hash tag of a session in a Cluster, is the first four characters of its id when
+//! they are lowercase hex (every default id; a dump therefore shows 16 of an id's 256 bits),
+//! otherwise the first four characters of *k*. Sessions spread over the Cluster by their tag.
+//! [`principal_id_prefix`](super::SessionStorage::principal_id_prefix) gives *p4*, and the sessions
+//! layer starts every new id of that principal's sessions with it: the principal's sessions
+//! and its index then share one hash slot, and one script writes a record and its index entry
+//! together. A write of a principal's session under an id without the prefix is refused (a
+//! [`StorageError`] with [`MisplacedSession`] as its source). On a single node, or under a
+//! prefix with a hash tag (`{sessions}:`, every key in one slot), ids are free and the key
+//! layout is the one of earlier versions. A Cluster prefix that holds a `{` without a whole
+//! tag is refused ([`BraceInPrefix`]): Redis would pick the tag from wherever the next `}` is.
+//!
+//! # Values
+//!
+//! A session's value is one binary string: a fixed header (format `2`; `created_at`,
+//! `expires_at`, revision, end of the absolute lifetime and last seen, as big-endian
+//! milliseconds and integers; flags), for a session with a principal its index reference (*p*),
+//! then the optional metadata (type version, principal, device, address) and the session's
+//! bytes, binary or text. A load is one `GET` and a parse. Everything the scripts need is at a
+//! fixed offset in the first 106 bytes, which they read with `GETRANGE`, never copying the
+//! session into Lua. Values of the earlier format (a 17-byte header) still load, as records
+//! with revision 0 and no metadata beyond their times, and are rewritten in the new format by
+//! their next write.
 //!
 //! # Expiry
 //!
 //! Every write sets the key's expiry to the record's `expires_at` (`PXAT`), so Redis itself
 //! deletes a session when its idle or absolute lifetime ends: no sweep is needed, and
-//! [`delete_expired`](SessionStorage::delete_expired) does nothing and returns 0.
+//! [`delete_expired`](super::SessionStorage::delete_expired) does nothing and returns 0.
 //! Liveness is judged by the application's clock (the `now` every call receives, compared
 //! with the `expires_at` in the header): a load, an update, an id change or a create over an
 //! old record treats a record expired at `now` as absent, even if Redis's clock is behind and
 //! still holds the key.
 //!
-//! # Atomicity
+//! # The principal index
 //!
-//! | operation | Redis commands | atomic because |
-//! |---|---|---|
-//! | `load` | `GET` | one command |
-//! | `create` | `SET key value NX PXAT t`; only if the key exists, a script that replaces it if its record has expired at `now` | one command, or one script |
-//! | `update` | `SET key value XX PXAT t GET`; only if the value it replaced had expired at `now`, a `DEL` | one command (see below) |
-//! | `delete` | `DEL` | one command |
-//! | `change_id` | a script: old live, new free, `SET` new, `DEL` old | one script (single node; Cluster with a hash tag in the prefix) |
+//! Each principal of a namespace has a sorted set: its members are the storage keys of the
+//! principal's sessions (hex, the same bytes as their [handles](super::SessionHandle)), their
+//! scores the end of each session's absolute lifetime (`Metadata::lifetime_ends_at`, never
+//! earlier than its expiry; renewals never pass it). The set follows the records in the same
+//! script: a create of a session with a principal adds it, an id change moves it (also from
+//! one principal to another, a login), a delete removes it. Plain updates and conditional
+//! updates never touch it. Every addition drops the members whose score has passed and sets
+//! the set's own expiry to its highest score, so the set disappears with its last session and
+//! nothing accumulates: a member outlives its session (ended by an idle timeout) at most until
+//! the end of that session's absolute lifetime. A listing reads the records in one script,
+//! shows the live ones that belong to the principal, and drops members whose record is gone.
+//!
+//! # Round trips and atomicity
+//!
+//! | operation | round trips | Redis commands | atomic because |
+//! |---|---|---|---|
+//! | `load` | 1 | `GET` | one command |
+//! | `create` | 1 | `SET key value NX PXAT t`; with a principal, a script (`SET`, `ZADD`, trim, `PEXPIREAT`) | one command or one script |
+//! | | +1 if the key exists | a script that replaces an ended record (and its index entry) | one script |
+//! | `update` | 1 | `SET key value XX PXAT t GET` | one command (see below) |
+//! | | +1 if the replaced record had ended | the delete script | |
+//! | `update_if` | 1 | a script: compare the revision, `SET` | one script |
+//! | `delete` | 1 | a script: `DEL`, and `ZREM` from the principal's index | one script |
+//! | `change_id` | 1 | a script: old live, new free, `SET` new, `DEL` old, move the index entry | one script |
+//! | `change_id` between two Cluster slots | 2 | create the new key (as `create`), then a script that ends the old one | two atomic steps (see below) |
+//! | `sessions_of`, `delete_of`, `delete_all_of` | 1 | a script over the index and the principal's records | one script |
 //!
 //! An update is the hot path of every request that changes a session, so it is one plain
 //! command rather than a script (a Lua call costs Redis about 15 µs of CPU more than the
@@ -57,19 +112,23 @@
 //! already expired at `now` (Redis's clock runs behind the application's), the update deletes
 //! the key and reports the session gone. Between the two commands the ended session holds
 //! the new value for the length of one round trip, and a request that loads it in that window
-//! sees it; the `DEL` ends it for every request after.
+//! sees it; the delete ends it for every request after. Conditional updates are not the hot
+//! path: they are one script that compares the revision where the record lives.
 //!
-//! In a Cluster, the old and the new key of `change_id` are usually in different hash
-//! slots, which no script or transaction can span. The move is then two atomic steps:
-//! create the new key (insert-if-absent), then delete the old one only if it is still live;
-//! if that finds it gone (a concurrent logout) the new key is deleted again and the move
+//! In a Cluster, the old and the new key of `change_id` are in different hash slots unless
+//! both ids carry the same tag (a session of one principal given a new id), and no script or
+//! transaction spans two slots. The move is then two atomic steps: create the new key
+//! (insert-if-absent, with its index entry), then end the old one only if it is still live,
+//! leaving under it, for a few seconds, a tombstone that names the move. If the second step
+//! finds the old record gone (a concurrent logout), the new key is deleted again and the move
 //! reports `false`, so deletion still wins and exactly one of several racing moves succeeds.
-//! If the process dies between the steps, the new key is an orphan nobody knows the id of,
-//! and it expires at its `PXAT`. A prefix with a [hash tag](https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags)
-//! (`{sessions}:`) puts every session in one slot and makes moves a single script again, at
-//! the price of keeping all sessions on one node.
+//! If the process dies between the steps, the new key is an orphan nobody knows the id of; it
+//! expires at its `PXAT` (with a principal, the account page lists it until then). A prefix
+//! with a [hash tag](https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags)
+//! (`{sessions}:`) puts every session in one slot and makes every move one script, at the
+//! price of keeping all sessions on one node.
 //!
-//! # Outages
+//! # Outages and retries
 //!
 //! Every call is bounded by the storage's timeout (default 2 s): an unreachable, stopped or
 //! hung server becomes a [`StorageError`] of kind
@@ -78,6 +137,14 @@
 //! re-establishes itself when the server is back; a call that finds the connection lost is
 //! sent once more on the new connection (within the same timeout), so the first request
 //! after the server's return already succeeds. Nothing panics, nothing needs a restart.
+//!
+//! A lost connection may also have lost only the reply, after the server ran the command (and
+//! the Cluster client resends such commands by itself too). Every write therefore recognises
+//! its own earlier effect: a create that finds a live record with its own revision counts as
+//! inserted; an id change that finds the new key holding its own revision and the old one
+//! gone, or the old key holding its own tombstone, counts as moved; a conditional update that
+//! finds its own revision counts as written; an update that gets back its own value counts as
+//! written. A delete sent twice still deletes, but may report that it found nothing.
 //!
 //! # Why redis-rs
 //!
@@ -95,21 +162,27 @@
 //!   already brings; fred's command interface and its router are larger.
 //! * It is the client maintained by Redis itself, and the one actix-session uses.
 
+mod builder;
 pub(crate) mod connection;
+mod keys;
+mod principals;
 mod record;
+mod records;
 mod scripts;
 mod stats;
+mod writes;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use ::redis::{RedisResult, Value};
-use async_trait::async_trait;
+use ::redis::RedisResult;
 use tokio::time::{Instant, timeout_at};
 
-use self::connection::{Conn, Target, is_retryable, storage_error};
-use super::millis::to_millis;
-use super::{Created, Record, SessionKey, SessionStorage, StorageError, StorageStats};
+pub use self::builder::RedisStorageBuilder;
+use self::connection::{Conn, is_retryable, storage_error};
+pub use self::keys::{BraceInPrefix, MisplacedSession};
+use self::keys::{Keys, Principal};
+use super::{Namespace, SessionKey, StorageError};
 
 /// The key prefix used unless [`RedisStorageBuilder::prefix`] sets another.
 pub const DEFAULT_PREFIX: &str = "typed-sessions:";
@@ -118,132 +191,24 @@ pub const DEFAULT_PREFIX: &str = "typed-sessions:";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Sessions in Redis or a Redis Cluster. See the [module documentation](self) for the key
-/// layout, expiry, atomicity and outage behaviour.
+/// and value layout, expiry, the principal index, atomicity and outage behaviour.
 ///
 /// Cheap to clone: clones share one connection.
 #[derive(Clone)]
 pub struct RedisStorage {
     conn: Conn,
-    prefix: Box<str>,
+    keys: Keys,
     timeout: Duration,
-    /// Whether both keys of an id change always share a hash slot (single node, or a
-    /// prefix with a hash tag), so the move can be one script.
-    atomic_moves: bool,
 }
 
 impl std::fmt::Debug for RedisStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStorage")
             .field("mode", &self.conn)
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.keys.prefix())
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-/// Options for a [`RedisStorage`]: the key prefix and the time limit of each call.
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
-/// use std::time::Duration;
-/// use typed_sessions::storage::RedisStorage;
-///
-/// let storage = RedisStorage::builder()
-///     .prefix("myapp:sessions:")
-///     .timeout(Duration::from_millis(500))
-///     .connect("redis://:password@redis.internal:6379/1")
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "a builder does nothing until `connect` is awaited"]
-pub struct RedisStorageBuilder {
-    prefix: String,
-    timeout: Duration,
-}
-
-impl Default for RedisStorageBuilder {
-    fn default() -> Self {
-        RedisStorageBuilder {
-            prefix: DEFAULT_PREFIX.into(),
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-}
-
-impl RedisStorageBuilder {
-    /// The text every key starts with (default [`DEFAULT_PREFIX`]). Give each application
-    /// sharing a Redis database its own prefix. Braces make a Cluster hash tag (see the
-    /// [module documentation](self)).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// The longest one storage call may take, connecting included (default
-    /// [`DEFAULT_TIMEOUT`]). A call that takes longer fails as
-    /// [`Unavailable`](crate::storage::StorageErrorKind::Unavailable).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Connects to the server or Cluster that `url` names:
-    ///
-    /// * `redis://[user[:password]@]host[:port][/db]`, `rediss://...` (TLS, feature
-    ///   `rustls`), `redis+unix:///path/to/socket[?db=N]`;
-    /// * a Cluster: `redis+cluster://[user[:password]@]host1:port1,host2:port2,...` (or
-    ///   `rediss+cluster://` for TLS); any reachable node is enough to find the others.
-    ///
-    /// Fails with [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) if the
-    /// server cannot be reached within the timeout, and with
-    /// [`Backend`](crate::storage::StorageErrorKind::Backend) for a malformed URL (the message
-    /// never repeats the URL, which may hold a password).
-    pub async fn connect(self, url: &str) -> Result<RedisStorage, StorageError> {
-        let target = Target::parse(url).map_err(StorageError::backend)?;
-        self.open(target).await
-    }
-
-    /// Connects to a Redis Cluster through its seed nodes (`redis://host:port` or
-    /// `rediss://host:port` each).
-    pub async fn connect_cluster<I, S>(self, nodes: I) -> Result<RedisStorage, StorageError>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let target = Target::cluster(nodes).map_err(StorageError::backend)?;
-        self.open(target).await
-    }
-
-    async fn open(self, target: Target) -> Result<RedisStorage, StorageError> {
-        let conn = match tokio::time::timeout(self.timeout, Conn::open(target, self.timeout)).await
-        {
-            Ok(Ok(conn)) => conn,
-            Ok(Err(error)) => return Err(storage_error("connect", error)),
-            Err(_) => {
-                return Err(StorageError::unavailable(format!(
-                    "Redis connect: no answer within {:?}",
-                    self.timeout
-                )));
-            }
-        };
-        let atomic_moves = !conn.is_cluster() || has_hash_tag(&self.prefix);
-        Ok(RedisStorage {
-            conn,
-            prefix: self.prefix.into_boxed_str(),
-            timeout: self.timeout,
-            atomic_moves,
-        })
-    }
-}
-
-/// Whether every key that starts with `prefix` (followed by hex) has the same Cluster hash
-/// slot: the prefix holds `{`, then at least one character, then `}`.
-fn has_hash_tag(prefix: &str) -> bool {
-    prefix
-        .split_once('{')
-        .and_then(|(_, after)| after.find('}'))
-        .is_some_and(|close| close > 0)
 }
 
 impl RedisStorage {
@@ -289,7 +254,7 @@ impl RedisStorage {
 
     /// The key prefix.
     pub fn prefix(&self) -> &str {
-        &self.prefix
+        self.keys.prefix()
     }
 
     /// Whether this storage talks to a Redis Cluster.
@@ -297,8 +262,9 @@ impl RedisStorage {
         self.conn.is_cluster()
     }
 
-    /// The Redis key of a session: the prefix and its [storage key](SessionKey::storage_key)
-    /// (the SHA-256 of its namespace and id) in hex.
+    /// The Redis key of a session on a single node or under a prefix with a hash tag: the
+    /// prefix and its [storage key](SessionKey::storage_key) (the SHA-256 of its namespace and
+    /// id) in hex. [`record_key`](Self::record_key) gives the key of a storage in any mode.
     ///
     /// ```
     /// # #[cfg(feature = "redis")] {
@@ -318,11 +284,52 @@ impl RedisStorage {
         key
     }
 
-    fn key(&self, session: SessionKey<'_>) -> String {
-        Self::key_for(&self.prefix, session)
+    /// The Redis key of a session in this storage (in a Cluster without a hash tag in the
+    /// prefix, with the session's own tag: see the [module documentation](self#keys)).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
+    /// use typed_sessions::storage::{Namespace, RedisStorage, SessionId};
+    /// let storage = RedisStorage::connect("redis://127.0.0.1:6379").await?;
+    /// let id = SessionId::generate();
+    /// let user = Namespace::new("user_session");
+    /// let session = user.key(&id);
+    /// assert_eq!(storage.record_key(session), RedisStorage::key_for(storage.prefix(), session));
+    /// # Ok(()) }
+    /// ```
+    pub fn record_key(&self, session: SessionKey<'_>) -> String {
+        self.keys.record(session).as_str().to_owned()
+    }
+
+    /// The Redis key of the principal index of `principal` in `namespace`: a sorted set of the
+    /// storage keys of its sessions, scored by the end of their absolute lifetimes.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
+    /// use typed_sessions::storage::{Namespace, RedisStorage};
+    /// let storage = RedisStorage::connect("redis://127.0.0.1:6379").await?;
+    /// let key = storage.principal_key(&Namespace::new("user_session"), "ada");
+    /// assert!(key.starts_with("typed-sessions:principal:"));
+    /// assert!(!key.contains("ada"));
+    /// # Ok(()) }
+    /// ```
+    pub fn principal_key(&self, namespace: &Namespace, principal: &str) -> String {
+        self.keys.index(&Principal::of(namespace, principal))
+    }
+
+    /// How long the tombstone of a move between two hash slots stays: longer than any retry
+    /// of the move (ours and the Cluster client's all end with the call's timeout), short
+    /// enough not to matter.
+    fn tombstone_millis(&self) -> u64 {
+        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        timeout.saturating_add(1000)
     }
 
     /// Runs `op` on the connection within the timeout, once more if the connection was lost.
+    ///
+    /// The connection may have been lost after the server ran the command (only its reply
+    /// lost): every `op` given here is a read, or a write that recognises its own earlier
+    /// effect (see the [module documentation](self#outages-and-retries)).
     async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StorageError>
     where
         F: Fn(Conn) -> Fut,
@@ -345,250 +352,5 @@ impl RedisStorage {
             Ok(Err(error)) => Err(storage_error(what, error)),
             Err(_) => Err(timed_out()),
         }
-    }
-
-    /// Inserts `value` under `key` unless a live record holds it at `now`.
-    async fn insert(
-        &self,
-        key: &str,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<bool, StorageError> {
-        let value = record::encode(record);
-        let pxat = record::pxat(record);
-        let set: Value = self
-            .run("create", |mut conn| {
-                let (key, value) = (key, &value);
-                async move {
-                    ::redis::cmd("SET")
-                        .arg(key)
-                        .arg(value)
-                        .arg("NX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        if !matches!(set, Value::Nil) {
-            return Ok(true);
-        }
-        // The key exists: a live session, or one expired by our clock but not yet by Redis's.
-        let now = to_millis(now);
-        let inserted: i64 = self
-            .run("create", |mut conn| {
-                let (key, value) = (key, &value);
-                async move {
-                    scripts::CREATE
-                        .key(key)
-                        .arg(value)
-                        .arg(pxat)
-                        .arg(now)
-                        .invoke_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        Ok(inserted == 1)
-    }
-
-    /// Deletes `key`; whether it existed.
-    async fn remove(&self, key: &str) -> Result<bool, StorageError> {
-        let removed: i64 = self
-            .run("delete", |mut conn| async move {
-                ::redis::cmd("DEL").arg(key).query_async(&mut conn).await
-            })
-            .await?;
-        Ok(removed > 0)
-    }
-}
-
-#[async_trait]
-impl SessionStorage for RedisStorage {
-    async fn load(
-        &self,
-        key: SessionKey<'_>,
-        now: SystemTime,
-    ) -> Result<Option<Record>, StorageError> {
-        let (session, key) = (key, self.key(key));
-        let value: Option<Vec<u8>> = self
-            .run("load", |mut conn| {
-                let key = &key;
-                async move { ::redis::cmd("GET").arg(key).query_async(&mut conn).await }
-            })
-            .await?;
-        let Some(value) = value else {
-            return Ok(None);
-        };
-        match record::decode(value) {
-            Some(record) if record.is_expired(now) => Ok(None),
-            Some(record) => Ok(Some(record)),
-            None => {
-                tracing::warn!(
-                    id = %session.id().log_tag(),
-                    "a Redis session value is not in the expected format; it is removed"
-                );
-                self.remove(&key).await?;
-                Ok(None)
-            }
-        }
-    }
-
-    async fn create(
-        &self,
-        key: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<Created, StorageError> {
-        let key = self.key(key);
-        Ok(if self.insert(&key, record, now).await? {
-            Created::Inserted
-        } else {
-            Created::Collision
-        })
-    }
-
-    async fn update(
-        &self,
-        key: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<bool, StorageError> {
-        let (session, key) = (key, self.key(key));
-        let value = record::encode(record);
-        let pxat = record::pxat(record);
-        // One command, no script: `XX` writes only over an existing key (a deleted session
-        // stays deleted), `GET` returns what it replaced, so the clock rule is judged here.
-        let replaced: Option<Vec<u8>> = self
-            .run("update", |mut conn| {
-                let (key, value) = (&key, &value);
-                async move {
-                    ::redis::cmd("SET")
-                        .arg(key)
-                        .arg(value)
-                        .arg("XX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .arg("GET")
-                        .query_async(&mut conn)
-                        .await
-                }
-            })
-            .await?;
-        match replaced {
-            None => Ok(false),
-            Some(old) if record::is_live(&old, to_millis(now)) => Ok(true),
-            Some(_) => {
-                // The key held a record expired by our clock (Redis's runs behind) or a value
-                // of another format: the session had ended, so the write must not revive it.
-                tracing::debug!(
-                    id = %session.id().log_tag(),
-                    "Redis update replaced an ended record; removing it"
-                );
-                self.remove(&key).await?;
-                Ok(false)
-            }
-        }
-    }
-
-    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
-        self.remove(&self.key(key)).await
-    }
-
-    async fn change_id(
-        &self,
-        old: SessionKey<'_>,
-        new: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<bool, StorageError> {
-        let (old_key, new_key) = (self.key(old), self.key(new));
-        let now_ms = to_millis(now);
-        if self.atomic_moves {
-            let value = record::encode(record);
-            let pxat = record::pxat(record);
-            let moved: i64 = self
-                .run("change_id", |mut conn| {
-                    let (old_key, new_key, value) = (&old_key, &new_key, &value);
-                    async move {
-                        scripts::CHANGE_ID
-                            .key(old_key)
-                            .key(new_key)
-                            .arg(value)
-                            .arg(pxat)
-                            .arg(now_ms)
-                            .invoke_async(&mut conn)
-                            .await
-                    }
-                })
-                .await?;
-            return Ok(moved == 1);
-        }
-        // Two hash slots: insert the new record, then take the old one if it is still live.
-        if !self.insert(&new_key, record, now).await? {
-            return Ok(false);
-        }
-        let taken = self
-            .run("change_id", |mut conn| {
-                let old_key = &old_key;
-                async move {
-                    scripts::TAKE_LIVE
-                        .key(old_key)
-                        .arg(now_ms)
-                        .invoke_async::<i64>(&mut conn)
-                        .await
-                }
-            })
-            .await;
-        match taken {
-            Ok(1) => Ok(true),
-            Ok(_) => {
-                // Ended meanwhile (a concurrent logout or move): deletion wins.
-                self.remove(&new_key).await?;
-                Ok(false)
-            }
-            Err(error) => {
-                // Unknown whether the old record is gone: take the new one back, best effort.
-                if let Err(undo) = self.remove(&new_key).await {
-                    tracing::warn!(error = %undo, "Redis change_id: could not remove the new key after a failure; it expires on its own");
-                }
-                Err(error)
-            }
-        }
-    }
-
-    /// Redis deletes expired keys by itself (every key carries `PXAT`), so this does nothing
-    /// and returns 0.
-    async fn delete_expired(&self, _now: SystemTime) -> Result<u64, StorageError> {
-        Ok(0)
-    }
-
-    fn backend(&self) -> &'static str {
-        "redis"
-    }
-
-    /// `SCAN` over the storage's keys (`prefix*`, every primary of a Cluster), reading each
-    /// record's header for its expiry and `MEMORY USAGE` for the size (the value lengths
-    /// where `MEMORY USAGE` is not allowed). Records expired by the `now` given but not yet
-    /// by Redis's clock count as expired; values under the prefix that are not records
-    /// count as unreadable.
-    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
-        self.survey(now).await.map(Some)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hash_tags() {
-        assert!(has_hash_tag("{sessions}:"));
-        assert!(has_hash_tag("app:{s}"));
-        assert!(!has_hash_tag("typed-sessions:"));
-        assert!(!has_hash_tag("{}:"));
-        assert!(!has_hash_tag("{open:"));
-        assert!(!has_hash_tag("close}:"));
     }
 }

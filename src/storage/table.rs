@@ -8,11 +8,15 @@
 //! * **Bound.** The capacity is split exactly over the shards, so the table never holds more
 //!   than its capacity; a shard starts evicting when it is full even if others are not (with
 //!   random keys, shards fill evenly).
-//! * **Eviction when full: dead entries first, then the least recently used.** A full shard
-//!   first removes every dead (expired) entry, at most once a second; if that frees nothing,
-//!   the CLOCK hand evicts one entry: it removes the first dead entry it meets, gives entries
-//!   used since its last pass a second chance, and evicts the first entry that was not used
-//!   (the classic approximation of LRU, without a linked list).
+//! * **Eviction when full: dead entries first, then entries never used again, then the least
+//!   recently used.** A full shard first removes every dead (expired) entry, at most once a
+//!   second; if that frees nothing, the CLOCK hand evicts one entry: it removes the first dead
+//!   entry it meets, gives entries used since its last pass a second chance, and evicts the
+//!   first entry that was not used (the classic approximation of LRU, without a linked list).
+//!   The hand first looks only at *probationary* entries, inserted and never used since; only
+//!   a shard without any evicts an *established* one. A flood of sessions that never come back
+//!   (one per request of a client without cookies) so evicts its own sessions, not the ones
+//!   real users keep using (the idea of 2Q and segmented LRU).
 //! * **Sweeping without a per-request cost.** Every insert of a new key also moves the hand two
 //!   steps and removes the dead entries it finds there: constant work, which sweeps the whole
 //!   table in step with the rate at which new entries arrive.
@@ -57,6 +61,8 @@ pub(crate) struct Shard<V> {
 struct Slot<V> {
     value: V,
     referenced: bool,
+    /// Used at least once since it was inserted (not merely created).
+    established: bool,
 }
 
 /// What [`Shard::insert`] did to make room.
@@ -197,6 +203,7 @@ impl<V> Shard<V> {
     pub(crate) fn get(&mut self, key: &Key) -> Option<&mut V> {
         let slot = self.map.get_mut(key)?;
         slot.referenced = true;
+        slot.established = true;
         Some(&mut slot.value)
     }
 
@@ -206,12 +213,35 @@ impl<V> Shard<V> {
     }
 
     /// Inserts or replaces the entry under `key`. A new key may first cost some sweeping and,
-    /// if the shard is full, the eviction of one entry (a dead one if there is any).
+    /// if the shard is full, the eviction of one entry (a dead one if there is any). A new key
+    /// starts probationary; a replaced one is established.
     pub(crate) fn insert(&mut self, key: Key, value: V, is_dead: impl Fn(&V) -> bool) -> Evicted {
+        self.insert_as(key, value, false, is_dead)
+    }
+
+    /// [`insert`](Self::insert) of an entry already in use elsewhere (moved under a new key):
+    /// established from the start.
+    pub(crate) fn insert_established(
+        &mut self,
+        key: Key,
+        value: V,
+        is_dead: impl Fn(&V) -> bool,
+    ) -> Evicted {
+        self.insert_as(key, value, true, is_dead)
+    }
+
+    fn insert_as(
+        &mut self,
+        key: Key,
+        value: V,
+        established: bool,
+        is_dead: impl Fn(&V) -> bool,
+    ) -> Evicted {
         if let Some(slot) = self.map.get_mut(&key) {
             *slot = Slot {
                 value,
                 referenced: true,
+                established: true,
             };
             return Evicted::None;
         }
@@ -226,6 +256,7 @@ impl<V> Shard<V> {
             Slot {
                 value,
                 referenced: true,
+                established,
             },
         );
         evicted
@@ -291,33 +322,80 @@ impl<V> Shard<V> {
                 return Evicted::None;
             }
         }
-        // The CLOCK hand: at most two passes (the first may only clear reference bits).
+        // Probationary entries first; established ones only if there is none.
+        if let Some(evicted) = self.clock(is_dead, false) {
+            return evicted;
+        }
+        self.clock(is_dead, true).unwrap_or(Evicted::None)
+    }
+
+    /// The CLOCK hand over the probationary entries (or, with `established`, over all): at
+    /// most two passes (the first may only clear reference bits). `None` if it found no entry
+    /// to remove.
+    fn clock(&mut self, is_dead: &impl Fn(&V) -> bool, established: bool) -> Option<Evicted> {
         for _ in 0..=2 * self.map.len() {
             if self.hand >= self.map.len() {
                 self.hand = 0;
             }
-            let Some((_, slot)) = self.map.get_index_mut(self.hand) else {
-                return Evicted::None; // empty shard: nothing to evict
-            };
+            let slot = &mut self.map.get_index_mut(self.hand)?.1;
             if is_dead(&slot.value) {
                 self.map.swap_remove_index(self.hand);
-                return Evicted::None;
+                return Some(Evicted::None);
             }
-            if slot.referenced {
+            if slot.established && !established {
+                self.hand += 1;
+            } else if slot.referenced {
                 slot.referenced = false;
                 self.hand += 1;
             } else {
                 self.map.swap_remove_index(self.hand);
-                return Evicted::Live;
+                return Some(Evicted::Live);
             }
         }
-        Evicted::None
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_entries_never_used_again_evicts_only_its_own() {
+        let table: Table<u32> = Table::with_shards(100, 1);
+        // 60 entries in use: inserted, then read again.
+        for n in 0..60 {
+            let k = key(n);
+            table.shard(&k).insert(k, n, |_| false);
+            assert!(table.shard(&k).get(&k).is_some());
+        }
+        // A flood of 10 000 entries that are never read.
+        for n in 1000..11_000 {
+            let k = key(n);
+            let evicted = table.shard(&k).insert(k, n, |_| false);
+            table.note_eviction(evicted);
+        }
+        for n in 0..60 {
+            assert!(
+                table.shard(&key(n)).peek(&key(n)).is_some(),
+                "entry {n} in use was evicted"
+            );
+        }
+        assert_eq!(table.len(), 100);
+        // Only established entries left to choose from: the least recently used goes.
+        let only_established: Table<u32> = Table::with_shards(3, 1);
+        for n in 0..3 {
+            let k = key(n);
+            only_established.shard(&k).insert(k, n, |_| false);
+            only_established.shard(&k).get(&k);
+        }
+        let k = key(99);
+        assert_eq!(
+            only_established.shard(&k).insert(k, 99, |_| false),
+            Evicted::Live
+        );
+        assert_eq!(only_established.len(), 3);
+    }
 
     fn key(n: u32) -> Key {
         let mut bytes = [0u8; 32];

@@ -344,6 +344,21 @@ fn key(id: &SessionId) -> SessionKey<'_> {
     CONTRACT.key(id)
 }
 
+/// A new id for a session of `principal` in `namespace`, made as the sessions layer makes it:
+/// starting with the prefix the storage asks for
+/// ([`principal_id_prefix`](SessionStorage::principal_id_prefix)), if any.
+fn principal_id(s: &dyn SessionStorage, namespace: &Namespace, principal: &str) -> SessionId {
+    let id = SessionId::generate();
+    let Some(prefix) = s.principal_id_prefix(namespace, principal) else {
+        return id;
+    };
+    let text = format!("{prefix}{}", id.as_str().get(prefix.len()..).unwrap_or(""));
+    match SessionId::parse(&text).or_else(|| SessionId::parse_custom(&text)) {
+        Some(prefixed) => prefixed,
+        None => panic!("storage contract: the storage's id prefix {prefix:?} makes no valid id"),
+    }
+}
+
 const SECOND: Duration = Duration::from_secs(1);
 const HOUR: Duration = Duration::from_secs(3600);
 

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use tokio::sync::Barrier;
 
-use super::{CONTRACT, Case, Ctx, HOUR, SECOND, key};
+use super::{CONTRACT, Case, Ctx, HOUR, SECOND, key, principal_id};
 use crate::storage::{
     Namespace, Record, SessionHandle, SessionId, SessionStorage, StorageErrorKind,
 };
@@ -51,7 +52,18 @@ async fn listed(
     ns: &Namespace,
     principal: &str,
 ) -> BTreeSet<String> {
-    let sessions = ctx.ok("sessions_of", s.sessions_of(ns, principal, ctx.base).await);
+    listed_at(ctx, s, ns, principal, ctx.base).await
+}
+
+/// [`listed`] at `now`.
+async fn listed_at(
+    ctx: &Ctx,
+    s: &dyn SessionStorage,
+    ns: &Namespace,
+    principal: &str,
+    now: SystemTime,
+) -> BTreeSet<String> {
+    let sessions = ctx.ok("sessions_of", s.sessions_of(ns, principal, now).await);
     let mut handles = BTreeSet::new();
     for session in sessions {
         ctx.check(
@@ -59,7 +71,7 @@ async fn listed(
             "sessions_of listed a record of another principal",
         );
         ctx.check(
-            !session.record.is_expired(ctx.base),
+            !session.record.is_expired(now),
             "sessions_of listed an expired record",
         );
         handles.insert(session.handle.to_string());
@@ -79,10 +91,10 @@ fn set(ids: &[&SessionId]) -> BTreeSet<String> {
 async fn index(ctx: &Ctx, s: &dyn SessionStorage) {
     let other_ns = Namespace::new("contract-other");
     let (a1, a2, a3, b1, plain) = (
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
-        SessionId::generate(),
+        principal_id(s, &CONTRACT, "ada"),
+        principal_id(s, &CONTRACT, "ada"),
+        principal_id(s, &other_ns, "ada"),
+        principal_id(s, &CONTRACT, "bob"),
         SessionId::generate(),
     );
     let ada = |data: &str| ctx.live(data).with_principal("ada");
@@ -132,13 +144,13 @@ async fn index(ctx: &Ctx, s: &dyn SessionStorage) {
         .map(|s| s.record.clone());
     ctx.expect("the listed record after an update", a1_listed, Some(&newer));
     // change_id moves the entry; a login moves an anonymous session under a principal.
-    let moved = SessionId::generate();
+    let moved = principal_id(s, &CONTRACT, "ada");
     ctx.ok(
         "change_id",
         s.change_id(key(&a2), key(&moved), &ada("2b"), ctx.base)
             .await,
     );
-    let login = SessionId::generate();
+    let login = principal_id(s, &CONTRACT, "ada");
     ctx.ok(
         "change_id",
         s.change_id(key(&plain), key(&login), &ada("login"), ctx.base)
@@ -155,7 +167,7 @@ async fn index(ctx: &Ctx, s: &dyn SessionStorage) {
         "the index did not follow delete",
     );
     // An expired session is not listed, swept or not.
-    let short = SessionId::generate();
+    let short = principal_id(s, &CONTRACT, "ada");
     let dying = ctx.record("dying", SECOND * 10).with_principal("ada");
     ctx.ok("create", s.create(key(&short), &dying, ctx.base).await);
     let later = ctx.at(10);
@@ -168,19 +180,19 @@ async fn index(ctx: &Ctx, s: &dyn SessionStorage) {
     );
     ctx.ok("delete_expired", s.delete_expired(later).await);
     ctx.check(
-        listed(ctx, s, &CONTRACT, "ada").await == set(&[&moved, &login]),
+        listed_at(ctx, s, &CONTRACT, "ada", later).await == set(&[&moved, &login]),
         "the index lost live sessions in delete_expired",
     );
 }
 
 /// delete_of ends only the principal's own session; delete_all_of ends all or all but one.
 async fn ends(ctx: &Ctx, s: &dyn SessionStorage) {
-    let ids: Vec<SessionId> = (0..4).map(|_| SessionId::generate()).collect();
+    let ids: Vec<SessionId> = (0..4).map(|_| principal_id(s, &CONTRACT, "ada")).collect();
     for id in &ids {
         let record = ctx.live("{}").with_principal("ada");
         ctx.ok("create", s.create(key(id), &record, ctx.base).await);
     }
-    let bob = SessionId::generate();
+    let bob = principal_id(s, &CONTRACT, "bob");
     let bob_record = ctx.live("{}").with_principal("bob");
     ctx.ok("create", s.create(key(&bob), &bob_record, ctx.base).await);
     let bob_handle = SessionHandle::of(key(&bob));
@@ -264,7 +276,7 @@ async fn concurrent(ctx: &Ctx, s: Arc<dyn SessionStorage>) {
         let (s, barrier, ctx) = (Arc::clone(&s), Arc::clone(&barrier), *ctx);
         handles.push(tokio::spawn(async move {
             let record = ctx.live("{}").with_principal("ada");
-            let id = SessionId::generate();
+            let id = principal_id(&*s, &CONTRACT, "ada");
             match task % 4 {
                 // A login by regeneration of an anonymous session.
                 0 => {
@@ -339,7 +351,7 @@ async fn concurrent(ctx: &Ctx, s: Arc<dyn SessionStorage>) {
             None,
         );
     }
-    let again = SessionId::generate();
+    let again = principal_id(&*s, &CONTRACT, "ada");
     let record: Record = ctx.live("{}").with_principal("ada");
     ctx.ok(
         "create",

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::Barrier;
 
-use super::{Case, Ctx, HOUR, key};
+use super::{CONTRACT, Case, Ctx, HOUR, key, principal_id};
 use crate::storage::{
     Created, Metadata, Revision, SessionId, SessionStorage, StorageErrorKind, Updated,
 };
@@ -43,7 +43,8 @@ async fn metadata(ctx: &Ctx, s: &dyn SessionStorage) {
     meta.device = Some("Firefox on Linux".into());
     meta.address = Some("192.0.2.0/24".into());
     let record = ctx.live("{}").with_meta(meta.clone());
-    let (id, moved) = (SessionId::generate(), SessionId::generate());
+    let principal = meta.principal.as_deref().unwrap_or_default();
+    let (id, moved) = (principal_id(s, &CONTRACT, principal), SessionId::generate());
     ctx.ok("create", s.create(key(&id), &record, ctx.base).await);
     let got = ctx.ok("load", s.load(key(&id), ctx.base).await);
     ctx.expect("load with metadata", got, Some(&record));

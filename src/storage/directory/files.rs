@@ -92,13 +92,49 @@ pub(crate) fn exists(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// Opens the session file at `path` for reading, never following a symbolic link: a link in
+/// a record's place is an error, not a file elsewhere. Anything else that is not a regular
+/// file (a FIFO, a device) is an error too; it is opened without blocking, so a FIFO cannot
+/// stall the thread.
+pub(crate) fn open_record(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            // `O_NOFOLLOW` on a link: `ELOOP` (Linux, macOS), `EMLINK` (FreeBSD).
+            if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::EMLINK)) {
+                io::Error::other(
+                    "a session file is a symbolic link, which this storage never follows",
+                )
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("a session file is not a regular file"));
+    }
+    Ok(file)
+}
+
+/// When a Ktor-layout record last written at `written` expires: `max_age` later. A file's time
+/// is whatever was set on it (a tmpfs takes any 64-bit second), so one near the end of time
+/// expires then rather than overflowing.
+pub(crate) fn ktor_expiry(written: SystemTime, max_age: Duration) -> SystemTime {
+    written
+        .checked_add(max_age)
+        .or_else(|| written.checked_add(crate::clock::FOREVER))
+        .unwrap_or(written)
+}
+
 pub(crate) fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
-/// Opens `path` for reading; `None` if there is no file.
+/// Opens the session file (or index entry) at `path` for reading, as [`open_record`] does;
+/// `None` if there is no file.
 pub(crate) fn open_existing(path: &Path) -> io::Result<Option<File>> {
-    match File::open(path) {
+    match open_record(path) {
         Ok(file) => Ok(Some(file)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -142,11 +178,8 @@ impl Dir {
             Layout::Ktor { max_age } => match bytes {
                 data if !data.is_empty() => {
                     let written = metadata.modified()?;
-                    let expires_at = written
-                        .checked_add(max_age)
-                        .unwrap_or(written + crate::clock::FOREVER);
                     Contents::Record(Stored {
-                        record: Record::new(data, written, expires_at),
+                        record: Record::new(data, written, ktor_expiry(written, max_age)),
                         namespace: None,
                     })
                 }
@@ -237,7 +270,7 @@ impl Dir {
 
     pub(crate) fn sync(&self, dir: &Path) -> io::Result<()> {
         if self.durable {
-            layout::sync_dir(dir)?;
+            layout::sync_dir(&self.root, dir)?;
         }
         Ok(())
     }

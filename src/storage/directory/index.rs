@@ -34,7 +34,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-use super::files::{Contents, Dir, RETRIES, exists, remove_quietly, same_file};
+use super::files::{Contents, Dir, RETRIES, exists, open_existing, remove_quietly, same_file};
 use super::format::Stored;
 use super::layout::{self, Layout, Location};
 use super::sweep::Kept;
@@ -128,10 +128,9 @@ impl Dir {
             let (file, new) = match created {
                 Ok(file) => (file, true),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    match File::open(&entry.file) {
-                        Ok(file) => (file, false),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(e),
+                    match open_existing(&entry.file)? {
+                        Some(file) => (file, false),
+                        None => continue,
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -150,7 +149,7 @@ impl Dir {
                     file.sync_all()?;
                 }
                 // Also when it existed: its creator may not have synced it yet.
-                layout::sync_dir(&entry.dir)?;
+                layout::sync_dir(&self.root, &entry.dir)?;
             }
             return Ok(Held {
                 file,
@@ -332,6 +331,14 @@ impl Dir {
         fan_out: Option<&str>,
     ) -> io::Result<(u64, u64)> {
         let index = self.root.join(INDEX_DIR);
+        // Below the root nothing is followed (see the trust checks at open): the index's own
+        // directory is no exception. Its fan-out and owner directories are listed without
+        // following links.
+        if fs::symlink_metadata(&index).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(io::Error::other(
+                "the principal index directory is a symbolic link, which this storage never follows",
+            ));
+        }
         let fan_outs = match fan_out {
             Some(name) => vec![name.to_owned()],
             None => self.index_fan_outs()?,

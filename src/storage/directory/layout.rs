@@ -1,8 +1,8 @@
 //! Where a session's file lives: the default (hashed) layout and Ktor's layout.
 
-use std::fs::{self, DirBuilder, File};
+use std::fs::{self, DirBuilder, OpenOptions};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -148,7 +148,7 @@ pub(crate) fn create_dirs(root: &Path, location: &Location, durable: bool) -> io
         match DirBuilder::new().mode(0o700).create(&next) {
             Ok(()) => {
                 if durable {
-                    sync_dir(&current)?;
+                    sync_dir(root, &current)?;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -177,9 +177,19 @@ pub(crate) fn prune_dirs(location: &Location) {
     }
 }
 
-/// Fsyncs a directory, so the entries added to or removed from it survive a power loss.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+/// Fsyncs a directory, so the entries added to or removed from it survive a power loss. The
+/// root is opened as configured; a directory below it never through a symbolic link.
+pub(crate) fn sync_dir(root: &Path, dir: &Path) -> io::Result<()> {
+    let flags = if dir == root {
+        libc::O_DIRECTORY
+    } else {
+        libc::O_DIRECTORY | libc::O_NOFOLLOW
+    };
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(dir)?
+        .sync_all()
 }
 
 #[cfg(test)]

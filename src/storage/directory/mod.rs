@@ -30,6 +30,29 @@
 //! altered, has times no `SystemTime` holds, or is otherwise undecodable reads as absent and is
 //! removed; it is never an error, nor a panic. Files are created `0600` and directories `0700`.
 //!
+//! The check is not keyed: it catches corruption (a torn or truncated write, a flipped bit on
+//! disk, a file of another version), not an attacker. Anyone who can write to the directory
+//! can compute it and so write a valid record with any data and any lifetime, or copy one
+//! session's file over another's; keying it would not change that much, since such a writer
+//! runs as the server's user (see below) and can read the server's keys too. The protection
+//! against tampering is that nobody else can write there, which [`open`](DirectoryStorage::open)
+//! checks.
+//!
+//! # The directory must be private
+//!
+//! [`open`](DirectoryStorage::open) refuses, with an error that names the problem and the fix
+//! (its source is an [`UntrustedDirectory`]), a root or a fan-out directory of the layout that
+//! is not owned by the process's effective user or that its group or others can write, and a
+//! fan-out directory that is a symbolic link. A root that others can list is accepted with a
+//! warning (they see file names; in the Ktor-compatible layout those are the raw ids). Make
+//! the directory `0700`, owned by the server's user, in a parent that other users cannot
+//! write either (they could rename it away). The path up to the root is followed as
+//! configured; below it the storage never follows a symbolic link: session files are opened
+//! with `O_NOFOLLOW` (a link in a record's place is an error, never a file elsewhere, and so is
+//! anything that is not a regular file), directories are created and walked without following
+//! links, and a fan-out directory is fsynced through `O_NOFOLLOW`. The checks run at `open`;
+//! a directory made public afterwards is not noticed until the next start.
+//!
 //! # Durability and atomicity
 //!
 //! Every write goes into a new temporary file (`.<name>.<random>.tmp`) in the session's own
@@ -53,7 +76,7 @@
 //! (on local file systems; not on NFS). Reads take no lock.
 //!
 //! Requirements: a Unix system, and a local file system with hard links (ext4, xfs, btrfs,
-//! APFS, tmpfs, ...). Keep the directory private to the server's user.
+//! APFS, tmpfs, ...), private to the server's user (see above).
 //!
 //! Blocking file I/O runs on tokio's blocking pool, never on the runtime's worker threads.
 //!
@@ -140,6 +163,9 @@
 //!   read that meets a Ktor write halfway can see a partial file. An unreadable file therefore
 //!   reads as absent but is not removed by a read in this layout; sweeps remove it only once
 //!   it is older than `max_age`.
+//! * **One user.** The checks at open apply to this layout too: the Ktor service and this one
+//!   must run as the same user (Ktor creates its directories with the process's umask, often
+//!   `0755`: readable, which is accepted with a warning, but a group-writable umask is not).
 //! * Prefer the default layout for anything but a migration.
 
 mod files;
@@ -149,9 +175,10 @@ mod layout;
 mod records;
 mod session_storage;
 mod sweep;
+mod trust;
 
 use std::fs::DirBuilder;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -160,6 +187,7 @@ use self::files::Dir;
 use self::layout::{Layout, Location};
 use self::records::Target;
 use self::sweep::Sweep;
+pub use self::trust::{DirectoryRole, UntrustedDirectory};
 use super::{SessionKey, StorageError};
 
 /// How long a session file lasts after its last write in the Ktor-compatible layout, by
@@ -258,11 +286,19 @@ impl DirectoryStorageBuilder {
         self
     }
 
-    /// Creates the directory if needed (mode `0700`), removes stray temporary files left by a
-    /// crash and, in the default layout, reconciles the principal index with the records
-    /// (entries a crash left without their record go; see the
-    /// [module documentation](self#the-principal-index)). Meant for startup: it runs blocking
-    /// I/O on the calling thread, and reads the record of every index entry once.
+    /// Creates the directory if needed (mode `0700`), checks that it is private to this
+    /// process's user, removes stray temporary files left by a crash and, in the default
+    /// layout, reconciles the principal index with the records (entries a crash left without
+    /// their record go; see the [module documentation](self#the-principal-index)). Meant for
+    /// startup: it runs blocking I/O on the calling thread, and reads the record of every
+    /// index entry once.
+    ///
+    /// The root and every fan-out directory of the layout below it must be owned by the
+    /// process's effective user and not writable by its group or by others, and no fan-out
+    /// directory may be a symbolic link; otherwise this is an error (kind
+    /// [`Backend`](crate::storage::StorageErrorKind::Backend)) whose source is an
+    /// [`UntrustedDirectory`] naming the problem and its fix. A root that other users can list
+    /// is accepted with a warning.
     pub fn open(self) -> Result<DirectoryStorage, StorageError> {
         let unavailable = |message: &'static str| {
             move |e: std::io::Error| StorageError::unavailable(message).with_source(e)
@@ -272,18 +308,7 @@ impl DirectoryStorageBuilder {
             .mode(0o700)
             .create(&self.root)
             .map_err(unavailable("cannot create the session directory"))?;
-        let metadata = std::fs::metadata(&self.root)
-            .map_err(unavailable("cannot read the session directory"))?;
-        if !metadata.is_dir() {
-            return Err(StorageError::unavailable(
-                "the session directory path is not a directory",
-            ));
-        }
-        if metadata.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(
-                "the session directory can be read or entered by other users; make it 0700"
-            );
-        }
+        trust::verify(&self.root, self.layout)?;
         let dir = Dir {
             root: self.root,
             layout: self.layout,

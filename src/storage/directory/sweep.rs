@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::files::{Contents, Dir, open_existing, remove_quietly};
+use super::files::{Contents, Dir, open_existing, open_record, remove_quietly};
 use super::index::Owner;
 use super::layout::{self, Layout, Location};
 
@@ -248,7 +248,7 @@ impl Dir {
         }
         drop(locked);
         if self.durable {
-            layout::sync_dir(&location.dir)?;
+            layout::sync_dir(&self.root, &location.dir)?;
         }
         Ok(Kept::Removed(contents))
     }
@@ -318,7 +318,7 @@ impl Dir {
                 }
                 self.survey_dir(&entry.path(), depth + 1, now, survey)?;
             } else if kind.is_file() && self.layout.is_session_file(&name, depth) {
-                let mut file = match File::open(entry.path()) {
+                let mut file = match open_record(&entry.path()) {
                     Ok(file) => file,
                     // Removed since the listing: a delete or a sweep.
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

@@ -24,9 +24,11 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
 /// Sessions kept in this process's memory: lost on restart, not shared between processes.
 ///
 /// * **Bounded.** At most [`capacity`](Self::capacity) sessions (default
-///   [`DEFAULT_MEMORY_CAPACITY`]). When full, expired sessions go first, then the least
-///   recently used one (a CLOCK approximation of LRU); each such eviction of a live session
-///   logs the user out, so size the capacity for your peak and watch
+///   [`DEFAULT_MEMORY_CAPACITY`]). When full, expired sessions go first, then sessions never
+///   used since they were created (what a flood of requests without cookies leaves behind),
+///   and only then the least recently used of the sessions in use (a CLOCK approximation of
+///   LRU). Each eviction of a live session logs its user out, so size the capacity for your
+///   peak and watch
 ///   [`evictions`](Self::evictions). The bound is exact and kept per shard, so a storage
 ///   filled to the brim starts evicting slightly early (filling 1 000 000 sessions into a
 ///   storage of capacity 1 000 000 kept 999 254 of them).
@@ -310,7 +312,9 @@ impl SessionStorage for MemoryStorage {
             if let Some(removed) = pair.a().remove(&old_key) {
                 self.index_removed(old, &removed);
             }
-            let evicted = pair.b().insert(new_key, entry, |e| e.is_expired(now));
+            let evicted = pair
+                .b()
+                .insert_established(new_key, entry, |e| e.is_expired(now));
             self.index_added(new, new_key, record);
             Some(evicted)
         });
@@ -476,11 +480,12 @@ mod tests {
         }
         assert_eq!(live(&storage, &long, later).await, 64);
         assert_eq!(storage.evictions(), 0);
-        // A new session counts as just used. One more session makes the hand pass over all
+        // All 64 are in use (just read). One more session makes the hand pass over all
         // (clearing their marks) and evict one.
         let hour_record = Record::new("extra", later, later + hour);
+        let first_extra = SessionId::generate();
         storage
-            .create(test_key(&SessionId::generate()), &hour_record, later)
+            .create(test_key(&first_extra), &hour_record, later)
             .await
             .unwrap();
         assert_eq!(storage.evictions(), 1);
@@ -490,9 +495,10 @@ mod tests {
         };
         let survivors: Vec<&SessionId> = long.iter().filter(|id| present(id)).collect();
         assert_eq!(survivors.len(), 63);
-        // Use all survivors but one; the next eviction takes exactly that one.
+        // Use all survivors but one, and the new session; the next eviction takes exactly
+        // the unused one. (Had the new session not been used again, it would go first.)
         let (unused, used) = survivors.split_first().unwrap();
-        for id in used {
+        for id in used.iter().copied().chain([&first_extra]) {
             storage.load(test_key(id), later).await.unwrap();
         }
         let extra = SessionId::generate();
@@ -523,6 +529,31 @@ mod tests {
         }
         assert!(storage.len() >= 50, "{}", storage.len());
         assert_eq!(storage.evictions() as usize, 2000 - storage.len());
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_sessions_never_used_again_does_not_evict_the_ones_in_use() {
+        let storage = MemoryStorage::with_capacity(1000);
+        let now = SystemTime::now();
+        let record = Record::new("user", now, now + Duration::from_secs(3600));
+        // 500 users: created, then used.
+        let mut users = Vec::new();
+        for _ in 0..500 {
+            let id = SessionId::generate();
+            storage.create(test_key(&id), &record, now).await.unwrap();
+            users.push(id);
+        }
+        assert_eq!(live(&storage, &users, now).await, 500);
+        // 20 000 sessions of a client that never sends its cookie back.
+        let flood = Record::new("flood", now, now + Duration::from_secs(3600));
+        for _ in 0..20_000 {
+            let id = SessionId::generate();
+            storage.create(test_key(&id), &flood, now).await.unwrap();
+        }
+        // Every user keeps their session (a shard whose share of users exceeds its share of
+        // the capacity would have to evict one; with 500 users in 1000 places it does not).
+        assert_eq!(live(&storage, &users, now).await, 500);
+        assert!(storage.evictions() >= 19_000, "{}", storage.evictions());
     }
 
     async fn live(storage: &MemoryStorage, ids: &[SessionId], now: SystemTime) -> usize {

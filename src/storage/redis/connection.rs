@@ -70,6 +70,11 @@ impl Target {
         }
         Ok(Target::Cluster(nodes))
     }
+
+    /// Whether this names a Cluster.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Target::Cluster(_))
+    }
 }
 
 fn info(url: &str) -> Result<ConnectionInfo, String> {

@@ -8,7 +8,7 @@ use ::redis::{Value, from_redis_value};
 
 use super::RedisStorage;
 use super::connection::Node;
-use super::record::{self, HEADER_LEN};
+use super::record;
 use crate::storage::millis::from_millis;
 use crate::storage::{StorageError, StorageStats};
 
@@ -28,12 +28,13 @@ struct Tally {
 }
 
 impl RedisStorage {
-    /// Counts this storage's sessions (keys `prefix + 64 hex digits`) on every node.
+    /// Counts this storage's sessions (its record keys: the prefix, a hash tag in a Cluster
+    /// that tags keys, 64 hex digits) on every node.
     pub(super) async fn survey(&self, now: SystemTime) -> Result<StorageStats, StorageError> {
         let nodes = self
             .run("stats", |mut conn| async move { conn.primaries().await })
             .await?;
-        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let pattern = format!("{}*", glob_escape(self.prefix()));
         let mut tally = Tally::default();
         for node in &nodes {
             let mut cursor = 0u64;
@@ -41,7 +42,7 @@ impl RedisStorage {
                 let (next, keys) = self.scan_page(node.as_ref(), cursor, &pattern).await?;
                 let keys: Vec<Vec<u8>> = keys
                     .into_iter()
-                    .filter(|key| self.is_session_key(key))
+                    .filter(|key| self.keys.is_record_key(key))
                     .collect();
                 if !keys.is_empty() {
                     self.tally_page(node.as_ref(), &keys, now, &mut tally)
@@ -59,17 +60,6 @@ impl RedisStorage {
         } else {
             stats.with_size(tally.memory, "memory of the session keys (MEMORY USAGE)")
         })
-    }
-
-    /// Whether `key` is one of this storage's: the prefix, then a 64-digit storage key.
-    fn is_session_key(&self, key: &[u8]) -> bool {
-        key.strip_prefix(self.prefix.as_bytes())
-            .is_some_and(|hash| {
-                hash.len() == 64
-                    && hash
-                        .iter()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-            })
     }
 
     async fn scan_page(
@@ -107,7 +97,7 @@ impl RedisStorage {
                 .cmd("GETRANGE")
                 .arg(key)
                 .arg(0)
-                .arg(HEADER_LEN - 1)
+                .arg(HEAD_LEN - 1)
                 .cmd("MEMORY")
                 .arg("USAGE")
                 .arg(key)
@@ -135,24 +125,42 @@ impl RedisStorage {
                 Err(_) => tally.memory_unavailable = true,
             }
             match expiry_of(header) {
-                Some(expires_at) if expires_at <= now => tally.expired += 1,
-                Some(_) => tally.live += 1,
-                None => tally.unreadable += 1,
+                Head::Record(expires_at) if expires_at <= now => tally.expired += 1,
+                Head::Record(_) => tally.live += 1,
+                Head::Tombstone => {}
+                Head::Unreadable => tally.unreadable += 1,
             }
         }
         Ok(())
     }
 }
 
-/// The `expires_at` in a record's header, or `None` if the value is not a record.
-fn expiry_of(header: Value) -> Option<SystemTime> {
-    let bytes: Vec<u8> = from_redis_value(header).ok()?;
-    let (version, times) = bytes.split_first()?;
-    if *version != record::VERSION {
-        return None;
+/// How many bytes of each value a page reads: enough for the expiry of either format.
+const HEAD_LEN: usize = 42;
+
+/// What the first bytes of a value under a record key say.
+#[derive(Debug, PartialEq, Eq)]
+enum Head {
+    /// A record expiring then.
+    Record(SystemTime),
+    /// What a move leaves under its old key for a few seconds: not a session.
+    Tombstone,
+    /// Not a record of this storage.
+    Unreadable,
+}
+
+/// What `header` (the first bytes of a value) holds.
+fn expiry_of(header: Value) -> Head {
+    let Ok(bytes) = from_redis_value::<Vec<u8>>(header) else {
+        return Head::Unreadable;
+    };
+    if record::is_tombstone(&bytes) {
+        return Head::Tombstone;
     }
-    let expires: [u8; 8] = times.get(8..16)?.try_into().ok()?;
-    Some(from_millis(u64::from_be_bytes(expires)))
+    match record::expires_at_ms(&bytes) {
+        Some(ms) => Head::Record(from_millis(ms)),
+        None => Head::Unreadable,
+    }
 }
 
 /// `text` with the characters special to `SCAN MATCH` (`* ? [ ] \`) escaped.
@@ -172,7 +180,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::storage::Record;
+    use crate::storage::{Namespace, Record, Revision};
 
     #[test]
     fn glob_characters_are_escaped() {
@@ -184,11 +192,22 @@ mod tests {
     #[test]
     fn the_expiry_comes_from_the_header() {
         let expires = UNIX_EPOCH + Duration::from_millis(1_700_000_600_002);
-        let value = record::encode(&Record::new("{}", UNIX_EPOCH, expires));
-        let header = Value::BulkString(value[..HEADER_LEN].to_vec());
-        assert_eq!(expiry_of(header), Some(expires));
-        assert_eq!(expiry_of(Value::BulkString(b"{\"json\":1}".to_vec())), None);
-        assert_eq!(expiry_of(Value::BulkString(vec![1, 2, 3])), None);
-        assert_eq!(expiry_of(Value::Nil), None);
+        let record = Record::new("{}", UNIX_EPOCH, expires).with_principal("ada");
+        let value = record::encode(&record, &Namespace::new("s")).value;
+        let header = Value::BulkString(value[..HEAD_LEN].to_vec());
+        assert_eq!(expiry_of(header), Head::Record(expires));
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&0u64.to_be_bytes());
+        v1.extend_from_slice(&1_700_000_600_002u64.to_be_bytes());
+        assert_eq!(expiry_of(Value::BulkString(v1)), Head::Record(expires));
+        let stone = record::tombstone(Revision::from_u64(1)).to_vec();
+        assert_eq!(expiry_of(Value::BulkString(stone)), Head::Tombstone);
+        let json = Value::BulkString(b"{\"json\":1}".to_vec());
+        assert_eq!(expiry_of(json), Head::Unreadable);
+        assert_eq!(
+            expiry_of(Value::BulkString(vec![1, 2, 3])),
+            Head::Unreadable
+        );
+        assert_eq!(expiry_of(Value::Nil), Head::Unreadable);
     }
 }

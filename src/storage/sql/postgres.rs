@@ -12,8 +12,9 @@ use super::statements::{Dialect, Statements};
 use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
-/// Sessions in a PostgreSQL table. See the [module documentation](super) for the table,
-/// expiry, atomicity and outage behaviour.
+/// Sessions in a PostgreSQL table, with conditional updates and the principal index. See the
+/// [module documentation](super) for the table and its migration, expiry, the principal index,
+/// what each operation costs, and the behaviour in an outage.
 ///
 /// Cheap to clone: clones share one connection pool.
 ///
@@ -103,7 +104,8 @@ impl PostgresStorageBuilder {
 
     /// Connects to the database `url` names (`postgres://` or `postgresql://`, with any
     /// parameter libpq-style URLs take, such as `sslmode`; TLS needs the `rustls` feature),
-    /// then creates or checks the sessions table.
+    /// then creates, migrates or checks the sessions table (see the
+    /// [module documentation](super#versions-and-migration)).
     ///
     /// Fails with [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) if the
     /// database cannot be reached within the timeout, and with
@@ -133,6 +135,7 @@ impl PostgresStorageBuilder {
             limits: Limits {
                 timeout: self.timeout,
                 retries: self.max_connections,
+                retry_busy: false,
             },
             table: self.table,
         };

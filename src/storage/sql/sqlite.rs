@@ -15,8 +15,9 @@ use super::statements::{Dialect, Statements};
 use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
-/// Sessions in an SQLite database file. See the [module documentation](super) for the
-/// table, expiry, atomicity and outage behaviour.
+/// Sessions in an SQLite database file, with conditional updates and the principal index. See
+/// the [module documentation](super) for the table and its migration, expiry, the principal
+/// index, what each operation costs, and the behaviour in an outage.
 ///
 /// The file is opened in WAL mode (readers never wait for the writer) with
 /// `synchronous=NORMAL` (durable across application crashes; a power loss may take the last
@@ -106,7 +107,8 @@ impl SqliteStorageBuilder {
         self
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`, then creates, migrates or
+    /// checks the sessions table (see the [module documentation](super#versions-and-migration)).
     pub async fn open(self, path: impl AsRef<Path>) -> Result<SqliteStorage, StorageError> {
         self.connect_with(SqliteConnectOptions::new().filename(path))
             .await
@@ -162,6 +164,7 @@ impl SqliteStorageBuilder {
             limits: Limits {
                 timeout: self.timeout,
                 retries: 0,
+                retry_busy: false,
             },
             table: self.table,
         };

@@ -211,6 +211,7 @@ impl ById {
                     }),
                     stale_key: false,
                     value_expires_at: None,
+                    expiry_cut: false,
                 }),
             }),
             Err(_) => {

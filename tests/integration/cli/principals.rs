@@ -94,6 +94,26 @@ async fn expect_principal_commands(url: &str) {
     let none = run(&["store", "sessions", url, "--session", "account", "ada"]).expect(0);
     assert!(none.has_line("sessions: 0"), "{none:#?}");
 
+    // Handles (base64url) and custom ids may start with `-`: they are values, not options.
+    let dash = format!("-{}", "A".repeat(42));
+    let nobody = run(&[
+        "store",
+        "end",
+        url,
+        "--session",
+        "account",
+        "ada",
+        "--handle",
+        &dash,
+    ])
+    .expect(0);
+    assert!(nobody.has_line("ended: 0"), "{nobody:#?}");
+    let custom = run(&["store", "clear", url, "--session", "account", "-custom_id"]).expect(0);
+    assert!(
+        custom.field("removed").unwrap().starts_with("no"),
+        "{custom:#?}"
+    );
+
     run(&["store", "end", url, "--session", "account", "ada"]).expect_error(2, "--handle");
     run(&[
         "store",

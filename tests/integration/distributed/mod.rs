@@ -14,6 +14,12 @@ pub mod postgres;
 pub mod redis;
 #[cfg(feature = "redis")]
 pub mod redis_cluster;
+#[cfg(feature = "redis")]
+mod redis_faults;
+#[cfg(feature = "redis")]
+mod redis_format;
+#[cfg(feature = "redis")]
+mod redis_index;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

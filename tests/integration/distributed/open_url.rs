@@ -13,13 +13,11 @@ use crate::support::servers;
 async fn round_trip(storage: &dyn typed_sessions::storage::SessionStorage) {
     let t = base();
     let id = SessionId::generate();
-    storage
-        .create(session_key(&id), &record("via url", t, HOUR), t)
-        .await
-        .unwrap();
+    let written = record("via url", t, HOUR);
+    storage.create(session_key(&id), &written, t).await.unwrap();
     assert_eq!(
         storage.load(session_key(&id), t).await.unwrap(),
-        Some(record("via url", t, HOUR))
+        Some(written)
     );
 }
 

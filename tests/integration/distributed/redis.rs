@@ -175,21 +175,14 @@ async fn scripts_are_reloaded_after_a_script_flush() {
             .unwrap()
     );
     assert!(server.command("SCRIPT FLUSH").unwrap().starts_with("+OK"));
+    let v3 = record("v3", t, HOUR);
     assert!(
         storage
-            .change_id(
-                session_key(second),
-                session_key(third),
-                &record("v3", t, HOUR),
-                t
-            )
+            .change_id(session_key(second), session_key(third), &v3, t)
             .await
             .unwrap()
     );
-    assert_eq!(
-        storage.load(session_key(third), t).await.unwrap(),
-        Some(record("v3", t, HOUR))
-    );
+    assert_eq!(storage.load(session_key(third), t).await.unwrap(), Some(v3));
     assert_eq!(storage.load(session_key(second), t).await.unwrap(), None);
 }
 

@@ -99,14 +99,9 @@ async fn a_cluster_url_and_node_list_reach_the_same_sessions() {
         .unwrap();
     let t = base();
     let id = SessionId::generate();
-    by_list
-        .create(session_key(&id), &record("x", t, HOUR), t)
-        .await
-        .unwrap();
-    assert_eq!(
-        by_url.load(session_key(&id), t).await.unwrap(),
-        Some(record("x", t, HOUR))
-    );
+    let x = record("x", t, HOUR);
+    by_list.create(session_key(&id), &x, t).await.unwrap();
+    assert_eq!(by_url.load(session_key(&id), t).await.unwrap(), Some(x));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

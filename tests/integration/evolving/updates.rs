@@ -237,7 +237,7 @@ async fn an_update_never_revives_a_session_ended_between_its_read_and_its_write(
 #[tokio::test]
 async fn by_value_sessions_cannot_update_conditionally() {
     let layer = SessionsConfig::new()
-        .cookie::<Cart>("cart", |c| c.secure(false))
+        .cookie::<Cart>("cart", |c| c.secure(false).unprotected())
         .build()
         .unwrap();
     let app = cart_routes().layer(layer);

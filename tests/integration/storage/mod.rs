@@ -3,6 +3,7 @@
 
 mod crash;
 mod example;
+mod floods;
 mod hostile;
 mod layer;
 

@@ -122,8 +122,8 @@ pub struct ClearArgs {
     session: String,
 
     /// The session id (the raw id, not the signed cookie value); `-` reads it from standard
-    /// input, which keeps it out of shell history.
-    #[arg(value_name = "SESSION_ID")]
+    /// input, which keeps it out of shell history. (Custom ids may start with `-`.)
+    #[arg(value_name = "SESSION_ID", allow_hyphen_values = true)]
     id: String,
 }
 
@@ -161,8 +161,8 @@ pub struct EndArgs {
     #[arg(value_name = "PRINCIPAL")]
     principal: String,
 
-    /// The session to end, as `store sessions` names it.
-    #[arg(long, value_name = "HANDLE")]
+    /// The session to end, as `store sessions` names it (handles may start with `-`).
+    #[arg(long, value_name = "HANDLE", allow_hyphen_values = true)]
     handle: Option<String>,
 
     /// End every session of the user.

@@ -52,6 +52,16 @@ fn round_trips_exactly() {
 }
 
 #[test]
+fn the_extremes_of_the_clock_round_trip() {
+    let latest = UNIX_EPOCH + Duration::new(i64::MAX as u64, 999_999_999);
+    let earliest = UNIX_EPOCH - Duration::new(i64::MAX as u64, 999_999_999);
+    let mut meta = Metadata::new(latest, earliest);
+    meta.principal = Some("ada".into());
+    let record = Record::new("{}", earliest, latest).with_meta(meta);
+    assert_eq!(decode(encode(&record, "s")).map(|s| s.record), Some(record));
+}
+
+#[test]
 fn files_of_the_first_format_still_load_with_default_metadata() {
     let bytes = v1(
         b"{\"a\":1}",
@@ -117,6 +127,13 @@ fn well_checked_garbage_is_refused_without_panicking() {
         (format!("{MAGIC_V1} {max} 2 0"), vec![]),
         (format!("{MAGIC_V1} {min} 2 0"), vec![]),
         (format!("{MAGIC_V1} 1{huge} 2 0"), vec![]),
+        (
+            format!(
+                "{MAGIC_V1} {} 0 0",
+                i128::from(u64::MAX) * 1_000_000_000 + 999_999_999
+            ),
+            vec![],
+        ),
         (
             format!("{MAGIC_V2} 1 {max} 0000000000000000 1 1 - 0 - - - 0"),
             vec![],

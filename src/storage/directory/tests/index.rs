@@ -407,3 +407,15 @@ async fn a_conditional_update_that_loses_the_race_for_the_lock_writes_nothing() 
         );
     }
 }
+
+#[tokio::test]
+async fn a_linked_index_directory_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("s");
+    let storage = storage(&root);
+    login(&storage, &SessionId::generate(), "ada").await;
+    let elsewhere = dir.path().join("elsewhere");
+    fs::rename(root.join("principals"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, root.join("principals")).unwrap();
+    assert!(DirectoryStorage::open(&root).is_err());
+}

@@ -1,10 +1,12 @@
 //! The directory storage's own tests: the contract, files and their permissions, corrupt files,
-//! sweeps; the file format, the principal index and the Ktor-compatible layout in their own
-//! files.
+//! sweeps; the file format, the principal index, the Ktor-compatible layout, far-future times
+//! and the trust checks at open in their own files.
 
+mod far_future;
 mod format;
 mod index;
 mod ktor;
+mod trust;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

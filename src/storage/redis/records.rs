@@ -1,0 +1,251 @@
+//! The storage contract on Redis: loads, creates, updates, conditional updates, deletes and id
+//! changes of records, each keeping the principal index in step (see the
+//! [module documentation](super) for the commands and their atomicity).
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::keys::RecordKey;
+use super::record::{self, Encoded, Stored};
+use super::{RedisStorage, scripts};
+use crate::storage::millis::to_millis;
+use crate::storage::{
+    Created, Namespace, PrincipalSession, Record, Revision, SessionHandle, SessionKey,
+    SessionStorage, StorageError, StorageStats, Updated,
+};
+
+impl RedisStorage {
+    /// The value under `key`, if any.
+    async fn get(&self, what: &str, key: &RecordKey) -> Result<Option<Vec<u8>>, StorageError> {
+        self.run(what, |mut conn| async move {
+            ::redis::cmd("GET")
+                .arg(key.as_str())
+                .query_async(&mut conn)
+                .await
+        })
+        .await
+    }
+
+    /// `record` encoded for `session`'s namespace, refused if it would land outside its
+    /// principal's hash slot.
+    fn encode(
+        &self,
+        key: &RecordKey,
+        session: SessionKey<'_>,
+        record: &Record,
+    ) -> Result<Encoded, StorageError> {
+        let encoded = record::encode(record, session.namespace());
+        if let Some(principal) = &encoded.principal {
+            self.keys.check_placement(key, principal)?;
+        }
+        Ok(encoded)
+    }
+}
+
+#[async_trait]
+impl SessionStorage for RedisStorage {
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        let (session, key) = (key, self.keys.record(key));
+        let Some(value) = self.get("load", &key).await? else {
+            return Ok(None);
+        };
+        match record::decode(value) {
+            Stored::Record(record) if record.is_expired(now) => Ok(None),
+            Stored::Record(record) => Ok(Some(record)),
+            Stored::Tombstone => Ok(None),
+            Stored::Foreign => {
+                tracing::warn!(
+                    id = %session.id().log_tag(),
+                    "a Redis session value is not in the expected format; it is removed"
+                );
+                self.remove(&key).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn create(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Created, StorageError> {
+        let (session, key) = (key, self.keys.record(key));
+        let encoded = self.encode(&key, session, record)?;
+        Ok(if self.insert(&key, &encoded, record, now).await? {
+            Created::Inserted
+        } else {
+            Created::Collision
+        })
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let (session, key) = (key, self.keys.record(key));
+        let encoded = self.encode(&key, session, record)?;
+        let pxat = record::pxat(record);
+        // One command, no script: `XX` writes only over an existing key (a deleted session
+        // stays deleted), `GET` returns what it replaced, so the clock rule is judged here.
+        // Sent twice (a lost reply), it gets back its own value, live: written.
+        let replaced: Option<Vec<u8>> = self
+            .run("update", |mut conn| {
+                let (key, value) = (&key, &encoded.value);
+                async move {
+                    ::redis::cmd("SET")
+                        .arg(key.as_str())
+                        .arg(value)
+                        .arg("XX")
+                        .arg("PXAT")
+                        .arg(pxat)
+                        .arg("GET")
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        match replaced {
+            None => Ok(false),
+            Some(old) if record::is_live(&old, to_millis(now)) => Ok(true),
+            Some(_) => {
+                // The key held a record expired by our clock (Redis's runs behind), a
+                // tombstone or a value of another format: the session had ended, so the write
+                // must not revive it.
+                tracing::debug!(
+                    id = %session.id().log_tag(),
+                    "Redis update replaced an ended record; removing it"
+                );
+                self.remove(&key).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn update_if(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
+        let (session, key) = (key, self.keys.record(key));
+        let encoded = self.encode(&key, session, record)?;
+        let (pxat, now) = (record::pxat(record), to_millis(now));
+        let expected = record::revision_bytes(expected);
+        let revision = record::revision_bytes(record.revision);
+        let outcome: i64 = self
+            .run("update_if", |mut conn| {
+                let (key, value) = (&key, &encoded.value);
+                async move {
+                    scripts::UPDATE_IF
+                        .key(key.as_str())
+                        .arg(value)
+                        .arg(pxat)
+                        .arg(now)
+                        .arg(&expected[..])
+                        .arg(&revision[..])
+                        .invoke_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok(match outcome {
+            1 => Updated::Written,
+            2 => Updated::Conflict,
+            _ => Updated::Gone,
+        })
+    }
+
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        self.remove(&self.keys.record(key)).await
+    }
+
+    async fn change_id(
+        &self,
+        old: SessionKey<'_>,
+        new: SessionKey<'_>,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let (old_key, new_key) = (self.keys.record(old), self.keys.record(new));
+        let encoded = self.encode(&new_key, new, record)?;
+        if old_key.tag() == new_key.tag() {
+            // One hash slot: a single node, a prefix with a hash tag, or ids with one tag.
+            self.move_in_slot(&old_key, &new_key, &encoded, record, now)
+                .await
+        } else {
+            self.move_across_slots(&old_key, &new_key, &encoded, record, now)
+                .await
+        }
+    }
+
+    /// Redis deletes expired keys by itself (every key carries `PXAT`, every index its highest
+    /// score), so this does nothing and returns 0.
+    async fn delete_expired(&self, _now: SystemTime) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    fn supports_conditional_updates(&self) -> bool {
+        true
+    }
+
+    fn supports_principals(&self) -> bool {
+        true
+    }
+
+    async fn sessions_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        self.list_principal(namespace, principal, now).await
+    }
+
+    async fn delete_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        self.end_principal_session(namespace, principal, handle)
+            .await
+    }
+
+    async fn delete_all_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        self.end_principal_sessions(namespace, principal, except)
+            .await
+    }
+
+    /// In a Cluster without a hash tag in the prefix: the principal's four hex characters, so
+    /// its sessions and its index share a hash slot. `None` otherwise (one slot holds all).
+    fn principal_id_prefix(&self, namespace: &Namespace, principal: &str) -> Option<String> {
+        self.keys.id_prefix(namespace, principal)
+    }
+
+    /// `SCAN` over the storage's keys (`prefix*`, every primary of a Cluster), reading each
+    /// record's header for its expiry and `MEMORY USAGE` for the size (the value lengths
+    /// where `MEMORY USAGE` is not allowed). Records expired by the `now` given but not yet
+    /// by Redis's clock count as expired; values under a record key that are not records
+    /// count as unreadable; principal indexes and the tombstones of moves are not counted.
+    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
+        self.survey(now).await.map(Some)
+    }
+}
