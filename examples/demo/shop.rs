@@ -5,6 +5,7 @@
 //! The cart remembers its owner: after a logout and a login as someone else in the same
 //! browser, the new user starts with an empty cart.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +23,7 @@ use super::auth::{self, UserSession};
 use super::forms::Notice;
 use super::html::{PageContext, esc, euros};
 use super::setup::Setup;
+use super::users::Users;
 
 /// Something to buy.
 pub struct Product {
@@ -79,12 +81,12 @@ pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
 }
 
 /// `GET /shop`, `POST /shop/cart` (add), `POST /shop/cart/empty` (login required).
-pub fn routes() -> Router<AppState> {
+pub fn routes(users: &Arc<Users>) -> Router<AppState> {
     Router::new()
         .route("/shop", get(shop))
         .route("/shop/cart", post(add))
         .route("/shop/cart/empty", post(empty))
-        .route_layer(auth::require_login())
+        .route_layer(auth::require_login(users))
 }
 
 /// Each product in `items` with its count, in catalogue order, and the total in cents.
