@@ -11,7 +11,7 @@
 //! compares it with [`Users::credentials`] on every request: a session made before a change is
 //! refused at its next request, whatever ended or did not end it before (Django's session auth
 //! hash, ASP.NET's security stamp). The password change also ends the user's other sessions at
-//! once through the principal index (see `account`), so this check is the safety net: for a
+//! once through the principal index (see `password`), so this check is the safety net: for a
 //! session the index could not end (a storage outage at that moment), and after a restart,
 //! where a session made with a changed password is refused because the password is the listed
 //! one again.
