@@ -54,16 +54,6 @@ pub enum ConfigError {
         /// The name it was first registered under.
         existing: String,
     },
-    /// More sessions than one configuration can serve (128; stack a second layer for more).
-    #[error(
-        "{count} sessions are registered; one configuration holds at most {limit} (stack a second layer for more)"
-    )]
-    TooManySessions {
-        /// How many were registered.
-        count: usize,
-        /// The limit.
-        limit: usize,
-    },
     /// The cookie name is not a valid RFC 6265 cookie name.
     #[error("`{name}` is not a valid cookie name: {reason}")]
     InvalidCookieName {
@@ -109,14 +99,6 @@ pub enum ConfigError {
     Unprotected {
         /// The session name.
         name: String,
-    },
-    /// A transformer or key could not be set up.
-    #[error("session `{name}`: {reason}")]
-    InvalidTransformer {
-        /// The session name.
-        name: String,
-        /// What is wrong.
-        reason: Cow<'static, str>,
     },
     /// Any other invalid setting.
     #[error("session `{name}`: {reason}")]

@@ -102,7 +102,7 @@ pub mod fuzzing;
 pub mod guide;
 mod id;
 mod layer;
-pub mod metrics;
+mod metrics;
 mod pipeline;
 mod random;
 pub mod serializer;
@@ -119,7 +119,7 @@ pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::{MODIFY_ATTEMPTS, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
-pub use transport::{CookieConfig, CookieEncoding, SameSite};
+pub use transport::{CookieEncoding, SameSite};
 
 /// The README's code, compiled and run as doctests so it cannot drift from the crate.
 #[cfg(doctest)]

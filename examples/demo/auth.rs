@@ -19,7 +19,6 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::flash::Flash;
 use typed_sessions::{SessionId, Sessions, SessionsConfig, Sign};
 
@@ -58,7 +57,7 @@ pub const COOKIE: &str = "user_session";
 
 /// Registers `user_session`: by id in the shared storage, the id signed.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<UserSession, CookieById>(COOKIE, setup.storage.clone(), |c| {
+    config.cookie_with_storage::<UserSession, _>(COOKIE, setup.storage.clone(), |c| {
         c.max_age(LIFETIME)
             .idle_timeout(IDLE_TIMEOUT)
             .secure(setup.secure)

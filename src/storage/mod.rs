@@ -331,8 +331,9 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// Storages whose backend expires records by itself may return `0`.
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError>;
 
-    /// A short name for the kind of backend, used as the `backend` label of
-    /// [metrics](crate::metrics) (`"custom"` unless overridden).
+    /// A short name for the kind of backend, used as the `backend` label of the metrics
+    /// (`SessionsConfig::metrics`; the guide's "Metrics" section lists them), `"custom"` unless
+    /// overridden.
     fn backend(&self) -> &'static str {
         "custom"
     }

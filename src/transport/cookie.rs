@@ -42,13 +42,14 @@ impl SameSite {
     }
 }
 
-/// The attributes of a session cookie.
+/// The attributes of a session cookie, set through the cookie settings of
+/// [`SessionBuilder`](crate::SessionBuilder).
 ///
 /// Defaults are secure: `Path=/`, `Max-Age` 7 days, `Secure`, `HttpOnly`, `SameSite=Lax`, no
 /// `Domain`, Ktor's URI encoding. [`CookieConfig::ktor_defaults`] gives Ktor's own defaults
 /// instead (`Secure` off, no `SameSite`, and Ktor's `$x-enc` marker attribute).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieConfig {
+pub(crate) struct CookieConfig {
     pub(crate) path: Option<String>,
     pub(crate) domain: Option<String>,
     pub(crate) max_age: Option<Duration>,
@@ -79,7 +80,7 @@ impl Default for CookieConfig {
 impl CookieConfig {
     /// Ktor's defaults exactly: `Path=/`, 7 days, `HttpOnly`, no `Secure`, no `SameSite`, URI
     /// encoding, and the `$x-enc=URI_ENCODING` attribute Ktor appends to every `Set-Cookie`.
-    pub fn ktor_defaults() -> CookieConfig {
+    pub(crate) fn ktor_defaults() -> CookieConfig {
         CookieConfig {
             secure: false,
             same_site: None,
