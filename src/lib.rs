@@ -88,6 +88,7 @@
 #[cfg(feature = "axum")]
 pub mod auth;
 pub mod clock;
+mod codec;
 pub mod config;
 #[cfg(feature = "axum")]
 pub mod csrf;
@@ -114,7 +115,7 @@ pub mod transform;
 pub mod transport;
 
 pub use config::{SessionBuilder, SessionData, SessionsConfig};
-pub use error::{ConfigError, SessionError};
+pub use error::{ConfigError, MissingSessionsLayer, SessionError};
 pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::{MODIFY_ATTEMPTS, Sessions};

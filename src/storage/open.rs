@@ -219,24 +219,13 @@ fn take_options(url: &str) -> Result<(String, Options), OpenError> {
     Ok((url, options))
 }
 
+/// An option value of the URL's query, decoded as a form value (`%XX`, `+` for a space).
 fn percent_decode(text: &str) -> Result<String, OpenError> {
-    let bad = || OpenError::InvalidUrl {
-        reason: "an option value has a malformed %-escape or is not UTF-8".into(),
-    };
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'%' => {
-                let hex = [bytes.next().ok_or_else(bad)?, bytes.next().ok_or_else(bad)?];
-                let hex = std::str::from_utf8(&hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad())
+    crate::codec::percent::decode(text, true)
+        .map(std::borrow::Cow::into_owned)
+        .ok_or_else(|| OpenError::InvalidUrl {
+            reason: "an option value has a malformed %-escape or is not UTF-8".into(),
+        })
 }
 
 #[cfg(feature = "redis")]

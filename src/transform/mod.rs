@@ -173,6 +173,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
+pub use crate::error::TransformError;
 pub use encrypt::{Encrypt, EncryptAlgorithm};
 pub use envelope::{Format, MAX_VALUE_LEN, Opened};
 pub use keys::{Key, KeyError, KeyId, KeyRing, MAX_KEY_LEN, MIN_KEY_LEN};
@@ -245,33 +246,14 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// Why a transformer could not protect an outgoing value.
-///
-/// [`Sessions::set`](crate::Sessions::set) reports it as
-/// [`SessionError::TooLarge`](crate::SessionError::TooLarge) or
-/// [`SessionError::Transform`](crate::SessionError::Transform).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransformError {
-    /// The protected value would exceed what the format accepts back.
-    #[error("the protected value would be {size} bytes long, over the limit of {limit}")]
-    TooLarge {
-        /// The size it would have had.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// Any other failure (the message never contains the value or key material).
-    #[error("{0}")]
-    Failed(String),
-}
-
 /// One step of the chain: protects a string on the way out, checks and unwraps it on the way in.
 ///
 /// Implement it to add your own step; the built-in ones are in this module.
 ///
 /// ```
-/// use typed_sessions::transform::{Rejection, TransformContext, TransformError, Transformer};
+/// use typed_sessions::transform::{
+///     Rejection, TransformContext, TransformError, Transformer, Unwrapped,
+/// };
 ///
 /// /// Appends `;1` on write and requires it on read (the shape of Ktor's own chain test).
 /// struct Append;
@@ -279,28 +261,25 @@ pub enum TransformError {
 ///     fn write(&self, _: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
 ///         Ok(format!("{value};1"))
 ///     }
-///     fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-///         value.strip_suffix(";1").map(str::to_owned).ok_or(Rejection::Malformed)
+///     fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+///         let inner = value.strip_suffix(";1").ok_or(Rejection::Malformed)?;
+///         Ok(Unwrapped::new(inner.to_owned()))
 ///     }
 /// }
 /// let ctx = TransformContext::new("s", std::time::SystemTime::now());
 /// assert_eq!(Append.write(&ctx, "0").unwrap(), "0;1");
-/// assert_eq!(Append.read(&ctx, "0;1").unwrap(), "0");
+/// assert_eq!(Append.read(&ctx, "0;1").unwrap().value, "0");
 /// ```
 pub trait Transformer: Send + Sync + 'static {
     /// Protects `value`.
     fn write(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError>;
 
-    /// Checks `value` and returns what was protected. `value` comes from a client: every
-    /// failure must be a [`Rejection`], never a panic.
-    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection>;
-
-    /// Like [`read`](Self::read), and also says whether the value should be written again
-    /// under the current key (it was protected with a previous key of a [`KeyRing`]), and when
-    /// it expires. The default reports neither.
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
-        self.read(ctx, value).map(Unwrapped::new)
-    }
+    /// Checks `value` and returns what was protected, with what the transformer knows about
+    /// it: whether it should be written again under the current key (a previous key of a
+    /// [`KeyRing`] protected it) and when it expires ([`Unwrapped::new`] for a value with
+    /// neither). `value` comes from a client: every failure must be a [`Rejection`], never a
+    /// panic.
+    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection>;
 
     /// A short description for diagnostics (never key material).
     fn describe(&self) -> String {
@@ -312,7 +291,7 @@ pub trait Transformer: Send + Sync + 'static {
     }
 }
 
-/// What a transformer found inside a value it accepted.
+/// What a transformer found inside a value it accepted ([`Transformer::read`]).
 ///
 /// `Debug` shows the value's length, not the value (session content or an id).
 #[derive(Clone, PartialEq, Eq)]
@@ -337,7 +316,8 @@ impl fmt::Debug for Unwrapped {
 }
 
 impl Unwrapped {
-    /// A value with no key or expiry information.
+    /// A value protected with the current key (or by a transformer without keys) that carries
+    /// no expiry.
     pub fn new(value: String) -> Unwrapped {
         Unwrapped {
             value,
@@ -396,9 +376,9 @@ impl Chain {
                 expires_at: None,
             });
         };
-        let first = first.read_detail(ctx, value)?;
+        let first = first.read(ctx, value)?;
         let all = steps.try_fold(first, |acc, step| {
-            let next = step.read_detail(ctx, &acc.value)?;
+            let next = step.read(ctx, &acc.value)?;
             Ok(Unwrapped {
                 value: next.value,
                 stale_key: acc.stale_key || next.stale_key,
@@ -552,9 +532,9 @@ mod tests {
         fn write(&self, _: &TransformContext<'_>, v: &str) -> Result<String, TransformError> {
             Ok(format!("{v};{}", self.0))
         }
-        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<String, Rejection> {
+        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<Unwrapped, Rejection> {
             v.strip_suffix(&format!(";{}", self.0))
-                .map(str::to_owned)
+                .map(|inner| Unwrapped::new(inner.to_owned()))
                 .ok_or(Rejection::Malformed)
         }
     }
@@ -576,12 +556,9 @@ mod tests {
         fn write(&self, _: &TransformContext<'_>, v: &str) -> Result<String, TransformError> {
             Ok(v.to_owned())
         }
-        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<String, Rejection> {
-            Ok(v.to_owned())
-        }
-        fn read_detail(&self, ctx: &TransformContext<'_>, v: &str) -> Result<Unwrapped, Rejection> {
+        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<Unwrapped, Rejection> {
             Ok(Unwrapped {
-                value: self.read(ctx, v)?,
+                value: v.to_owned(),
                 stale_key: self.0,
                 expires_at: self
                     .1

@@ -24,6 +24,21 @@ pub use header::MAX_HEADER_SIZE;
 use cookie::CookieTransport;
 use header::HeaderTransport;
 
+/// Why a transport could not put a value into its response header: the same for cookies and
+/// headers, so the pipeline maps both to one [`SessionError`](crate::SessionError) each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RenderError {
+    /// The value holds characters the cookie encoding or a header cannot carry.
+    Unencodable,
+    /// The finished header would be `size` bytes long, over `limit`.
+    TooLarge {
+        /// The size it would have had.
+        size: usize,
+        /// The transport's limit.
+        limit: usize,
+    },
+}
+
 /// The transport of one session.
 #[derive(Debug)]
 pub(crate) enum Transport {

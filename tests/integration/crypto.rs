@@ -608,7 +608,7 @@ async fn example_session_cookie_client() {
         std::time::SystemTime::now(),
     );
     assert_eq!(
-        t.read(&ctx, &decoded).unwrap(),
+        t.read(&ctx, &decoded).unwrap().value,
         r#"{"id":"123abc","count":0}"#
     );
 

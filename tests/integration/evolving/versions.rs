@@ -233,6 +233,7 @@ fn opened(answer: &Answer) -> String {
     Encrypt::new(key())
         .read(&TransformContext::new("cart", SystemTime::now()), &value)
         .expect("a valid envelope")
+        .value
 }
 
 #[tokio::test]
