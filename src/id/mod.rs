@@ -137,12 +137,6 @@ static LOG_TAG_KEY: LazyLock<Sha256> = LazyLock::new(|| {
     hasher
 });
 
-/// The crate's lowercase hex writer under the name the Redis storage's keys call it by.
-// TODO(after the Redis client-side caching branch lands): call `crate::codec::hex::push_lower`
-// in `storage/redis/keys.rs` and drop this alias.
-#[cfg(feature = "redis")]
-pub(crate) use crate::codec::hex::push_lower as push_hex;
-
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionId({})", self.log_tag())

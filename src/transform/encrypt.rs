@@ -302,7 +302,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Sign;
-    use crate::transform::tests_support::{every_byte_flipped, re_encodings};
+    use crate::transform::tests::support::{every_byte_flipped, re_encodings};
 
     const ALGORITHMS: [EncryptAlgorithm; 2] = [
         EncryptAlgorithm::XChaCha20Poly1305,

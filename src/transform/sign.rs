@@ -209,7 +209,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Key;
-    use crate::transform::tests_support::{every_byte_flipped, re_encodings};
+    use crate::transform::tests::support::{every_byte_flipped, re_encodings};
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap()

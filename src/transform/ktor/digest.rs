@@ -193,7 +193,7 @@ mod tests {
 
     use super::*;
     use crate::transform::ktor::MAX_KTOR_VALUE_LEN;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())

@@ -315,7 +315,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     thread_local! {
         /// How many times this thread ran AES-CBC decryption.

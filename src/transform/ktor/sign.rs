@@ -140,7 +140,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())
