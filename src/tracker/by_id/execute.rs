@@ -237,7 +237,7 @@ mod tests {
     use crate::id::{IdGenerator, Namespace};
     use crate::metrics::Metrics;
     use crate::storage::MemoryStorage;
-    use crate::tracker::by_id::{Lifetime, Principals, StorageCalls};
+    use crate::tracker::by_id::{Lifetime, Principals, StorageCalls, UpdateLocks};
 
     /// A session `s` in a memory storage whose ids all come from `identity`.
     fn with_ids(identity: &'static str) -> ById {
@@ -255,6 +255,7 @@ mod tests {
             send_only_if_modified: false,
             version: None,
             metrics: Metrics::default(),
+            update_locks: UpdateLocks::default(),
         }
     }
 
