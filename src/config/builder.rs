@@ -530,7 +530,11 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     }
 
     /// A custom id generator (Ktor's `identity { call -> ... }`). Its ids must still be
-    /// 1 to 128 characters from `[A-Za-z0-9_-]`; an id that is not is refused with an error.
+    /// 1 to 128 characters from `[A-Za-z0-9_-]`: the `set` that starts a session with an id
+    /// that is not fails with [`SessionError::InvalidCustomId`](crate::SessionError::InvalidCustomId),
+    /// and with one another live session already has, with
+    /// [`SessionError::IdTaken`](crate::SessionError::IdTaken) (a generated id would be drawn
+    /// again; a custom one is not).
     pub fn identity(
         mut self,
         generator: impl Fn(&RequestInfo) -> String + Send + Sync + 'static,
