@@ -49,13 +49,6 @@ pub enum SessionError {
     /// The storage failed (unreachable, timed out, refused). Maps to `503`.
     #[error("session storage failed")]
     Storage(#[from] StorageError),
-    /// An earlier storage failure in this request makes the session state unknown, so it is
-    /// neither replaced nor cleared (the client's cookie is kept). Maps to `503`.
-    #[error("session `{name}` could not be loaded because the storage failed; it is left as it is")]
-    Unavailable {
-        /// The session name.
-        name: String,
-    },
     /// A conditional update ([`Sessions::modify`](crate::Sessions::modify)) kept losing the
     /// race: the session changed between each read and write, `attempts` times in a row.
     #[error("session `{name}` changed under {attempts} conditional updates in a row; giving up")]
@@ -197,9 +190,9 @@ impl SessionError {
             SessionError::Storage(error) if error.kind() == StorageErrorKind::Unsupported => {
                 http::StatusCode::INTERNAL_SERVER_ERROR
             }
-            SessionError::Storage(_)
-            | SessionError::Unavailable { .. }
-            | SessionError::Conflict { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            SessionError::Storage(_) | SessionError::Conflict { .. } => {
+                http::StatusCode::SERVICE_UNAVAILABLE
+            }
             SessionError::SessionLimit { .. } => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
