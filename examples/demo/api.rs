@@ -32,7 +32,6 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use typed_sessions::auth::{Authenticated, Challenge};
-use typed_sessions::config::kind::HeaderById;
 use typed_sessions::storage::Principals;
 use typed_sessions::{SessionError, Sessions, SessionsConfig, Sign};
 
@@ -67,7 +66,7 @@ impl Owned for ApiSession {
 /// Registers `x-api-session`: by id in the shared storage, the id signed; an hour at most,
 /// 15 minutes without a request.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<ApiSession, HeaderById>(HEADER, setup.storage.clone(), |h| {
+    config.header_with_storage::<ApiSession, _>(HEADER, setup.storage.clone(), |h| {
         h.principal(users::principal::<ApiSession>)
             .lifetime(Duration::from_secs(3600))
             .idle_timeout(Duration::from_secs(15 * 60))

@@ -25,7 +25,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use typed_sessions::auth::{Challenge, SessionAuth};
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::flash::Flash;
 use typed_sessions::storage::OnLimit;
 use typed_sessions::{Sessions, SessionsConfig, Sign};
@@ -73,7 +72,7 @@ pub const COOKIE: &str = "user_session";
 /// Registers `user_session`: by id in the shared storage, the id signed, filed under its user
 /// in the principal index.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<UserSession, CookieById>(COOKIE, setup.storage.clone(), |c| {
+    config.cookie_with_storage::<UserSession, _>(COOKIE, setup.storage.clone(), |c| {
         c.principal(users::principal::<UserSession>)
             .max_sessions_per_principal(MAX_DEVICES, OnLimit::EndOldest)
             .max_age(None)

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use typed_sessions::auth::Authenticated;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::flash::Flash;
 use typed_sessions::{SessionError, Sessions, SessionsConfig, Sign};
 
@@ -68,16 +67,12 @@ pub struct CartSession {
 
 /// Registers `cart_session`: by id in the shared storage, the cookie sent to `/shop` only.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<CartSession, CookieById>(
-        "cart_session",
-        setup.storage.clone(),
-        |c| {
-            c.path("/shop")
-                .max_age(Duration::from_secs(30 * 24 * 3600))
-                .secure(setup.secure)
-                .transform(Sign::new(setup.key.clone()))
-        },
-    )
+    config.cookie_with_storage::<CartSession, _>("cart_session", setup.storage.clone(), |c| {
+        c.path("/shop")
+            .max_age(Duration::from_secs(30 * 24 * 3600))
+            .secure(setup.secure)
+            .transform(Sign::new(setup.key.clone()))
+    })
 }
 
 /// `GET /shop`, `POST /shop/cart` (add), `POST /shop/cart/empty` (login required).

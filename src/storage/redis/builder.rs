@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::connection::{Conn, Target, storage_error};
 use super::keys::Keys;
-use super::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisStorage};
+use super::{DEFAULT_PREFIX, RedisStorage};
+use crate::storage::DEFAULT_CALL_TIMEOUT;
 use crate::storage::StorageError;
 
 /// Options for a [`RedisStorage`]: the key prefix and the time limit of each call.
@@ -33,7 +34,7 @@ impl Default for RedisStorageBuilder {
     fn default() -> Self {
         RedisStorageBuilder {
             prefix: DEFAULT_PREFIX.into(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: DEFAULT_CALL_TIMEOUT,
         }
     }
 }
@@ -49,7 +50,7 @@ impl RedisStorageBuilder {
     }
 
     /// The longest one storage call may take, connecting included (default
-    /// [`DEFAULT_TIMEOUT`]). A call that takes longer fails as
+    /// [`DEFAULT_CALL_TIMEOUT`]). A call that takes longer fails as
     /// [`Unavailable`](crate::storage::StorageErrorKind::Unavailable).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

@@ -57,7 +57,7 @@ impl Principal {
         hasher.update(name);
         hasher.update(principal.as_bytes());
         let mut hex = String::with_capacity(HEX_LEN);
-        crate::id::push_hex(&mut hex, &hasher.finalize());
+        crate::codec::hex::push_lower(&mut hex, &hasher.finalize());
         Principal { hex }
     }
 
