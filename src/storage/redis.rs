@@ -163,13 +163,17 @@
 //! * It is the client maintained by Redis itself, and the one actix-session uses.
 
 mod builder;
+mod cache;
 pub(crate) mod connection;
+mod keeper;
 mod keys;
 mod principals;
 mod record;
 mod records;
 mod scripts;
 mod stats;
+mod target;
+mod tracked;
 mod writes;
 
 use std::future::Future;
@@ -179,6 +183,8 @@ use ::redis::RedisResult;
 use tokio::time::{Instant, timeout_at};
 
 pub use self::builder::RedisStorageBuilder;
+use self::cache::SharedCache;
+pub use self::cache::{ClientSideCache, ClientSideCacheStats, DEFAULT_CLIENT_CACHE_CAPACITY};
 use self::connection::{Conn, is_retryable, storage_error};
 pub use self::keys::{BraceInPrefix, MisplacedSession};
 use self::keys::{Keys, Principal};
@@ -199,6 +205,7 @@ pub struct RedisStorage {
     conn: Conn,
     keys: Keys,
     timeout: Duration,
+    cache: Option<SharedCache>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -207,6 +214,10 @@ impl std::fmt::Debug for RedisStorage {
             .field("mode", &self.conn)
             .field("prefix", &self.keys.prefix())
             .field("timeout", &self.timeout)
+            .field(
+                "client_side_cache",
+                &self.cache.as_ref().map(|c| c.capacity()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -260,6 +271,35 @@ impl RedisStorage {
     /// Whether this storage talks to a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         self.conn.is_cluster()
+    }
+
+    /// What the [client-side cache](ClientSideCache) holds and has done, or `None` if this
+    /// storage has none.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
+    /// use typed_sessions::storage::RedisStorage;
+    /// use typed_sessions::storage::redis::ClientSideCache;
+    /// let storage = RedisStorage::builder()
+    ///     .client_side_cache(ClientSideCache::new())
+    ///     .connect("redis://127.0.0.1:6379")
+    ///     .await?;
+    /// let stats = storage.client_side_cache_stats().expect("caching is on");
+    /// assert!(stats.serving);
+    /// assert_eq!(stats.entries, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn client_side_cache_stats(&self) -> Option<ClientSideCacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// Whether a load of `session` at `now` would be answered by the client-side cache,
+    /// without asking Redis (`false` without a cache). For tests and diagnostics; it does not
+    /// count as a use of the session.
+    pub fn is_cached(&self, session: SessionKey<'_>, now: std::time::SystemTime) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|cache| cache.would_serve(session.digest(), now))
     }
 
     /// The Redis key of a session on a single node or under a prefix with a hash tag: the
@@ -336,21 +376,35 @@ impl RedisStorage {
         Fut: Future<Output = RedisResult<T>>,
     {
         let deadline = Instant::now() + self.timeout;
-        let timed_out = || {
-            StorageError::unavailable(format!("Redis {what}: no answer within {:?}", self.timeout))
-        };
         match timeout_at(deadline, op(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) if is_retryable(&error) => {
                 tracing::debug!(%error, "Redis connection lost; sending once more");
+                self.connection_in_doubt();
                 match timeout_at(deadline, op(self.conn.clone())).await {
                     Ok(Ok(value)) => Ok(value),
                     Ok(Err(error)) => Err(storage_error(what, error)),
-                    Err(_) => Err(timed_out()),
+                    Err(_) => Err(self.timed_out(what)),
                 }
             }
             Ok(Err(error)) => Err(storage_error(what, error)),
-            Err(_) => Err(timed_out()),
+            Err(_) => Err(self.timed_out(what)),
+        }
+    }
+
+    fn timed_out(&self, what: &str) -> StorageError {
+        self.connection_in_doubt();
+        StorageError::unavailable(format!("Redis {what}: no answer within {:?}", self.timeout))
+    }
+
+    /// A call found the connection lost, or got no answer in time: invalidations may be lost
+    /// with it, so the client-side cache (if any) empties and waits for tracking to be set up
+    /// again.
+    fn connection_in_doubt(&self) {
+        match (&self.conn, &self.cache) {
+            (Conn::Tracked(tracked), _) => tracked.trouble(),
+            (_, Some(cache)) => cache.lost(),
+            (_, None) => {}
         }
     }
 }

@@ -138,6 +138,15 @@ pub(super) fn encode(record: &Record, namespace: &Namespace) -> Encoded {
     Encoded { value, principal }
 }
 
+/// The record a load returns once `encoded` is stored (times in whole milliseconds): what a
+/// client-side cache keeps after a write.
+pub(super) fn stored(encoded: &Encoded) -> Option<Record> {
+    match decode(encoded.value.clone()) {
+        Stored::Record(record) => Some(record),
+        Stored::Tombstone | Stored::Foreign => None,
+    }
+}
+
 /// What a Redis value under a record key holds.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Stored {

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::cache::{LocalCache, Lookup, WriteTicket, key_of_member};
 use super::keys::RecordKey;
 use super::record::{self, Encoded, Stored};
 use super::{RedisStorage, scripts};
@@ -25,6 +26,18 @@ impl RedisStorage {
                 .await
         })
         .await
+    }
+
+    /// A ticket for a write of `key` by this process, if the storage caches: no fill of the
+    /// key happens while it is held (see [`WriteTicket`]).
+    pub(super) fn write_ticket(&self, key: &RecordKey) -> Option<WriteTicket<'_>> {
+        let cache = self.cache.as_deref()?;
+        Some(cache.begin_write(key_of_member(key.member().as_bytes())?))
+    }
+
+    /// [`write_ticket`](Self::write_ticket) for the session with `digest`.
+    fn write_ticket_of(&self, digest: [u8; 32]) -> Option<WriteTicket<'_>> {
+        Some(self.cache.as_deref()?.begin_write(LocalCache::key(digest)))
     }
 
     /// `record` encoded for `session`'s namespace, refused if it would land outside its
@@ -50,13 +63,29 @@ impl SessionStorage for RedisStorage {
         key: SessionKey<'_>,
         now: SystemTime,
     ) -> Result<Option<Record>, StorageError> {
-        let (session, key) = (key, self.keys.record(key));
+        let session = key;
+        let digest = session.digest();
+        let ticket = match self
+            .cache
+            .as_deref()
+            .map(|c| c.lookup(LocalCache::key(digest), now))
+        {
+            Some(Lookup::Hit(record)) => return Ok(Some(record)),
+            Some(Lookup::Miss(ticket)) => Some(ticket),
+            None => None,
+        };
+        let key = self.keys.record_of(session, &digest);
         let Some(value) = self.get("load", &key).await? else {
             return Ok(None);
         };
         match record::decode(value) {
             Stored::Record(record) if record.is_expired(now) => Ok(None),
-            Stored::Record(record) => Ok(Some(record)),
+            Stored::Record(record) => {
+                if let (Some(cache), Some(ticket)) = (self.cache.as_deref(), ticket) {
+                    cache.fill_read(ticket, record.clone(), now);
+                }
+                Ok(Some(record))
+            }
             Stored::Tombstone => Ok(None),
             Stored::Foreign => {
                 tracing::warn!(
@@ -90,9 +119,11 @@ impl SessionStorage for RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let (session, key) = (key, self.keys.record(key));
+        let (session, digest) = (key, key.digest());
+        let key = self.keys.record_of(session, &digest);
         let encoded = self.encode(&key, session, record)?;
         let pxat = record::pxat(record);
+        let ticket = self.write_ticket_of(digest);
         // One command, no script: `XX` writes only over an existing key (a deleted session
         // stays deleted), `GET` returns what it replaced, so the clock rule is judged here.
         // Sent twice (a lost reply), it gets back its own value, live: written.
@@ -114,7 +145,15 @@ impl SessionStorage for RedisStorage {
             .await?;
         match replaced {
             None => Ok(false),
-            Some(old) if record::is_live(&old, to_millis(now)) => Ok(true),
+            Some(old) if record::is_live(&old, to_millis(now)) => {
+                // Redis holds exactly what was written: keep it.
+                if let (Some(ticket), Stored::Record(written)) =
+                    (ticket, record::decode(encoded.value))
+                {
+                    ticket.written(written, true, now);
+                }
+                Ok(true)
+            }
             Some(_) => {
                 // The key held a record expired by our clock (Redis's runs behind), a
                 // tombstone or a value of another format: the session had ended, so the write
@@ -141,6 +180,8 @@ impl SessionStorage for RedisStorage {
         let (pxat, now) = (record::pxat(record), to_millis(now));
         let expected = record::revision_bytes(expected);
         let revision = record::revision_bytes(record.revision);
+        // A script: Redis reports its writes back to this connection, so they are not cached.
+        let _ticket = self.write_ticket(&key);
         let outcome: i64 = self
             .run("update_if", |mut conn| {
                 let (key, value) = (&key, &encoded.value);
@@ -177,6 +218,7 @@ impl SessionStorage for RedisStorage {
     ) -> Result<bool, StorageError> {
         let (old_key, new_key) = (self.keys.record(old), self.keys.record(new));
         let encoded = self.encode(&new_key, new, record)?;
+        let _tickets = (self.write_ticket(&old_key), self.write_ticket(&new_key));
         if old_key.tag() == new_key.tag() {
             // One hash slot: a single node, a prefix with a hash tag, or ids with one tag.
             self.move_in_slot(&old_key, &new_key, &encoded, record, now)

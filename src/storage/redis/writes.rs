@@ -22,6 +22,7 @@ impl RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
+        let ticket = self.write_ticket(key);
         if encoded.principal.is_none() {
             let pxat = record::pxat(record);
             let set: Value = self
@@ -37,6 +38,10 @@ impl RedisStorage {
                 })
                 .await?;
             if !matches!(set, Value::Nil) {
+                // Redis holds exactly what was written: keep it (a new session, not yet used).
+                if let (Some(ticket), Some(written)) = (ticket, record::stored(encoded)) {
+                    ticket.written(written, false, now);
+                }
                 return Ok(true);
             }
             // The key exists: a live session, one expired by our clock but not yet by
@@ -55,6 +60,7 @@ impl RedisStorage {
 
     /// Deletes the value under `key` and its index entry; whether there was a value.
     pub(super) async fn remove(&self, key: &RecordKey) -> Result<bool, StorageError> {
+        let _ticket = self.write_ticket(key);
         let removed: i64 = self
             .run("delete", |mut conn| async move {
                 scripts::DELETE

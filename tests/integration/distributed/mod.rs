@@ -13,11 +13,17 @@ pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "redis")]
+pub mod redis_cache;
+#[cfg(feature = "redis")]
+mod redis_cache_faults;
+#[cfg(feature = "redis")]
+mod redis_cache_http;
+#[cfg(feature = "redis")]
 pub mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]
-mod redis_format;
+pub mod redis_format;
 #[cfg(feature = "redis")]
 mod redis_index;
 #[cfg(feature = "sqlite")]
