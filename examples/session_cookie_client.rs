@@ -9,8 +9,10 @@
 //! curl -c jar -b jar -L http://127.0.0.1:8080/logout # Session doesn't exist or is expired.
 //! ```
 //!
-//! It mirrors Ktor, keys included: Ktor's cookie defaults (no `Secure`, so it works over plain
-//! http) and Ktor's AES-CBC + HMAC format. For a new application use
+//! It mirrors Ktor: Ktor's cookie defaults (no `Secure`, so it works over plain http) and
+//! Ktor's AES-CBC + HMAC format. The keys come from `KTOR_ENCRYPT_KEY` and `KTOR_SIGN_KEY`
+//! (hex, as Ktor's `hex("...")`), so a Ktor service with the same keys reads these cookies;
+//! without them random keys are made at startup. For a new application use
 //! `typed_sessions::transform::Encrypt` with a 32-byte key instead: it authenticates the whole
 //! value and carries an expiry.
 
@@ -33,13 +35,29 @@ pub struct UserSession {
     pub count: u32,
 }
 
-/// The application: `/login`, `/user`, `/logout`.
-pub fn app() -> Router {
-    let encryption = KtorEncrypt::from_hex(
-        "00112233445566778899aabbccddeeff",
-        "6819b57a326945c1968f45236589",
+/// The keys: `KTOR_ENCRYPT_KEY` (16, 24 or 32 bytes) and `KTOR_SIGN_KEY` (hex; a Ktor service's
+/// sign key may be shorter than 16 bytes, which is taken here on purpose), or random ones.
+pub fn keys_from_env() -> Result<KtorEncrypt, Box<dyn std::error::Error>> {
+    Ok(
+        match (
+            std::env::var("KTOR_ENCRYPT_KEY"),
+            std::env::var("KTOR_SIGN_KEY"),
+        ) {
+            (Ok(encryption), Ok(sign)) => {
+                KtorEncrypt::from_hex_allowing_short_sign_key(&encryption, &sign)?
+            }
+            _ => {
+                let mut keys = [0u8; 64];
+                getrandom::fill(&mut keys)?;
+                let (encryption, sign) = keys.split_at(32);
+                KtorEncrypt::new(encryption, sign)?
+            }
+        },
     )
-    .expect("the example's keys are valid");
+}
+
+/// The application: `/login`, `/user`, `/logout`, with its cookies encrypted by `encryption`.
+pub fn app(encryption: KtorEncrypt) -> Router {
     let sessions = SessionsConfig::new()
         .cookie::<UserSession>("user_session", |c| {
             c.ktor_defaults()
@@ -92,12 +110,13 @@ async fn logout(sessions: Sessions) -> Result<impl IntoResponse, SessionError> {
 
 #[allow(dead_code)]
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app()).await
+    axum::serve(listener, app(keys_from_env()?)).await?;
+    Ok(())
 }

@@ -8,8 +8,10 @@
 //! ```
 //!
 //! It mirrors Ktor: Ktor's cookie defaults (no `Secure`, so it works over plain http) and
-//! Ktor's signing format and key. For a new application sign the id with
-//! `typed_sessions::transform::Sign` and a 32-byte key.
+//! Ktor's signing format. The key comes from `KTOR_SIGN_KEY` (hex, as Ktor's `hex("...")`), so
+//! a Ktor service with the same key reads these cookies; without it a random key is made at
+//! startup. For a new application sign the id with `typed_sessions::transform::Sign` and a
+//! 32-byte key.
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -31,10 +33,21 @@ pub struct CartSession {
     pub product_ids: Vec<i32>,
 }
 
-/// The application: `/login`, `/cart`, `/logout`.
-pub fn app() -> Router {
-    let sign =
-        KtorSign::from_hex("6819b57a326945c1968f45236589").expect("the example's key is valid");
+/// The signing key: `KTOR_SIGN_KEY` (hex; a Ktor service's key may be shorter than 16 bytes,
+/// which is taken here on purpose), or 32 random bytes.
+pub fn sign_key_from_env() -> Result<KtorSign, Box<dyn std::error::Error>> {
+    Ok(match std::env::var("KTOR_SIGN_KEY") {
+        Ok(hex) => KtorSign::from_hex_allowing_short_key(&hex)?,
+        Err(_) => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key)?;
+            KtorSign::new(key)?
+        }
+    })
+}
+
+/// The application: `/login`, `/cart`, `/logout`, with its session ids signed with `sign`.
+pub fn app(sign: KtorSign) -> Router {
     let sessions = SessionsConfig::new()
         .cookie_with_storage::<CartSession, _>("cart_session", MemoryStorage::new(), |c| {
             c.ktor_defaults().path("/").transform(sign)
@@ -83,12 +96,13 @@ async fn logout(sessions: Sessions) -> Result<impl IntoResponse, SessionError> {
 
 #[allow(dead_code)]
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app()).await
+    axum::serve(listener, app(sign_key_from_env()?)).await?;
+    Ok(())
 }

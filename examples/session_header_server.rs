@@ -6,6 +6,7 @@
 //! `cart_session` request header.
 //!
 //! ```text
+//! export KTOR_SIGN_KEY=$(openssl rand -hex 32)     # or the key of a Ktor service
 //! cargo run --example session_header_server
 //! curl -i http://127.0.0.1:8080/login              # note the cart_session header
 //! curl -H 'cart_session: <value>' http://127.0.0.1:8080/cart
@@ -13,7 +14,8 @@
 //! curl -H 'cart_session: <value>' http://127.0.0.1:8080/cart   # Your basket is empty.
 //! ```
 //!
-//! Set `PORT` to listen elsewhere than 8080.
+//! Set `PORT` to listen elsewhere than 8080. `KTOR_SIGN_KEY` (hex, as Ktor's `hex("...")`) is
+//! the key the ids are signed with: a Ktor service sharing the directory needs the same one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,20 +39,15 @@ pub struct CartSession {
     pub product_ids: Vec<i32>,
 }
 
-/// The key Ktor's example signs the id with
-/// (`SessionTransportTransformerMessageAuthentication(hex("6819b57a326945c1968f45236589"))`).
-pub const SIGN_KEY_HEX: &str = "6819b57a326945c1968f45236589";
-
 /// Where Ktor's example keeps its sessions, relative to the working directory.
 pub const SESSIONS_DIR: &str = "build/.sessions";
 
-/// The application, with its sessions kept in `storage` (a [`DirectoryStorage`] in `main`).
-pub fn app(storage: impl SessionStorage) -> Router {
+/// The application, with its sessions kept in `storage` (a [`DirectoryStorage`] in `main`)
+/// and their ids signed with `sign`.
+pub fn app(storage: impl SessionStorage, sign: KtorSign) -> Router {
     let sessions = SessionsConfig::new()
         .header_with_storage::<CartSession, _>("cart_session", storage, |h| {
             // The id travels signed, as in Ktor's example: `<id>/<lowercase hex HMAC-SHA256>`.
-            let sign = KtorSign::from_hex(SIGN_KEY_HEX)
-                .unwrap_or_else(|error| panic!("the example's key is valid: {error}"));
             h.transform(sign)
         })
         .build()
@@ -94,6 +91,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(Arc::clone(&storage))).await?;
+    // The key of the Ktor service sharing the directory (hex; Ktor's may be under 16 bytes).
+    let key = std::env::var("KTOR_SIGN_KEY").map_err(
+        |_| "set KTOR_SIGN_KEY to a hex key, e.g. `export KTOR_SIGN_KEY=$(openssl rand -hex 32)`",
+    )?;
+    let sign = KtorSign::from_hex_allowing_short_key(&key)?;
+    axum::serve(listener, app(Arc::clone(&storage), sign)).await?;
     Ok(())
 }

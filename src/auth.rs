@@ -11,7 +11,7 @@
 //! ```
 //! use axum::{Router, routing::get};
 //! use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
-//! use typed_sessions::SessionsConfig;
+//! use typed_sessions::{Encrypt, Key, SessionsConfig};
 //!
 //! #[derive(Clone, serde::Serialize, serde::Deserialize)]
 //! struct UserSession { name: String, count: u32 }
@@ -23,7 +23,9 @@
 //! let auth = SessionAuth::<UserSession>::new()
 //!     .validate(|session: UserSession| async move { session.name.starts_with("jet").then_some(session) })
 //!     .challenge(Challenge::redirect("/login"));
-//! let sessions = SessionsConfig::new().cookie::<UserSession>("user_session", |c| c).build()?;
+//! let sessions = SessionsConfig::new()
+//!     .cookie::<UserSession>("user_session", |c| c.transform(Encrypt::new(Key::generate())))
+//!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/hello", get(hello))
 //!     .route_layer(auth)                      // only /hello is protected
@@ -68,12 +70,25 @@ pub enum Cause {
 }
 
 /// What a custom challenge sees of the refused request.
-#[derive(Debug)]
+///
+/// `Debug` shows the cause, the method, the path and how many headers there are: the headers
+/// (the `Cookie` header above all) and the query carry session values and credentials.
 pub struct ChallengeContext {
     /// Why the request was refused.
     pub cause: Cause,
     /// The request's method, URI, headers and extensions (the body is not kept).
     pub request: Parts,
+}
+
+impl fmt::Debug for ChallengeContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChallengeContext")
+            .field("cause", &self.cause)
+            .field("method", &self.request.method)
+            .field("path", &self.request.uri.path())
+            .field("headers", &self.request.headers.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a protected route answers to a request that is not authenticated.
@@ -113,6 +128,9 @@ impl Challenge {
     ///     match ctx.cause {
     ///         Cause::NoSession => (http::StatusCode::UNAUTHORIZED, "please log in").into_response(),
     ///         Cause::Rejected => (http::StatusCode::FORBIDDEN, "not allowed").into_response(),
+    ///         Cause::CredentialsChanged => {
+    ///             (http::StatusCode::UNAUTHORIZED, "your password changed: log in again").into_response()
+    ///         }
     ///     }
     /// });
     /// ```

@@ -28,8 +28,8 @@ use std::fmt;
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct A;
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct B;
 /// let err = SessionsConfig::new()
-///     .cookie::<A>("s", |c| c)
-///     .cookie::<B>("s", |c| c)
+///     .cookie::<A>("s", |c| c.unprotected())
+///     .cookie::<B>("s", |c| c.unprotected())
 ///     .build()
 ///     .unwrap_err();
 /// assert!(matches!(err, ConfigError::DuplicateName { .. }));
@@ -97,6 +97,18 @@ pub enum ConfigError {
         name: String,
         /// What is wrong.
         reason: Cow<'static, str>,
+    },
+    /// A session carried by value has no transformer, so the client could read and forge it,
+    /// and its registration does not say that this is intended.
+    #[error(
+        "session `{name}` is carried by value without a transformer, so the client can read \
+         and forge it; add `.transform(Encrypt::new(key))` (or `Sign`), or, if that is really \
+         meant (Ktor parity, data that is neither secret nor trusted), say so with \
+         `.unprotected()`"
+    )]
+    Unprotected {
+        /// The session name.
+        name: String,
     },
     /// A transformer or key could not be set up.
     #[error("session `{name}`: {reason}")]

@@ -74,8 +74,9 @@
 //!   it back.
 //! * Nothing is lost silently: a value too large for a cookie, or a storage write that fails,
 //!   is an error, never a dropped cookie.
-// One audited `unsafe` call exists: the fork handler of the random generator
-// (`src/random/fork.rs`); everything else is safe Rust.
+// Two audited `unsafe` calls exist: the fork handler of the random generator
+// (`src/random/fork.rs`) and `geteuid` for the directory storage's ownership check
+// (`src/storage/directory/trust.rs`); everything else is safe Rust.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
@@ -116,7 +117,7 @@ pub use config::{SessionBuilder, SessionData, SessionsConfig};
 pub use error::{ConfigError, SessionError};
 pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
-pub use sessions::{MODIFY_ATTEMPTS, Sessions};
+pub use sessions::{MODIFY_TIMEOUT, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
 

@@ -7,7 +7,9 @@
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
 //! let layer = typed_sessions::SessionsConfig::new()
 //!     .metrics(true)
-//!     .cookie::<UserSession>("user_session", |c| c)
+//!     .cookie::<UserSession>("user_session", |c| {
+//!         c.transform(typed_sessions::Encrypt::new(typed_sessions::Key::generate()))
+//!     })
 //!     .build()?;
 //! # }
 //! # Ok::<(), typed_sessions::ConfigError>(())
@@ -26,7 +28,7 @@
 //! | `typed_sessions_renewed_total` | counter | `session` | by-id sessions whose idle deadline was extended without a new value |
 //! | `typed_sessions_regenerated_total` | counter | `session` | by-id sessions moved to a new id |
 //! | `typed_sessions_cleared_total` | counter | `session` | sessions cleared by the handler (`clear`, `clear_by_id`) |
-//! | `typed_sessions_reissued_total` | counter | `session` | values re-sent under the current key after a rotation, or under the current version after a migration (by value) |
+//! | `typed_sessions_reissued_total` | counter | `session` | values re-sent under the current key after a rotation, with their expiry cut to a shortened ttl, or under the current version after a migration (by value) |
 //! | `typed_sessions_migrated_total` | counter | `session` | by-id sessions of an older version written back under the current one |
 //! | `typed_sessions_storage_seconds` | histogram | `session`, `backend`, `operation` | the time of each storage call |
 //! | `typed_sessions_storage_errors_total` | counter | `session`, `backend`, `operation` | storage calls that failed or timed out |

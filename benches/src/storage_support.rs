@@ -57,7 +57,7 @@ pub fn rss_bytes() -> u64 {
 
 #[derive(Debug)]
 struct Entry {
-    data: Box<str>,
+    data: Box<[u8]>,
     created_at: SystemTime,
     expires_at: SystemTime,
 }
@@ -65,7 +65,7 @@ struct Entry {
 impl Entry {
     fn new(record: &Record) -> Entry {
         Entry {
-            data: record.data.as_str().into(),
+            data: record.data.as_slice().into(),
             created_at: record.created_at,
             expires_at: record.expires_at,
         }
@@ -74,7 +74,7 @@ impl Entry {
         self.expires_at > now
     }
     fn record(&self) -> Record {
-        Record::new(&*self.data, self.created_at, self.expires_at)
+        Record::new(self.data.to_vec(), self.created_at, self.expires_at)
     }
 }
 

@@ -76,6 +76,8 @@ pub(crate) struct Draft {
     pub(crate) principal_limit: Option<Limit>,
     pub(crate) max_lifetime: Option<Duration>,
     pub(crate) devices: Option<bool>,
+    /// A by-value session without a transformer was asked for explicitly.
+    pub(crate) unprotected: bool,
 }
 
 impl Draft {
@@ -91,7 +93,8 @@ impl Draft {
             idle_timeout: None,
             renew_fraction: DEFAULT_RENEW_FRACTION,
             identity: None,
-            storage_timeout: None,
+            storage_timeout: Some(DEFAULT_STORAGE_TIMEOUT),
+            unprotected: false,
             principal: None,
             principal_limit: None,
             max_lifetime: None,
@@ -104,6 +107,11 @@ impl Draft {
 /// passed since the last renewal.
 pub const DEFAULT_RENEW_FRACTION: f64 = 0.25;
 
+/// How long one storage call of a by-id session may take, by default, before it counts as an
+/// outage (`503`): 5 seconds. Longer than the network storages' own per-call timeouts (2 s by
+/// default), so theirs fire first; see [`SessionBuilder::storage_timeout`].
+pub const DEFAULT_STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Configures one session type. Handed to the closures of
 /// [`SessionsConfig::cookie`](super::SessionsConfig::cookie) and its siblings; each method
 /// takes and returns the builder, so settings chain.
@@ -113,14 +121,15 @@ pub const DEFAULT_RENEW_FRACTION: f64 = 0.25;
 ///
 /// ```
 /// use std::time::Duration;
-/// use typed_sessions::{SameSite, SessionsConfig};
+/// use typed_sessions::{Encrypt, Key, SameSite, SessionsConfig};
 /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession;
 ///
 /// let layer = SessionsConfig::new()
 ///     .cookie::<UserSession>("user_session", |c| c
 ///         .path("/")
 ///         .max_age(Duration::from_secs(600))
-///         .same_site(SameSite::Strict))
+///         .same_site(SameSite::Strict)
+///         .transform(Encrypt::new(Key::generate())))
 ///     .build()
 ///     .unwrap();
 /// ```
@@ -305,10 +314,46 @@ impl<T, K: kind::ByValue> SessionBuilder<T, K> {
     /// [`Encrypt`](crate::transform::Encrypt)) do, so a replayed old value dies on time even if
     /// the client ignores `Max-Age`. Each `set` starts a new period.
     ///
+    /// Shortening it shortens the values already issued: a value read with an expiry later
+    /// than now plus the ttl is re-sent expiring then (and a re-sent value is not cut again, so
+    /// reading never extends it). A client that keeps the re-sent cookie gets the shorter
+    /// lifetime; a copy replayed without it still reads until the expiry it carries (the
+    /// value does not say when it was issued), so to end such copies at once, rotate the key.
+    ///
     /// Default: the cookie's max age, or 7 days when there is none (browser-session cookies,
     /// header sessions). `None` writes no expiry.
     pub fn ttl(mut self, ttl: impl Into<Option<Duration>>) -> Self {
         self.draft.ttl = Some(ttl.into());
+        self
+    }
+
+    /// Sends the value without any transformer: the client can read it and change it at will.
+    /// [`build`](crate::SessionsConfig::build) refuses a by-value session without a
+    /// transformer unless its registration calls this ([`ConfigError::Unprotected`]), and
+    /// refuses this together with a transformer.
+    ///
+    /// Only for Ktor parity (Ktor's unprotected `cookie<T>("name")`) or data that is neither
+    /// secret nor trusted, such as a display preference. Everything else wants
+    /// [`Encrypt`](crate::Encrypt) (hides and authenticates) or [`Sign`](crate::Sign).
+    ///
+    /// ```
+    /// use typed_sessions::{ConfigError, Encrypt, Key, SessionsConfig};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct User;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Theme;
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie::<User>("user", |c| c.transform(Encrypt::new(Key::generate())))
+    ///     .cookie::<Theme>("theme", |c| c.unprotected()) // readable and forgeable, on purpose
+    ///     .build()?;
+    ///
+    /// let forgotten = SessionsConfig::new().cookie::<Theme>("theme", |c| c).build();
+    /// assert!(matches!(forgotten, Err(ConfigError::Unprotected { .. })));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    ///
+    /// [`ConfigError::Unprotected`]: crate::ConfigError::Unprotected
+    pub fn unprotected(mut self) -> Self {
+        self.draft.unprotected = true;
         self
     }
 }
@@ -354,7 +399,8 @@ impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
     /// use typed_sessions::serializer::{BinarySerializer, SerializerError};
     /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
     ///
-    /// #[derive(Clone)]
+    /// // Registration asks for serde as for every session type; `Compact` does not use it.
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
     /// struct Visits(u64);
     /// struct Compact;
     /// impl BinarySerializer<Visits> for Compact {
@@ -367,7 +413,6 @@ impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
     ///     }
     /// }
     ///
-    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Unused;
     /// let layer = SessionsConfig::new()
     ///     .cookie_with_storage::<Visits, _>("visits", MemoryStorage::new(), |c| {
     ///         c.binary_serializer(Compact)
@@ -407,12 +452,31 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     }
 
     /// How long one storage call may take before it counts as an outage: the request then gets
-    /// `503` instead of waiting. Off by default, because the network storages of this crate
-    /// already time out each call themselves (2 s by default), and the in-process ones cannot
-    /// hang; set it for a storage of your own that can. Needs a tokio runtime with timers
-    /// enabled (`#[tokio::main]` and `#[tokio::test]` enable them).
-    pub fn storage_timeout(mut self, timeout: Duration) -> Self {
-        self.draft.storage_timeout = Some(timeout);
+    /// `503` instead of waiting. Default [`DEFAULT_STORAGE_TIMEOUT`] (5 s), for every storage:
+    /// a stuck lock, a dead network mount or a storage of your own that never answers cannot
+    /// hang a request. `None` turns it off, for a storage that bounds its own calls.
+    ///
+    /// The timer starts only for a call that does not finish at once, so storages that answer
+    /// immediately (the memory storage, a warm cache) never arm one. It needs a tokio runtime
+    /// with timers enabled (`#[tokio::main]` and `#[tokio::test]` enable them; a runtime built
+    /// by hand needs `enable_time` or `enable_all`), or `None` here.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Api;
+    ///
+    /// let layer = SessionsConfig::new()
+    ///     .cookie_with_storage::<Cart, _>("cart", MemoryStorage::new(), |c| c
+    ///         .storage_timeout(Duration::from_millis(500)))
+    ///     .header_with_storage::<Api, _>("x-api", MemoryStorage::new(), |h| h
+    ///         .storage_timeout(None)) // no timeout: the storage bounds its own calls
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
+    pub fn storage_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.draft.storage_timeout = timeout.into();
         self
     }
 

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use crate::id::RequestInfo;
-pub use builder::{DEFAULT_RENEW_FRACTION, SessionBuilder, kind};
+pub use builder::{DEFAULT_RENEW_FRACTION, DEFAULT_STORAGE_TIMEOUT, SessionBuilder, kind};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -42,7 +42,7 @@ impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> SessionDat
 ///
 /// ```
 /// use std::time::Duration;
-/// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
+/// use typed_sessions::{Encrypt, Key, Sign, SessionsConfig, storage::MemoryStorage};
 ///
 /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
 /// struct UserSession { id: String, count: u32 }
@@ -51,12 +51,15 @@ impl<T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static> SessionDat
 /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
 /// struct ApiSession { token: String }
 ///
+/// let key = Key::generate(); // production: Key::from_hex(&secret)?
 /// let layer = SessionsConfig::new()
-///     .cookie::<UserSession>("user_session", |c| c.max_age(Duration::from_secs(600)))
+///     .cookie::<UserSession>("user_session", |c| c
+///         .max_age(Duration::from_secs(600))
+///         .transform(Encrypt::new(key.clone())))
 ///     .cookie_with_storage::<CartSession, _>("cart_session", MemoryStorage::new(), |c| c.path("/shop"))
-///     .header::<ApiSession>("x-api-session", |h| h)
+///     .header::<ApiSession>("x-api-session", |h| h.transform(Sign::new(key)))
 ///     .build()?;
-/// # Ok::<(), typed_sessions::ConfigError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "nothing happens until `build` is called and the layer is added to a router"]
 pub struct SessionsConfig {
@@ -147,8 +150,10 @@ impl SessionsConfig {
 
     /// Registers `T` as a session carried whole (serialized) in cookie `name`.
     ///
-    /// Without a transformer the value is readable and forgeable by the client; add
-    /// [`Encrypt`](crate::transform::Encrypt) (recommended) or [`Sign`](crate::transform::Sign).
+    /// Without a transformer the value would be readable and forgeable by the client, so
+    /// [`build`](Self::build) refuses it: add [`Encrypt`](crate::transform::Encrypt)
+    /// (recommended) or [`Sign`](crate::transform::Sign), or say
+    /// [`unprotected()`](SessionBuilder::unprotected) if that is really meant.
     pub fn cookie<T: SessionData>(
         self,
         name: &str,
@@ -173,7 +178,8 @@ impl SessionsConfig {
 
     /// Registers `T` as a session carried whole in header `name`: the server sends it in that
     /// response header when a handler sets it, and the client sends it back in the same
-    /// request header.
+    /// request header. Like [`cookie`](Self::cookie), it needs a transformer or
+    /// [`unprotected()`](SessionBuilder::unprotected).
     pub fn header<T: SessionData>(
         self,
         name: &str,
@@ -234,7 +240,9 @@ impl SessionsConfig {
     /// Checks the configuration and builds the layer.
     ///
     /// Fails on the first mistake: a repeated name or type, an invalid cookie or header name,
-    /// an invalid attribute or combination of attributes, an unusable transformer setting.
+    /// an invalid attribute or combination of attributes, an unusable transformer setting, a
+    /// by-value session without a transformer that does not say
+    /// [`unprotected()`](SessionBuilder::unprotected).
     pub fn build(self) -> Result<SessionsLayer, ConfigError> {
         if self.drafts.len() > MAX_SESSIONS {
             return Err(ConfigError::TooManySessions {
@@ -308,6 +316,17 @@ fn compile(
         Transport::Header(_) => None,
     };
     let default_lifetime = cookie_max_age.unwrap_or(DEFAULT_MAX_AGE);
+    if draft.storage.is_none() {
+        match (draft.chain.is_empty(), draft.unprotected) {
+            (true, false) => return Err(ConfigError::Unprotected { name }),
+            (false, true) => {
+                return Err(invalid(
+                    "`unprotected()` and a transformer contradict each other; remove one",
+                ));
+            }
+            _ => {}
+        }
+    }
     let tracker = match draft.storage {
         None if codec.version().is_some() && draft.chain.is_empty() => {
             return Err(invalid(
@@ -361,6 +380,7 @@ fn compile(
                 send_only_if_modified: draft.send_only_if_modified,
                 version: codec.version(),
                 metrics,
+                update_locks: crate::tracker::UpdateLocks::default(),
             })
         }
     };
@@ -385,7 +405,7 @@ mod tests {
 
     macro_rules! register {
         ($config:expr; $($n:literal)*) => {
-            $config $(.cookie::<Many<$n>>(concat!("s", $n), |c| c))*
+            $config $(.cookie::<Many<$n>>(concat!("s", $n), |c| c.unprotected()))*
         };
     }
 

@@ -92,6 +92,16 @@ impl Pipeline {
                 if let Outcome::Valid(valid) = &mut loaded.outcome {
                     valid.stale_key = unwrapped.stale_key;
                     valid.value_expires_at = unwrapped.expires_at;
+                    if let Tracker::ByValue(by_value) = &self.tracker {
+                        (valid.value_expires_at, valid.expiry_cut) =
+                            by_value.cut_expiry(unwrapped.expires_at, now);
+                        if valid.expiry_cut {
+                            tracing::debug!(
+                                session = %self.name,
+                                "session value outlives the configured ttl; re-sent expiring sooner"
+                            );
+                        }
+                    }
                 }
                 loaded
             }

@@ -7,7 +7,7 @@ use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
-pub use modify::MODIFY_ATTEMPTS;
+pub use modify::MODIFY_TIMEOUT;
 
 use crate::error::SessionError;
 use crate::id::SessionId;
@@ -29,7 +29,7 @@ use crate::state::{Entry, RequestState};
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use typed_sessions::{Sessions, SessionError, SessionsConfig};
+/// use typed_sessions::{Encrypt, Key, Sessions, SessionError, SessionsConfig};
 ///
 /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
 /// struct UserSession { id: String, count: u32 }
@@ -43,7 +43,7 @@ use crate::state::{Entry, RequestState};
 /// }
 ///
 /// let sessions = SessionsConfig::new()
-///     .cookie::<UserSession>("user_session", |c| c)
+///     .cookie::<UserSession>("user_session", |c| c.transform(Encrypt::new(Key::generate())))
 ///     .build()?;
 /// let app: Router = Router::new().route("/user", get(user)).layer(sessions);
 /// # Ok::<(), typed_sessions::ConfigError>(())

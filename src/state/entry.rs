@@ -253,7 +253,7 @@ mod tests {
 
     fn state() -> RequestState {
         let layer = SessionsConfig::new()
-            .cookie::<Visit>("v", |c| c)
+            .cookie::<Visit>("v", |c| c.unprotected())
             .build()
             .unwrap();
         RequestState::new(layer.pipelines(), &http::Request::new(()), None)

@@ -44,4 +44,22 @@ mod tests {
         assert_eq!(to_millis(UNIX_EPOCH - Duration::from_secs(5)), 0);
         assert!(from_millis(u64::MAX) > t);
     }
+
+    #[test]
+    fn any_stored_number_is_a_time_without_panicking() {
+        // What a tampered row or value may hold: the extremes of both column types.
+        let far = from_millis(u64::MAX);
+        assert!(far > UNIX_EPOCH + Duration::from_secs(100_000 * 365 * 86_400));
+        assert_eq!(to_millis(far), u64::MAX);
+        #[cfg(any(feature = "postgres", feature = "sqlite"))]
+        {
+            assert_eq!(from_millis_i64(i64::MIN), UNIX_EPOCH);
+            assert_eq!(from_millis_i64(-1), UNIX_EPOCH);
+            assert!(from_millis_i64(i64::MAX) > UNIX_EPOCH);
+            assert_eq!(to_millis_i64(far), i64::MAX);
+        }
+        // The latest time the clock can hold converts back saturated, not wrapped.
+        let latest = UNIX_EPOCH + Duration::new(i64::MAX as u64, 999_999_999);
+        assert_eq!(to_millis(latest), u64::MAX);
+    }
 }

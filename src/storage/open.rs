@@ -45,6 +45,8 @@ struct Options {
     prefix: Option<String>,
     table: Option<String>,
     timeout: Option<Duration>,
+    /// `durability=relaxed` (SQL storages).
+    relaxed: bool,
 }
 
 /// Opens the storage `url` names, ready to share between session configurations
@@ -89,7 +91,9 @@ struct Options {
 ///
 /// Options in the query string, taken out before the URL reaches the backend:
 /// `timeout_ms=N` (each call's time limit, default 2000), `prefix=TEXT` (Redis key prefix,
-/// default `typed-sessions:`), `table=NAME` (SQL table, default `typed_sessions`).
+/// default `typed-sessions:`), `table=NAME` (SQL table, default `typed_sessions`),
+/// `durability=relaxed` (SQL storages: see [`Durability`](crate::storage::sql::Durability);
+/// default `full`).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -187,6 +191,17 @@ fn take_options(url: &str) -> Result<(String, Options), OpenError> {
         match name {
             "prefix" => options.prefix = Some(percent_decode(value)?),
             "table" => options.table = Some(percent_decode(value)?),
+            "durability" => {
+                options.relaxed = match value {
+                    "full" => false,
+                    "relaxed" => true,
+                    _ => {
+                        return Err(OpenError::InvalidUrl {
+                            reason: "durability must be `full` or `relaxed`".into(),
+                        });
+                    }
+                }
+            }
             "timeout_ms" => {
                 let ms: u64 = value.parse().map_err(|_| OpenError::InvalidUrl {
                     reason: "timeout_ms must be a whole number of milliseconds".into(),
@@ -230,9 +245,11 @@ async fn open_redis(
     url: &str,
     options: Options,
 ) -> Result<Arc<dyn SessionStorage>, OpenError> {
-    if options.table.is_some() {
+    if options.table.is_some() || options.relaxed {
         return Err(OpenError::InvalidUrl {
-            reason: "`table` is an option of the SQL storages; Redis takes `prefix`".into(),
+            reason:
+                "`table` and `durability` are options of the SQL storages; Redis takes `prefix`"
+                    .into(),
         });
     }
     super::redis::connection::Target::parse(url)
@@ -293,6 +310,9 @@ async fn open_postgres(
     if let Some(table) = table {
         builder = builder.table(table);
     }
+    if options.relaxed {
+        builder = builder.durability(super::sql::Durability::Relaxed);
+    }
     if let Some(timeout) = options.timeout {
         builder = builder.timeout(timeout);
     }
@@ -330,6 +350,9 @@ async fn open_sqlite(
     let mut builder = super::SqliteStorage::builder();
     if let Some(table) = table {
         builder = builder.table(table);
+    }
+    if options.relaxed {
+        builder = builder.durability(super::sql::Durability::Relaxed);
     }
     if let Some(timeout) = options.timeout {
         builder = builder.timeout(timeout);

@@ -25,8 +25,8 @@ pub(crate) enum ValueWrite {
     /// Tell the client to drop its copy.
     Remove { event: Option<Event> },
     /// Send the value the request brought again, under the current key (after a rotation) or
-    /// the current version (after a migration), with the expiry it carried (an implicit write:
-    /// it must never fail the request).
+    /// the current version (after a migration), with the expiry it carried cut to the ttl (an
+    /// implicit write: it must never fail the request).
     Reissue {
         serialized: Vec<u8>,
         expires_at: Option<SystemTime>,
@@ -37,6 +37,23 @@ impl ByValue {
     /// The expiry of a value written at `now`.
     pub(crate) fn expiry(&self, now: SystemTime) -> Option<SystemTime> {
         self.ttl.and_then(|ttl| now.checked_add(ttl))
+    }
+
+    /// The expiry a value read at `now` keeps, and whether it was cut: the one it `carried`,
+    /// but never later than a value written now would get. So shortening the ttl shortens the
+    /// values already issued: one that outlives the new ttl is re-sent expiring `now + ttl`,
+    /// and a re-sent value is not cut again (its expiry is then within the ttl), so reading it
+    /// repeatedly never extends it. A value that carries no expiry (Ktor's formats, or one
+    /// written with `ttl(None)`) is not cut.
+    pub(crate) fn cut_expiry(
+        &self,
+        carried: Option<SystemTime>,
+        now: SystemTime,
+    ) -> (Option<SystemTime>, bool) {
+        match (carried, self.expiry(now)) {
+            (Some(carried), Some(limit)) if carried > limit => (Some(limit), true),
+            _ => (carried, false),
+        }
     }
 
     /// Deserializes an unwrapped incoming value (migrating a value of an older version, and
@@ -59,6 +76,7 @@ impl ByValue {
                     stored: None,
                     stale_key: false,
                     value_expires_at: None,
+                    expiry_cut: false,
                 }),
             },
             Ok(None) => Loaded::newer(),
@@ -110,7 +128,9 @@ impl ByValue {
             Change::Written(_) => ValueWrite::Nothing,
             Change::Keep => match loaded.map(|l| &l.outcome) {
                 Some(Outcome::Invalid { .. }) => ValueWrite::Remove { event: None },
-                Some(Outcome::Valid(valid)) if valid.stale_key || valid.migrated => {
+                Some(Outcome::Valid(valid))
+                    if valid.stale_key || valid.migrated || valid.expiry_cut =>
+                {
                     ValueWrite::Reissue {
                         serialized: valid.serialized.clone(),
                         expires_at: valid.value_expires_at,
@@ -119,5 +139,30 @@ impl ByValue {
                 _ => ValueWrite::Nothing,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_expiry_beyond_the_ttl_is_cut() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        let by_value = |ttl| ByValue {
+            ttl,
+            send_only_if_modified: false,
+        };
+        let limit = now + hour;
+        let cut = |ttl, carried| by_value(ttl).cut_expiry(carried, now);
+        assert_eq!(cut(Some(hour), Some(limit + hour)), (Some(limit), true));
+        assert_eq!(cut(Some(hour), Some(limit)), (Some(limit), false));
+        assert_eq!(cut(Some(hour), Some(now)), (Some(now), false));
+        // Nothing to cut to, or nothing carried: unchanged.
+        assert_eq!(cut(None, Some(limit + hour)), (Some(limit + hour), false));
+        assert_eq!(cut(Some(hour), None), (None, false));
+        // A ttl that overflows the clock cuts nothing.
+        assert_eq!(cut(Some(Duration::MAX), Some(limit)), (Some(limit), false));
     }
 }

@@ -49,8 +49,12 @@ pub(crate) struct Valid {
     pub(crate) stored: Option<Stored>,
     /// The value came protected with a previous key: re-send it under the current one.
     pub(crate) stale_key: bool,
-    /// The expiry the protected value carried (kept when it is re-sent).
+    /// The expiry the protected value carried, cut to the configured ttl (kept when it is
+    /// re-sent).
     pub(crate) value_expires_at: Option<SystemTime>,
+    /// The value carried an expiry later than the configured ttl allows from now: re-send it
+    /// with the cut expiry.
+    pub(crate) expiry_cut: bool,
 }
 
 impl fmt::Debug for Valid {
@@ -61,6 +65,7 @@ impl fmt::Debug for Valid {
             .field("migrated", &self.migrated)
             .field("stale_key", &self.stale_key)
             .field("value_expires_at", &self.value_expires_at)
+            .field("expiry_cut", &self.expiry_cut)
             .finish_non_exhaustive()
     }
 }

@@ -299,6 +299,32 @@ mod tests {
     }
 
     #[test]
+    fn any_carried_expiry_is_checked_without_panicking() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let ctx = TransformContext::new("s", now).with_expiry(Some(now + Duration::from_secs(60)));
+        let header = |expires| Header {
+            format: Format::HmacSha256,
+            key_id: KeyId::from_bytes([0; 4]),
+            expires,
+        };
+        let latest = UNIX_EPOCH + Duration::from_secs(i64::MAX as u64);
+        assert_eq!(header(i64::MAX as u64).check_expiry(&ctx), Ok(Some(latest)));
+        // Beyond what the clock holds: refused, not wrapped or panicking.
+        assert_eq!(
+            header(u64::MAX).check_expiry(&ctx),
+            Err(Rejection::Malformed)
+        );
+        assert_eq!(header(1).check_expiry(&ctx), Err(Rejection::Expired));
+        // And the latest time the clock holds is written back as it was read.
+        let written = Header::new(
+            Format::HmacSha256,
+            KeyId::from_bytes([0; 4]),
+            &ctx.with_expiry(Some(latest)),
+        );
+        assert_eq!(written.expires, i64::MAX as u64);
+    }
+
+    #[test]
     fn header_round_trip_and_expiry() {
         let now = UNIX_EPOCH + Duration::from_millis(1_000_500);
         let ctx = TransformContext::new("s", now).with_expiry(Some(now + Duration::from_secs(10)));

@@ -17,6 +17,7 @@
 //! | [`Sign`] | yes | no | yes | yes | [`KeyRing`] | session ids, public data |
 //! | [`KtorEncrypt`] | no | first 16 bytes | no | no | no | sharing sessions with Ktor |
 //! | [`KtorSign`] | yes | no | no | no | no | sharing sessions with Ktor |
+//! | [`KtorUnkeyedDigest`] | yes | **yes: unkeyed, anyone can compute it** | no | no | no | reading Ktor 1.x values while moving to [`Sign`] ([`Migrate`]) |
 //!
 //! **Why encryption is the recommended default for by-value sessions.** A session carried by
 //! value travels whole to the client and back. Signed, it is only base64: whatever a handler
@@ -35,8 +36,10 @@
 //! # Keys
 //!
 //! [`Encrypt`] and [`Sign`] take a [`Key`], a master secret of at least 32 random bytes
-//! (`Key::from_hex`, `Key::from_base64`, `Key::generate`). Shorter keys and keys made of one
-//! repeated byte are refused. Each format derives its own key from it with HKDF-SHA-256 under its
+//! (`Key::from_hex`, `Key::from_base64`, `Key::generate`). Shorter keys, keys made of one
+//! repeated byte, raw bytes that are all printable ASCII (a passphrase, or hex text not
+//! decoded) and the sample keys printed in this crate's documentation and tests are refused
+//! ([`KeyError`]). Each format derives its own key from it with HKDF-SHA-256 under its
 //! own `info` (`typed-sessions/v1/sign/hmac-sha256`, `typed-sessions/v1/encrypt/aes256gcm`,
 //! ...), so one master key can serve signing and encryption, and a value of one format never
 //! verifies in another. Keys are wiped from memory on drop and never printed.
@@ -118,8 +121,10 @@
 //! use typed_sessions::transform::{Encrypt, Key, KeyRing};
 //! # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct UserSession { id: String }
 //!
-//! let new = Key::from_hex("7a9c0e5b3d1f8264a0c2e4f6981b3d5f7092b4d6f8a1c3e5072b4d6f8a9c1e3f")?;
-//! let old = Key::from_hex("1f3e5d7c9b0a2f4e6d8c0b1a3f5e7d9c2b4a6f8e0d1c3b5a7f9e2d4c6b8a0f1e")?;
+//! // Keys come from your secret store, e.g. `Key::from_hex(&std::env::var("SESSION_KEY")?)?`;
+//! // generated here so that the example runs.
+//! let new = Key::generate();
+//! let old = Key::generate();
 //! let ring = KeyRing::from_keys(new, [old])?; // a duplicate key would be an error here
 //! let layer = SessionsConfig::new()
 //!     .cookie::<UserSession>("user_session", |c| c
@@ -139,14 +144,29 @@
 //! serializer). They inherit the format's limits: no expiry, no session name under the MAC, no
 //! rotation, and for `KtorEncrypt` an IV that the MAC does not cover, which leaves the first 16
 //! bytes of the payload malleable. Use [`Encrypt`] for new systems.
+//!
+//! [`KtorUnkeyedDigest`] reads and writes Ktor 1.x's `SessionTransportTransformerDigest`
+//! (`value/hex(SHA-384("ktor" ‖ value))`), which Ktor deprecated in 1.1, made an error in 1.2.2
+//! and deleted in 2.0. It has no key: anyone can compute it, so it only detects corruption.
+//! Offer it to clients only while moving them to [`Sign`] with [`Migrate`].
+//!
+//! # Moving between formats
+//!
+//! [`Migrate::new(from, to)`](Migrate::new) writes `to`'s format and reads both; a value only
+//! `from` accepts is re-sent in `to`'s format the first time a handler reads it, as a value
+//! under a previous key is re-sent under the current one. It moves a session from a Ktor format
+//! to [`Sign`] or [`Encrypt`], or between the modern formats, without logging anyone out; after
+//! one lifetime of the session, deploy `to` alone.
 
 mod encrypt;
 mod envelope;
 mod keys;
 pub mod ktor;
 pub(crate) mod mac;
+mod migrate;
 #[cfg(test)]
 mod proptests;
+mod samples;
 mod sign;
 
 use std::borrow::Cow;
@@ -156,7 +176,8 @@ use std::time::SystemTime;
 pub use encrypt::{Encrypt, EncryptAlgorithm};
 pub use envelope::{Format, MAX_VALUE_LEN, Opened};
 pub use keys::{Key, KeyError, KeyId, KeyRing, MAX_KEY_LEN, MIN_KEY_LEN};
-pub use ktor::{KtorEncrypt, KtorError, KtorSign};
+pub use ktor::{KtorEncrypt, KtorError, KtorSign, KtorUnkeyedDigest};
+pub use migrate::Migrate;
 pub use sign::{Sign, SignAlgorithm};
 
 /// What a transformer knows about the value it protects or checks.
@@ -195,7 +216,7 @@ impl<'a> TransformContext<'a> {
 pub enum Rejection {
     /// Not in the expected format (wrong length, bad encoding, missing separator).
     Malformed,
-    /// The MAC or AEAD tag did not verify.
+    /// The MAC, AEAD tag or digest did not verify.
     BadSignature,
     /// The value names a key that is not in the key ring.
     UnknownKey,
@@ -292,7 +313,9 @@ pub trait Transformer: Send + Sync + 'static {
 }
 
 /// What a transformer found inside a value it accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows the value's length, not the value (session content or an id).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Unwrapped {
     /// What was protected.
     pub value: String,
@@ -301,6 +324,16 @@ pub struct Unwrapped {
     pub stale_key: bool,
     /// The expiry the value carries, if any.
     pub expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for Unwrapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unwrapped")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl Unwrapped {
@@ -383,8 +416,9 @@ impl Chain {
     }
 }
 
-/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a whole [`Chain`] found: an [`Unwrapped`] whose value may borrow the input. `Debug`
+/// shows the value's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ChainRead<'a> {
     /// What was protected.
     pub(crate) value: Cow<'a, str>,
@@ -392,6 +426,16 @@ pub(crate) struct ChainRead<'a> {
     pub(crate) stale_key: bool,
     /// The earliest expiry any step found.
     pub(crate) expires_at: Option<SystemTime>,
+}
+
+impl fmt::Debug for ChainRead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainRead")
+            .field("value_len", &self.value.len())
+            .field("stale_key", &self.stale_key)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl ChainRead<'_> {
@@ -434,6 +478,23 @@ pub(crate) mod tests_support {
         out
     }
 
+    /// ASCII `value` with each character from index `from` on replaced in turn by each byte of
+    /// `with` (a byte equal to the one it would replace is skipped): every single-character
+    /// change a client could make to a textual format.
+    pub(crate) fn every_char_replaced(value: &str, from: usize, with: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        for i in from..value.len() {
+            for &c in with {
+                let mut bytes = value.as_bytes().to_vec();
+                if bytes[i] != c {
+                    bytes[i] = c;
+                    out.push(String::from_utf8(bytes).unwrap());
+                }
+            }
+        }
+        out
+    }
+
     /// Other spellings of the same bytes that a lenient decoder would accept: padded, the
     /// standard alphabet, non-canonical trailing bits, embedded whitespace.
     pub(crate) fn re_encodings(value: &str) -> Vec<String> {
@@ -471,6 +532,19 @@ pub(crate) mod tests_support {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_never_shows_the_unwrapped_value() {
+        let unwrapped = Unwrapped::new("SECRET-SESSION".to_owned());
+        let chain_read = ChainRead {
+            value: Cow::Borrowed("SECRET-SESSION"),
+            stale_key: false,
+            expires_at: None,
+        };
+        let debug = format!("{unwrapped:?} {chain_read:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("value_len: 14"), "{debug}");
+    }
+
     use super::*;
 
     struct Append(&'static str);

@@ -30,18 +30,25 @@ fn transformers() -> Vec<(&'static str, Box<dyn Transformer>)> {
         ),
         (
             "ktor-sign",
-            Box::new(KtorSign::from_hex("6819b57a326945c1968f45236589").unwrap()),
+            Box::new(
+                KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589").unwrap(),
+            ),
         ),
         (
             "ktor-encrypt",
             Box::new(
-                KtorEncrypt::from_hex(
+                KtorEncrypt::from_hex_allowing_short_sign_key(
                     "00112233445566778899aabbccddeeff",
                     "6819b57a326945c1968f45236589",
                 )
                 .unwrap()
                 .backward_compatible_read(true),
             ),
+        ),
+        ("ktor-unkeyed-digest", Box::new(KtorUnkeyedDigest::new())),
+        (
+            "migrate-digest-to-sign",
+            Box::new(Migrate::new(KtorUnkeyedDigest::new(), Sign::new(key()))),
         ),
     ]
 }

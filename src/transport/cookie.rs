@@ -344,7 +344,7 @@ fn validate(name: &str, c: &CookieConfig) -> Result<(), ConfigError> {
             "`SameSite=None` requires `Secure`; browsers reject the cookie otherwise",
         ));
     }
-    if name.starts_with("__Host-") {
+    if has_cookie_prefix(name, "__Host-") {
         if !c.secure {
             return Err(combination("a `__Host-` cookie must be `Secure`"));
         }
@@ -355,10 +355,17 @@ fn validate(name: &str, c: &CookieConfig) -> Result<(), ConfigError> {
             return Err(combination("a `__Host-` cookie must have `Path=/`"));
         }
     }
-    if name.starts_with("__Secure-") && !c.secure {
+    if has_cookie_prefix(name, "__Secure-") && !c.secure {
         return Err(combination("a `__Secure-` cookie must be `Secure`"));
     }
     Ok(())
+}
+
+/// Whether cookie `name` carries `prefix`, compared as browsers compare it: ignoring ASCII case
+/// (RFC 6265bis; `__HOST-s` gets the `__Host-` rules in current browsers).
+fn has_cookie_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
 #[cfg(test)]

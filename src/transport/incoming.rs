@@ -11,11 +11,20 @@ use super::cookie::MAX_COOKIE_SIZE;
 pub const MAX_COOKIE_HEADER_TOTAL: usize = 64 * 1024;
 
 /// The raw value a request brought for one session, as a cheap handle on the header bytes.
-#[derive(Debug, Clone)]
+/// `Debug` shows its length only: it is a session value or id.
+#[derive(Clone)]
 pub(crate) struct Incoming {
     header: HeaderValue,
     start: usize,
     end: usize,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("len", &self.end.saturating_sub(self.start))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Incoming {
@@ -101,13 +110,28 @@ pub(crate) const MAX_SESSIONS: usize = 128;
 /// The request headers that may hold session values, captured when the request arrives: cheap
 /// reference-counted handles on the header bytes, nothing parsed or copied. The scan happens
 /// only when a handler first uses a session ([`Captured::scan`]), so a request that never
-/// touches its sessions pays for no parsing.
-#[derive(Debug, Default)]
+/// touches its sessions pays for no parsing. `Debug` counts the headers, never shows them.
+#[derive(Default)]
 pub(crate) struct Captured {
     first_cookie: Option<HeaderValue>,
     more_cookies: Vec<HeaderValue>,
     /// The value of each header source, by source index (empty without header sources).
     headers: Box<[Option<HeaderValue>]>,
+}
+
+impl std::fmt::Debug for Captured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Captured")
+            .field(
+                "cookie_headers",
+                &(usize::from(self.first_cookie.is_some()) + self.more_cookies.len()),
+            )
+            .field(
+                "session_headers",
+                &self.headers.iter().filter(|h| h.is_some()).count(),
+            )
+            .finish()
+    }
 }
 
 impl Captured {
@@ -319,5 +343,24 @@ mod tests {
             scan(&[&format!("s={}", "a".repeat(5000))], &["s"]),
             vec![None]
         );
+    }
+
+    #[test]
+    fn debug_never_shows_what_a_request_brought() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("s=SECRET-VALUE; other=x"));
+        headers.append("x-s", HeaderValue::from_static("SECRET-HEADER"));
+        let sources = [
+            Source::Cookie(b"s"[..].into()),
+            Source::Header(HeaderName::from_static("x-s")),
+        ];
+        let kinds = SourceKinds::of(sources.iter());
+        let captured = Captured::capture(&headers, sources.iter(), kinds);
+        let mut found = Vec::new();
+        captured.scan(sources.iter(), |_, incoming| found.push(incoming));
+        assert_eq!(found.len(), 2);
+        let debug = format!("{captured:?} {found:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("len"), "{debug}");
     }
 }

@@ -30,7 +30,7 @@ fn cookie_for(name: &str) -> String {
 
 fn app(auth: SessionAuth<UserSession, User>) -> Router {
     let sessions = SessionsConfig::new()
-        .cookie::<UserSession>("user_session", |c| c)
+        .cookie::<UserSession>("user_session", |c| c.unprotected())
         .build()
         .unwrap();
     Router::new()
@@ -139,7 +139,7 @@ async fn session_only_like_ktor() {
         id: u32,
     }
     let sessions = SessionsConfig::new()
-        .cookie::<S>("S", |c| c)
+        .cookie::<S>("S", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -169,7 +169,7 @@ async fn session_only_like_ktor() {
 #[tokio::test]
 async fn the_extractor_without_the_layer_is_a_clear_error() {
     let sessions = SessionsConfig::new()
-        .cookie::<UserSession>("user_session", |c| c)
+        .cookie::<UserSession>("user_session", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()

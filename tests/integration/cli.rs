@@ -5,6 +5,7 @@
 
 mod help;
 mod inspect;
+mod inspect_digest;
 mod keygen;
 mod principals;
 mod store;

@@ -227,7 +227,7 @@ async fn values_cannot_move_between_session_names() {
     assert_eq!(answer.body, "none");
     assert!(is_removal(&answer, "admin_session"));
     let unprotected = SessionsConfig::new()
-        .cookie::<AdminSession>("admin_session", |c| c)
+        .cookie::<AdminSession>("admin_session", |c| c.unprotected())
         .build()
         .unwrap();
     let control = Router::new().route("/admin", get(admin)).layer(unprotected);
@@ -520,7 +520,7 @@ fn flip_last_hex_digit(value: &str) -> String {
 
 #[tokio::test]
 async fn ktor_sign_writes_and_reads_ktors_cookie() {
-    let app = ktor_app(KtorSign::from_hex("003515606058610610561058").unwrap());
+    let app = ktor_app(KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap());
     let expected = "%7B%22userId%22%3A%22id+2%22%2C%22cart%22%3A%5B%5D%7D%2F0adc94dc04d0122b8139e88250ab61bcc01980ed3898eb4e557e2a749e17ab16";
     let set = get_path(&app, "/1", None).await;
     assert_eq!(set.cookie_value("S").as_deref(), Some(expected));
@@ -543,8 +543,11 @@ async fn ktor_sign_writes_and_reads_ktors_cookie() {
 
 #[tokio::test]
 async fn ktor_encrypt_reads_ktors_cookie_and_refuses_the_rejection_list() {
-    let t = KtorEncrypt::from_hex("00112233445566778899aabbccddeeff", "02030405060708090a0b0c")
-        .unwrap();
+    let t = KtorEncrypt::from_hex_allowing_short_sign_key(
+        "00112233445566778899aabbccddeeff",
+        "02030405060708090a0b0c",
+    )
+    .unwrap();
     let app = ktor_app(t);
     // Ktor's cookie for TestUserSession("id2", []) with the IV forced, as sent on the wire.
     let wire = "00112233445566778899aabbccddeeff%2F9b8cf9900ff0f63849cb7a2ad71ed8a1ac9f0e2735492d2a5129cf278d70ab27%3A40af9f393a00034b53d2267251047259005bdf5ff104eede599149e80e6fee13";
@@ -580,7 +583,8 @@ async fn ktor_encrypt_reads_ktors_cookie_and_refuses_the_rejection_list() {
 
 #[tokio::test]
 async fn example_session_cookie_client() {
-    let addr = serve(session_cookie_client::app()).await;
+    // Ktor's documentation example's keys, so the cookie is the one Ktor's example writes.
+    let addr = serve(session_cookie_client::app(ktor_example_encrypt())).await;
     let client = cookie_client();
     let url = |path: &str| format!("http://{addr}{path}");
     let login = client.get(url("/login")).send().await.unwrap();
@@ -600,11 +604,7 @@ async fn example_session_cookie_client() {
         .next()
         .unwrap();
     let decoded = value.replace("%2F", "/").replace("%3A", ":");
-    let t = KtorEncrypt::from_hex(
-        "00112233445566778899aabbccddeeff",
-        "6819b57a326945c1968f45236589",
-    )
-    .unwrap();
+    let t = ktor_example_encrypt();
     let ctx = typed_sessions::transform::TransformContext::new(
         "user_session",
         std::time::SystemTime::now(),
@@ -631,9 +631,23 @@ async fn example_session_cookie_client() {
     );
 }
 
+/// The sign key of Ktor's documentation examples (14 bytes, public: tests only).
+pub fn ktor_example_sign() -> KtorSign {
+    KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589").unwrap()
+}
+
+/// The keys of Ktor's documentation example `session-cookie-client` (public: tests only).
+fn ktor_example_encrypt() -> KtorEncrypt {
+    KtorEncrypt::from_hex_allowing_short_sign_key(
+        "00112233445566778899aabbccddeeff",
+        "6819b57a326945c1968f45236589",
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn example_session_cookie_server() {
-    let addr = serve(session_cookie_server::app()).await;
+    let addr = serve(session_cookie_server::app(ktor_example_sign())).await;
     let client = cookie_client();
     let url = |path: &str| format!("http://{addr}{path}");
     assert_eq!(
@@ -662,8 +676,10 @@ async fn example_session_cookie_server() {
         "cart_session",
         std::time::SystemTime::now(),
     );
-    let sign = KtorSign::from_hex("6819b57a326945c1968f45236589").unwrap();
-    assert_eq!(sign.write(&ctx, id).unwrap(), format!("{id}/{mac}"));
+    assert_eq!(
+        ktor_example_sign().write(&ctx, id).unwrap(),
+        format!("{id}/{mac}")
+    );
 
     let cart = client.get(url("/cart")).send().await.unwrap();
     assert_eq!(cart.text().await.unwrap(), "Product IDs: [1, 3, 7]");

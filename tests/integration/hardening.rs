@@ -89,7 +89,7 @@ async fn logged_scenario() {
     let storage = ProbeStorage::default();
     let layer = SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
-        .cookie::<String>("v", |c| c)
+        .cookie::<String>("v", |c| c.unprotected())
         .build()
         .unwrap();
     let router = user_routes()
@@ -177,7 +177,7 @@ async fn oversized_headers_are_refused_cheaply() {
     let storage = ProbeStorage::default();
     let layer = SessionsConfig::new()
         .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
-        .header::<String>("x-s", |h| h)
+        .header::<String>("x-s", |h| h.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -200,8 +200,8 @@ async fn oversized_headers_are_refused_cheaply() {
 #[tokio::test]
 async fn vary_is_merged_with_the_application_s_own() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
-        .header::<String>("x-api", |h| h)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
+        .header::<String>("x-api", |h| h.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -240,4 +240,77 @@ async fn vary_is_merged_with_the_application_s_own() {
     assert_eq!(star.headers.get_all("vary").iter().count(), 1);
     let already = get(&router, "/already", None).await;
     assert_eq!(already.headers.get_all("vary").iter().count(), 1);
+}
+
+/// A record whose times were tampered with (a storage dump edited and restored, a far-future
+/// file time) never panics the request path: reading, renewing, updating and ending it.
+#[tokio::test]
+async fn extreme_stored_times_never_panic() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use typed_sessions::storage::{Namespace, Record, SessionId, SessionStorage};
+
+    let latest = UNIX_EPOCH + Duration::new(i64::MAX as u64, 999_999_999);
+    let earliest = UNIX_EPOCH
+        .checked_sub(Duration::from_secs(i64::MAX as u64))
+        .unwrap();
+    let now = SystemTime::now();
+    for (created, expires) in [
+        (latest, latest),
+        (earliest, latest),
+        (UNIX_EPOCH, latest),
+        (latest - Duration::from_secs(1), latest),
+        (earliest, now + Duration::from_secs(3600)),
+    ] {
+        let storage = ProbeStorage::default();
+        let layer = SessionsConfig::new()
+            .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| {
+                c.lifetime(Duration::from_secs(3600))
+                    .idle_timeout(Duration::from_secs(600))
+                    .renew_after(0.0)
+            })
+            .build()
+            .unwrap();
+        let router = user_routes().layer(layer);
+        let id = SessionId::generate();
+        let record = Record::new(r#"{"userId":"u","cart":[]}"#, created, expires);
+        storage
+            .inner
+            .create(Namespace::new("s").key(&id), &record, now)
+            .await
+            .unwrap();
+        let cookie = format!("s={}", id.as_str());
+        let read = get(&router, "/get", Some(&cookie)).await;
+        assert_eq!(read.status, 200, "{created:?} {expires:?}");
+        assert!(read.body == "u" || read.body == "none", "{}", read.body);
+        assert_eq!(get(&router, "/set/v", Some(&cookie)).await.status, 200);
+        assert_eq!(get(&router, "/clear", Some(&cookie)).await.status, 200);
+    }
+}
+
+/// `Debug` of what the crate hands out never prints session data: records, unwrapped values,
+/// what a custom id generator or challenge sees of the request.
+#[test]
+fn debug_output_never_shows_session_data() {
+    use std::time::SystemTime;
+    use typed_sessions::RequestInfo;
+    use typed_sessions::auth::{Cause, ChallengeContext};
+    use typed_sessions::storage::Record;
+    use typed_sessions::transform::Unwrapped;
+
+    let now = SystemTime::now();
+    let record = Record::new(r#"{"token":"SECRET"}"#, now, now);
+    let unwrapped = Unwrapped::new(r#"{"token":"SECRET"}"#.to_owned());
+    let request = http::Request::get("/account?token=SECRET")
+        .header(http::header::COOKIE, "user_session=SECRET")
+        .header("x-api-session", "SECRET")
+        .body(())
+        .unwrap();
+    let info = RequestInfo::of(&request);
+    let challenge = ChallengeContext {
+        cause: Cause::NoSession,
+        request: request.into_parts().0,
+    };
+    let debug = format!("{record:?} {unwrapped:?} {info:?} {challenge:?}");
+    assert!(!debug.contains("SECRET"), "{debug}");
+    assert!(debug.contains("/account"), "{debug}");
 }

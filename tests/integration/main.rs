@@ -15,10 +15,12 @@ mod csrf;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
 mod distributed;
 mod evolving;
+mod expiry_cap;
 mod flash;
 #[cfg(feature = "fuzzing")]
 mod fuzz_corpus;
 mod hardening;
+mod ktor_digest;
 mod lifecycle;
 #[cfg(feature = "metrics")]
 mod metrics;

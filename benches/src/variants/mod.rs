@@ -44,6 +44,18 @@ pub enum Variant {
     TypedIdRedis,
     /// Ours, by id, PostgreSQL storage.
     TypedIdPostgres,
+    /// [`Variant::TypedIdPostgres`] with relaxed durability (`synchronous_commit=off`).
+    TypedIdPostgresRelaxed,
+    /// [`Variant::TypedIdMemory`] with a principal: a new session is a login filed in the
+    /// principal index.
+    TypedIdMemoryPrincipal,
+    /// [`Variant::TypedIdRedis`] with a principal.
+    TypedIdRedisPrincipal,
+    /// [`Variant::TypedIdMemory`] counting with a conditional update (`modify`) instead of
+    /// `get` and `set`.
+    TypedIdMemoryModify,
+    /// [`Variant::TypedIdRedis`] counting with a conditional update.
+    TypedIdRedisModify,
     /// tower-sessions 0.15, `MemoryStore`.
     TowerSessionsMemory,
     /// tower-sessions 0.14, `tower-sessions-redis-store` 0.16 (fred).
@@ -125,7 +137,7 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 18] = [
+    pub const ALL: [Variant; 23] = [
         Variant::Baseline,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -137,6 +149,11 @@ impl Variant {
         Variant::TypedIdDirectory,
         Variant::TypedIdRedis,
         Variant::TypedIdPostgres,
+        Variant::TypedIdPostgresRelaxed,
+        Variant::TypedIdMemoryPrincipal,
+        Variant::TypedIdRedisPrincipal,
+        Variant::TypedIdMemoryModify,
+        Variant::TypedIdRedisModify,
         Variant::TowerSessionsMemory,
         Variant::TowerSessionsRedis,
         Variant::TowerSessionsPostgres,
@@ -160,6 +177,11 @@ impl Variant {
             Variant::TypedIdDirectory => "typed-id-directory",
             Variant::TypedIdRedis => "typed-id-redis",
             Variant::TypedIdPostgres => "typed-id-postgres",
+            Variant::TypedIdPostgresRelaxed => "typed-id-postgres-relaxed",
+            Variant::TypedIdMemoryPrincipal => "typed-id-memory-principal",
+            Variant::TypedIdRedisPrincipal => "typed-id-redis-principal",
+            Variant::TypedIdMemoryModify => "typed-id-memory-modify",
+            Variant::TypedIdRedisModify => "typed-id-redis-modify",
             Variant::TowerSessionsMemory => "tower-sessions-memory",
             Variant::TowerSessionsRedis => "tower-sessions-redis",
             Variant::TowerSessionsPostgres => "tower-sessions-postgres",
@@ -183,7 +205,12 @@ impl Variant {
             | Variant::TypedIdMemory1M
             | Variant::TypedIdDirectory
             | Variant::TypedIdRedis
-            | Variant::TypedIdPostgres => Family::Ours,
+            | Variant::TypedIdPostgres
+            | Variant::TypedIdPostgresRelaxed
+            | Variant::TypedIdMemoryPrincipal
+            | Variant::TypedIdRedisPrincipal
+            | Variant::TypedIdMemoryModify
+            | Variant::TypedIdRedisModify => Family::Ours,
             _ => Family::Peer,
         }
     }
@@ -199,10 +226,14 @@ impl Variant {
     /// The storage service it needs, if any.
     pub fn backend(self) -> Option<Backend> {
         match self {
-            Variant::TypedIdRedis | Variant::TowerSessionsRedis | Variant::ActixSessionRedis => {
-                Some(Backend::Redis)
-            }
-            Variant::TypedIdPostgres | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
+            Variant::TypedIdRedis
+            | Variant::TypedIdRedisPrincipal
+            | Variant::TypedIdRedisModify
+            | Variant::TowerSessionsRedis
+            | Variant::ActixSessionRedis => Some(Backend::Redis),
+            Variant::TypedIdPostgres
+            | Variant::TypedIdPostgresRelaxed
+            | Variant::TowerSessionsPostgres => Some(Backend::Postgres),
             _ => None,
         }
     }
@@ -260,6 +291,21 @@ impl Variant {
             Variant::TypedIdPostgres => {
                 "typed-sessions, cookie by id, PostgreSQL storage, id unsigned"
             }
+            Variant::TypedIdPostgresRelaxed => {
+                "typed-id-postgres with `Durability::Relaxed` (`synchronous_commit=off` on its connections)"
+            }
+            Variant::TypedIdMemoryPrincipal => {
+                "typed-id-memory, each new session a login filed under one of 1 000 principals (`set_principal`)"
+            }
+            Variant::TypedIdRedisPrincipal => {
+                "typed-id-redis, each new session a login filed under one of 1 000 principals (`set_principal`)"
+            }
+            Variant::TypedIdMemoryModify => {
+                "typed-id-memory, the count changed with `modify` (conditional update) instead of `get` + `set`"
+            }
+            Variant::TypedIdRedisModify => {
+                "typed-id-redis, the count changed with `modify` (conditional update) instead of `get` + `set`"
+            }
             Variant::TowerSessionsMemory => {
                 "tower-sessions 0.15.0, `SessionManagerLayer::new(MemoryStore::default())` (defaults: plain id cookie, no expiry)"
             }
@@ -315,7 +361,12 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedIdMemory1M
         | Variant::TypedIdDirectory
         | Variant::TypedIdRedis
-        | Variant::TypedIdPostgres => typed::router(variant, env).await,
+        | Variant::TypedIdPostgres
+        | Variant::TypedIdPostgresRelaxed
+        | Variant::TypedIdMemoryPrincipal
+        | Variant::TypedIdRedisPrincipal
+        | Variant::TypedIdMemoryModify
+        | Variant::TypedIdRedisModify => typed::router(variant, env).await,
         Variant::TowerSessionsMemory => Ok(tower_sessions::memory_router()),
         Variant::TowerSessionsRedis => tower_sessions::redis_router(env.redis(variant)?).await,
         Variant::TowerSessionsPostgres => {

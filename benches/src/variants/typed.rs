@@ -38,17 +38,73 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         }
         Variant::TypedIdDirectory => by_id(Directory::open(variant, env).await?)?,
         Variant::TypedIdRedis => by_id(Redis::open(variant, env).await?)?,
-        Variant::TypedIdPostgres => by_id(Postgres::open(variant, env).await?)?,
+        Variant::TypedIdPostgres | Variant::TypedIdPostgresRelaxed => {
+            by_id(Postgres::open(variant, env).await?)?
+        }
+        Variant::TypedIdMemoryPrincipal | Variant::TypedIdMemoryModify => {
+            by_id(Memory::open(variant, env).await?)?
+        }
+        Variant::TypedIdRedisPrincipal | Variant::TypedIdRedisModify => {
+            by_id(Redis::open(variant, env).await?)?
+        }
         other => return Err(format!("{other} is not a typed-sessions variant").into()),
     };
-    Ok(routes().layer(layer))
+    let routes = match variant {
+        Variant::TypedIdMemoryPrincipal | Variant::TypedIdRedisPrincipal => {
+            routes(get(counter_with_principal))
+        }
+        Variant::TypedIdMemoryModify | Variant::TypedIdRedisModify => {
+            routes(get(counter_by_modify))
+        }
+        _ => routes(get(counter)),
+    };
+    Ok(routes.layer(layer))
 }
 
-fn routes() -> Router {
+fn routes(counter: axum::routing::MethodRouter) -> Router {
     Router::new()
-        .route(COUNTER_PATH, get(counter))
+        .route(COUNTER_PATH, counter)
         .route(LARGE_PATH, get(large))
         .route(UNTOUCHED_PATH, get(|| async { UNTOUCHED_BODY }))
+}
+
+/// `/counter` where a new session is a login: filed under one of 1 000 users.
+async fn counter_with_principal(sessions: Sessions) -> Result<String, Response> {
+    static USERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let previous = sessions
+        .get::<Counter>()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let login = previous.is_none();
+    let next = next_counter(previous);
+    let body = next.count.to_string();
+    sessions.set(next).map_err(IntoResponse::into_response)?;
+    if login {
+        let user = USERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1000;
+        sessions
+            .set_principal::<Counter>(Some(&format!("user{user}")))
+            .map_err(IntoResponse::into_response)?;
+    }
+    Ok(body)
+}
+
+/// `/counter` through a conditional update (a new session is set as usual).
+async fn counter_by_modify(sessions: Sessions) -> Result<String, Response> {
+    let updated = sessions
+        .modify(|c: &Counter| next_counter(Some(c.clone())))
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let next = match updated {
+        Some(next) => next,
+        None => {
+            let first = next_counter(None);
+            sessions
+                .set(first.clone())
+                .map_err(IntoResponse::into_response)?;
+            first
+        }
+    };
+    Ok(next.count.to_string())
 }
 
 async fn counter(sessions: Sessions) -> Result<String, Response> {
@@ -94,11 +150,11 @@ fn by_value<P: Protect>() -> Result<SessionsLayer, BoxError> {
         .build()?)
 }
 
-/// No transformer.
+/// No transformer (said explicitly, as `build` requires).
 struct Plain;
 impl Protect for Plain {
     fn apply<T: SessionData>(cookie: ValueCookie<T>) -> ValueCookie<T> {
-        cookie
+        cookie.unprotected()
     }
 }
 
@@ -213,8 +269,15 @@ struct Postgres;
 impl Storage for Postgres {
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
         let url = env.postgres(variant)?;
+        let durability = match variant {
+            Variant::TypedIdPostgresRelaxed => typed_sessions::storage::sql::Durability::Relaxed,
+            _ => typed_sessions::storage::sql::Durability::Full,
+        };
         Ok(Arc::new(
-            typed_sessions::storage::PostgresStorage::connect(url).await?,
+            typed_sessions::storage::PostgresStorage::builder()
+                .durability(durability)
+                .connect(url)
+                .await?,
         ))
     }
 }

@@ -6,6 +6,7 @@ use serde::ser::{self, SerializeMap, SerializeSeq, SerializeStruct};
 use super::error::{Error, Result};
 use super::form::form_url_encode;
 use super::ser::ValueSerializer;
+use super::split::{join_list, join_map};
 use super::url::encode_url_query_component;
 
 /// Most of a container's up-front capacity that a size hint may ask for.
@@ -35,14 +36,14 @@ impl SerializeSeq for SeqWriter {
     type Error = Error;
 
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let item = value.serialize(ValueSerializer { depth: self.depth })?;
+        let item = value.serialize(ValueSerializer::at(self.depth))?;
         self.items
             .push(encode_url_query_component(&item).into_owned());
         Ok(())
     }
 
     fn end(self) -> Result<String> {
-        let joined = self.items.join("&");
+        let joined = join_list(&self.items).ok_or_else(|| Error::ambiguous("a list"))?;
         Ok(format!("#cl{}", encode_url_query_component(&joined)))
     }
 }
@@ -78,7 +79,7 @@ impl ser::SerializeTupleStruct for SeqWriter {
 #[derive(Debug)]
 pub(super) struct MapWriter {
     depth: usize,
-    entries: Vec<String>,
+    entries: Vec<(String, String)>,
     key: Option<String>,
 }
 
@@ -99,7 +100,7 @@ impl SerializeMap for MapWriter {
     type Error = Error;
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
-        let key = key.serialize(ValueSerializer { depth: self.depth })?;
+        let key = key.serialize(ValueSerializer::at(self.depth))?;
         self.key = Some(encode_url_query_component(&key).into_owned());
         Ok(())
     }
@@ -109,14 +110,14 @@ impl SerializeMap for MapWriter {
             .key
             .take()
             .ok_or_else(|| Error::new("a map value was written before its key"))?;
-        let value = value.serialize(ValueSerializer { depth: self.depth })?;
+        let value = value.serialize(ValueSerializer::at(self.depth))?;
         self.entries
-            .push(format!("{key}={}", encode_url_query_component(&value)));
+            .push((key, encode_url_query_component(&value).into_owned()));
         Ok(())
     }
 
     fn end(self) -> Result<String> {
-        let joined = self.entries.join("&");
+        let joined = join_map(&self.entries).ok_or_else(|| Error::ambiguous("a map"))?;
         Ok(format!("#m{}", encode_url_query_component(&joined)))
     }
 }
@@ -158,13 +159,13 @@ impl SerializeStruct for StructWriter {
         key: &'static str,
         value: &T,
     ) -> Result<()> {
-        let value = value.serialize(ValueSerializer { depth: self.depth })?;
+        let value = value.serialize(ValueSerializer::at(self.depth))?;
         self.fields.push((key, value));
         Ok(())
     }
 
     fn end(self) -> Result<String> {
-        let body = form_url_encode(self.fields.iter().map(|(k, v)| (*k, v.as_str())));
+        let body = form_url_encode(self.fields.iter().map(|(k, v)| (*k, v.as_str())))?;
         Ok(if self.nested {
             format!("##{body}")
         } else {
@@ -187,7 +188,7 @@ impl SerializeMap for TopMapWriter {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
         // A string, and only a string (or a unit variant's name), is tagged `#s`.
-        let tagged = key.serialize(ValueSerializer { depth: 1 })?;
+        let tagged = key.serialize(ValueSerializer::at(1))?;
         let name = tagged.strip_prefix("#s").ok_or_else(|| {
             Error::new(
                 "a session in Ktor's legacy format must be a struct or a map with string keys",
@@ -202,14 +203,12 @@ impl SerializeMap for TopMapWriter {
             .key
             .take()
             .ok_or_else(|| Error::new("a map value was written before its key"))?;
-        let value = value.serialize(ValueSerializer { depth: 1 })?;
+        let value = value.serialize(ValueSerializer::at(1))?;
         self.params.push((key, value));
         Ok(())
     }
 
     fn end(self) -> Result<String> {
-        Ok(form_url_encode(
-            self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ))
+        form_url_encode(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 }

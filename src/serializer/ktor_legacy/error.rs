@@ -23,6 +23,16 @@ impl Error {
         Error(message.to_string())
     }
 
+    /// A collection whose items the format cannot delimit, so that it would read back as other
+    /// items (the message never quotes the items).
+    pub(super) fn ambiguous(what: &str) -> Error {
+        Error(format!(
+            "{what} holds text that Ktor's legacy session format cannot delimit, so it would \
+             read back as other items (a string item holding `&#`, a map key holding `=#`, a \
+             collection of collections with several items); it is not written"
+        ))
+    }
+
     /// A Rust shape the format cannot express.
     pub(super) fn unsupported(shape: &str) -> Error {
         Error(format!(

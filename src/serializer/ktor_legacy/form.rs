@@ -1,15 +1,35 @@
 //! A bundle of named values as Ktor writes it (`formUrlEncode`) and reads it
 //! (`parseQueryString`): the session object, and every nested `##` object inside it.
 
+use std::collections::HashSet;
+
 use super::MAX_PARAMS;
 use super::error::{Error, Result};
 use super::url::{decode_url_query_component, encode_url_parameter};
 
 /// Ktor's `List<Pair<String, String>>.formUrlEncode()`: `name=value` pairs joined with `&`,
 /// both sides through `encodeURLParameter(spaceToPlus = true)`.
-pub(super) fn form_url_encode<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+///
+/// Refuses what [`parse_query_string`] would not read back as written: an empty name (skipped
+/// when read) and a name that appears twice (the first value wins when read).
+pub(super) fn form_url_encode<'a>(
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<String> {
     let mut out = String::new();
+    let mut names = HashSet::new();
     for (name, value) in params {
+        if name.is_empty() {
+            return Err(Error::new(
+                "a field or map key with an empty name cannot be written in Ktor's legacy \
+                 format (its reader skips it)",
+            ));
+        }
+        if !names.insert(name) {
+            return Err(Error::new(
+                "a field or map key name appears twice; Ktor's legacy format would read only \
+                 the first",
+            ));
+        }
         if !out.is_empty() {
             out.push('&');
         }
@@ -17,7 +37,7 @@ pub(super) fn form_url_encode<'a>(params: impl IntoIterator<Item = (&'a str, &'a
         out.push('=');
         out.push_str(&encode_url_parameter(value));
     }
-    out
+    Ok(out)
 }
 
 /// Ktor's `parseQueryString(text)`, with these differences:
@@ -82,11 +102,19 @@ mod tests {
     #[test]
     fn encodes_like_form_url_encode() {
         assert_eq!(
-            form_url_encode([("cart", "#cl"), ("userId", "#sid2")]),
+            form_url_encode([("cart", "#cl"), ("userId", "#sid2")]).unwrap(),
             "cart=%23cl&userId=%23sid2"
         );
-        assert_eq!(form_url_encode([("a b", "c d+e")]), "a+b=c+d%2Be");
-        assert_eq!(form_url_encode([]), "");
+        assert_eq!(form_url_encode([("a b", "c d+e")]).unwrap(), "a+b=c+d%2Be");
+        assert_eq!(form_url_encode([]).unwrap(), "");
+    }
+
+    #[test]
+    fn refuses_names_that_would_not_read_back() {
+        // An empty name is skipped by the reader; a repeated one reads as its first value.
+        assert!(form_url_encode([("", "#i1")]).is_err());
+        assert!(form_url_encode([("a", "#i1"), ("a", "#i2")]).is_err());
+        assert_eq!(pairs("=%23i1"), owned(&[]));
     }
 
     #[test]

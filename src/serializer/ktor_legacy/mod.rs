@@ -62,12 +62,12 @@
 //! | a list item string with a space, `%` or non-ASCII text | yes | yes | no: list items are not decoded (`a%20b`) |
 //! | a map key or value string with a space, `%` or non-ASCII text | yes | yes | yes |
 //! | a list item or map string with `+` or `#` | yes | yes | lists yes; in a map `+` becomes a space |
-//! | a list item or map value string with `&` | yes, unless the `&` is followed by `#` (in a map value: and later by `=#`) | no (`Bad serialized value`) | no |
-//! | a map key string with `&` or `=` | yes, unless followed by `#` | no | no |
+//! | a list item or map value string with `&` | yes; if the `&` is followed by `#` (in a map value: and later by `=#`), it is not written (an error) | no (`Bad serialized value`) | no |
+//! | a map key string with `&` or `=` | yes; if either is followed by `#`, it is not written (an error) | no | no |
 //! | a map value string with `=` | yes | yes | yes |
 //! | map keys that differ only by case | yes | yes | no: they collide (it reads maps through case-insensitive `Parameters`) |
 //! | a list or map of objects with several fields, a map whose values are lists | yes | no | no (its writer cannot write them either) |
-//! | a list in a list, a map in a list or in a map, a list as a map key, each with more than one inner item | no: the inner `&` cannot be told from the outer one (an error, or wrong items if they happen to fit) | no | no |
+//! | a list in a list, a map in a list or in a map, a list as a map key, each with more than one inner item | not written (an error): the inner `&` cannot be told from the outer one | no | no |
 //! | `null` inside a list | yes (`#n`) | yes | its writer moves the `null` out of the list |
 //!
 //! Where Ktor splits a collection at every `&`, this crate glues a piece that does not start
@@ -86,8 +86,7 @@
 //!   names too (Ktor's reader keeps a name's `+`, although its writer turns a space into one).
 //!   A `#` need not be escaped: Ktor's own test vector
 //!   `test=#i1&list=#cl%23sa%26%23sb%26%23sc` reads as `test = 1, list = ["a", "b", "c"]`.
-//! * `Some(None)` is written as `#n`, like `None`, and reads back as `None`: Kotlin has one
-//!   `null`.
+//! * `#n` reads as `None`; Kotlin has one `null`, so `Some(None)` is not written (see below).
 //! * The input is a client's cookie and is never trusted. Every problem is a
 //!   [`SerializerError`], never a panic: text over 64 KiB, more than 1000 parameters in one
 //!   object (Ktor silently drops the rest), values nested deeper than 32 levels, a value without
@@ -99,8 +98,17 @@
 //!
 //! # Writing
 //!
-//! Writing fails, rather than writing what could not be read back, for the shapes in the table
-//! marked as errors, for values nested deeper than 32 levels, and for output over 64 KiB.
+//! Writing fails, rather than writing what would read back differently, for the shapes in the
+//! tables marked as errors, for values nested deeper than 32 levels, and for output over 64 KiB.
+//! Before it writes a list or a map, the writer splits the text it is about to write exactly as
+//! the reader will, and refuses the value unless that gives back the items it joined: a string
+//! item holding `&#` would otherwise read as two items, and whatever a user typed into it would
+//! become structure that is then signed or encrypted with the rest of the session. The same
+//! goes for `Some(None)` (it would read as `None`), an empty field or map key name (the reader
+//! skips it) and a name that appears twice (the reader keeps the first). The error is a
+//! [`SerializerError`] at `set`, and never quotes the value. So every value that is written
+//! reads back equal (a property test checks it), while reading still follows Ktor's splitting,
+//! so that what Ktor writes reads as Ktor reads it.
 //! Two struct fields whose names differ only by case are written as two parameters; Ktor would
 //! merge them into one name with two values, and read the first for both. A nested struct with a
 //! `#[serde(flatten)]` field reaches the writer as a map, so it is written as `#m`, which this

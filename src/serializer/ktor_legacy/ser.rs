@@ -15,10 +15,21 @@ use super::float::{double_to_string, float_to_string};
 /// Serializes one value at nesting `depth` (a top-level field is at depth 1).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ValueSerializer {
-    pub(super) depth: usize,
+    depth: usize,
+    /// Whether this value is inside `Some`: a `None` here (`Some(None)`) would be written as
+    /// `#n` and read back as the outer `None`, so it is refused.
+    in_some: bool,
 }
 
 impl ValueSerializer {
+    /// Serializes a value at `depth`, not inside `Some`.
+    pub(super) fn at(depth: usize) -> ValueSerializer {
+        ValueSerializer {
+            depth,
+            in_some: false,
+        }
+    }
+
     /// The depth of the values inside a container at this depth.
     pub(super) fn child_depth(self) -> Result<usize> {
         child_depth(self.depth)
@@ -115,10 +126,19 @@ impl ser::Serializer for ValueSerializer {
 
     // A nullable Kotlin property: `null` or the value itself.
     fn serialize_none(self) -> Result<String> {
+        if self.in_some {
+            return Err(Error::new(
+                "`Some(None)` cannot be written in Ktor's legacy session format: Kotlin has one \
+                 `null`, so it would read back as `None`",
+            ));
+        }
         Ok("#n".to_owned())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String> {
-        value.serialize(self)
+        value.serialize(ValueSerializer {
+            in_some: true,
+            ..self
+        })
     }
 
     // A Kotlin `object` without properties.
@@ -207,7 +227,7 @@ mod tests {
     use super::*;
 
     fn write<T: Serialize + ?Sized>(value: &T) -> Result<String> {
-        value.serialize(ValueSerializer { depth: 1 })
+        value.serialize(ValueSerializer::at(1))
     }
 
     #[derive(Serialize)]

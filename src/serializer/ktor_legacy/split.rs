@@ -19,6 +19,11 @@
 //! start of a value, so `=` and `&` inside a key (`"a=b"`, `"a&b"`) are read correctly too (Ktor
 //! splits at the first `=`). What stays ambiguous: `=#` inside a key, and `&#` followed later by
 //! `=#` inside a key or a value.
+//!
+//! The writer never produces an ambiguous collection: before it writes one, it splits the text
+//! it is about to write with these same functions ([`join_list`], [`join_map`]) and
+//! refuses the value unless they find exactly the items it joined. Reading stays as above, so
+//! that text written by Ktor reads as Ktor reads it.
 
 use std::ops::Range;
 
@@ -46,6 +51,44 @@ pub(super) fn map_entries(payload: &str) -> Result<Vec<(Range<usize>, Range<usiz
         .into_iter()
         .map(|(entry, at)| (entry.start..at, at + 1..entry.end))
         .collect())
+}
+
+/// `items` joined with `&`, as the writer joins a list, if [`list_items`] reads that back as
+/// exactly these items; `None` if the list would be ambiguous.
+pub(super) fn join_list(items: &[String]) -> Option<String> {
+    let joined = items.join("&");
+    let mut expected = Vec::with_capacity(items.len());
+    let mut start = 0;
+    for item in items {
+        expected.push(start..start + item.len());
+        start += item.len() + 1;
+    }
+    list_items(&joined)
+        .is_ok_and(|found| found == expected)
+        .then_some(joined)
+}
+
+/// `entries` (keys and values as the writer escaped them) joined as `key=value` pairs with
+/// `&`, as the writer joins a map, if [`map_entries`] reads that back as exactly these keys and
+/// values; `None` if the map would be ambiguous.
+pub(super) fn join_map(entries: &[(String, String)]) -> Option<String> {
+    let mut joined = String::new();
+    let mut expected = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if !joined.is_empty() {
+            joined.push('&');
+        }
+        let key_start = joined.len();
+        joined.push_str(key);
+        let key_range = key_start..joined.len();
+        joined.push('=');
+        let value_start = joined.len();
+        joined.push_str(value);
+        expected.push((key_range, value_start..joined.len()));
+    }
+    map_entries(&joined)
+        .is_ok_and(|found| found == expected)
+        .then_some(joined)
 }
 
 /// Splits at `&`, and glues each piece that does not start a value onto the item before it.
@@ -150,6 +193,31 @@ mod tests {
         );
         // Ambiguous: a value holding `&#` and then `=#` is read as two entries.
         assert_eq!(entries("#sk=#sv&#sa=#sb"), [("#sk", "#sv"), ("#sa", "#sb")]);
+    }
+
+    #[test]
+    fn joining_refuses_what_would_split_differently() {
+        let owned = |items: &[&str]| items.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            join_list(&owned(&["#sa&b", "#sc"])).as_deref(),
+            Some("#sa&b&#sc")
+        );
+        assert_eq!(join_list(&owned(&[])).as_deref(), Some(""));
+        assert_eq!(join_list(&owned(&["#sa&#sb"])), None);
+        assert_eq!(join_list(&owned(&["#cl#i1&#i2", "#cl"])), None);
+        let pairs = |entries: &[(&str, &str)]| {
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            join_map(&pairs(&[("#sa=b", "#sc&d"), ("#se", "#i1")])).as_deref(),
+            Some("#sa=b=#sc&d&#se=#i1")
+        );
+        assert_eq!(join_map(&pairs(&[("#sk=#sx", "#sv")])), None);
+        assert_eq!(join_map(&pairs(&[("#sk", "#sv&#sa=#sb")])), None);
+        assert_eq!(join_map(&pairs(&[("#sa&#sb", "#sv")])), None);
     }
 
     #[test]

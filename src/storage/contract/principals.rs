@@ -143,6 +143,32 @@ async fn index(ctx: &Ctx, s: &dyn SessionStorage) {
         .find(|s| s.handle == SessionHandle::of(key(&a1)))
         .map(|s| s.record.clone());
     ctx.expect("the listed record after an update", a1_listed, Some(&newer));
+    // The record keeps the principal it was stored with: an update (or a conditional one)
+    // that names none does not take the session out of the index.
+    let unnamed = ctx.live("1c");
+    ctx.ok("update", s.update(key(&a1), &unnamed, ctx.base).await);
+    if s.supports_conditional_updates() {
+        let current = ctx.ok("load", s.load(key(&a1), ctx.base).await);
+        if let Some(current) = current {
+            let again = ctx.live("1d");
+            ctx.ok(
+                "update_if",
+                s.update_if(key(&a1), &again, current.revision, ctx.base)
+                    .await,
+            );
+        }
+    }
+    let kept = ctx.ok("load", s.load(key(&a1), ctx.base).await);
+    ctx.check(
+        kept.as_ref().and_then(|r| r.meta.principal.as_deref()) == Some("ada"),
+        "an update without a principal changed the principal the record was stored with",
+    );
+    ctx.check(
+        listed(ctx, s, &CONTRACT, "ada")
+            .await
+            .contains(&handle(&a1)),
+        "an update without a principal took the session out of the index",
+    );
     // change_id moves the entry; a login moves an anonymous session under a principal.
     let moved = principal_id(s, &CONTRACT, "ada");
     ctx.ok(

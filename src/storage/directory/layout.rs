@@ -1,8 +1,8 @@
 //! Where a session's file lives: the default (hashed) layout and Ktor's layout.
 
-use std::fs::{self, DirBuilder, File};
+use std::fs::{self, DirBuilder, OpenOptions};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,6 +30,23 @@ pub(crate) struct Location {
     pub(crate) dir: PathBuf,
     /// The file.
     pub(crate) file: PathBuf,
+}
+
+impl Location {
+    /// The file `name` in the directories `dirs` under `root`.
+    pub(crate) fn new(root: &Path, dirs: Vec<String>, name: String) -> Location {
+        let mut dir = root.to_path_buf();
+        for part in &dirs {
+            dir.push(part);
+        }
+        let file = dir.join(&name);
+        Location {
+            dirs,
+            name,
+            dir,
+            file,
+        }
+    }
 }
 
 impl Layout {
@@ -62,17 +79,17 @@ impl Layout {
                 (parts, format!("{last}.dat"))
             }
         };
-        let mut dir = root.to_path_buf();
-        for part in &dirs {
-            dir.push(part);
+        Some(Location::new(root, dirs, name))
+    }
+
+    /// Where the hashed layout files the record of `storage_key`, if it is one (64 lowercase
+    /// hex characters, as the principal index names its entries).
+    pub(crate) fn hashed(root: &Path, storage_key: &str) -> Option<Location> {
+        if !Layout::Hashed.is_session_file(storage_key, 1) {
+            return None;
         }
-        let file = dir.join(&name);
-        Some(Location {
-            dirs,
-            name,
-            dir,
-            file,
-        })
+        let fan_out = storage_key.get(..2)?.to_owned();
+        Some(Location::new(root, vec![fan_out], storage_key.to_owned()))
     }
 
     /// Whether `name`, in a directory `depth` levels below the root, is a session file of this
@@ -131,7 +148,7 @@ pub(crate) fn create_dirs(root: &Path, location: &Location, durable: bool) -> io
         match DirBuilder::new().mode(0o700).create(&next) {
             Ok(()) => {
                 if durable {
-                    sync_dir(&current)?;
+                    sync_dir(root, &current)?;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -160,9 +177,19 @@ pub(crate) fn prune_dirs(location: &Location) {
     }
 }
 
-/// Fsyncs a directory, so the entries added to or removed from it survive a power loss.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+/// Fsyncs a directory, so the entries added to or removed from it survive a power loss. The
+/// root is opened as configured; a directory below it never through a symbolic link.
+pub(crate) fn sync_dir(root: &Path, dir: &Path) -> io::Result<()> {
+    let flags = if dir == root {
+        libc::O_DIRECTORY
+    } else {
+        libc::O_DIRECTORY | libc::O_NOFOLLOW
+    };
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(dir)?
+        .sync_all()
 }
 
 #[cfg(test)]

@@ -47,6 +47,25 @@ impl Entry {
         }
     }
 
+    /// `record` as the next state of this entry, keeping the principal it was stored with (an
+    /// update never moves a session between principals: that is an id change).
+    pub(super) fn updated(&self, record: &Record) -> Entry {
+        let mut next = Entry::new(record);
+        let principal = self.principal().map(str::to_owned);
+        match (&mut next.extra, principal) {
+            (Some(extra), principal) => extra.principal = principal,
+            (None, Some(principal)) => {
+                next.extra = Some(Box::new(Extra {
+                    principal: Some(principal),
+                    device: None,
+                    address: None,
+                }));
+            }
+            (None, None) => {}
+        }
+        next
+    }
+
     pub(super) fn record(&self) -> Record {
         let mut meta = Metadata::new(self.last_seen, self.lifetime_ends_at);
         meta.version = self.version;

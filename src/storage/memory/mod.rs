@@ -248,11 +248,10 @@ impl SessionStorage for MemoryStorage {
         now: SystemTime,
     ) -> Result<bool, StorageError> {
         let key = Key::of(key);
-        let entry = Entry::new(record);
         let mut shard = self.table.shard(&key);
         match shard.get(&key) {
             Some(existing) if !existing.is_expired(now) => {
-                *existing = entry;
+                *existing = existing.updated(record);
                 Ok(true)
             }
             _ => Ok(false),
@@ -271,7 +270,7 @@ impl SessionStorage for MemoryStorage {
         Ok(match shard.get(&key) {
             Some(existing) if !existing.is_expired(now) => {
                 if existing.revision() == expected {
-                    *existing = Entry::new(record);
+                    *existing = existing.updated(record);
                     Updated::Written
                 } else {
                     Updated::Conflict

@@ -93,6 +93,13 @@ pub(super) struct Encoded {
     pub(super) principal: Option<Principal>,
 }
 
+impl Encoded {
+    /// The principal index reference in the value's header, if it names one.
+    pub(super) fn principal_ref(&self) -> Option<&[u8]> {
+        principal_ref(&self.value)
+    }
+}
+
 /// The Redis value for `record` of a session of `namespace`.
 pub(super) fn encode(record: &Record, namespace: &Namespace) -> Encoded {
     let meta = &record.meta;
@@ -145,6 +152,16 @@ pub(super) fn stored(encoded: &Encoded) -> Option<Record> {
         Stored::Record(record) => Some(record),
         Stored::Tombstone | Stored::Foreign => None,
     }
+}
+
+/// The principal index reference in a value's header, if it names one (`None` for format 1,
+/// tombstones, records without a principal and anything shorter than a header).
+pub(super) fn principal_ref(value: &[u8]) -> Option<&[u8]> {
+    let flags = *value.get(FIXED_LEN - 1)?;
+    if value.first() != Some(&V2) || flags & FLAG_PRINCIPAL == 0 {
+        return None;
+    }
+    value.get(FIXED_LEN..SCRIPT_HEAD_LEN)
 }
 
 /// What a Redis value under a record key holds.

@@ -16,7 +16,75 @@ use crate::storage::{
     SessionStorage, StorageError, StorageStats, Updated,
 };
 
+/// What a conditional write did.
+enum WriteIf {
+    Done(Updated),
+    /// Nothing written: the record names another principal than the stored one.
+    OtherPrincipal,
+}
+
 impl RedisStorage {
+    /// `record` over the live record under `session` if its revision is `expected` (the
+    /// `UPDATE_IF` script); with `check_principal`, only if both name the same principal.
+    async fn write_if(
+        &self,
+        session: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+        check_principal: bool,
+    ) -> Result<WriteIf, StorageError> {
+        let key = self.keys.record(session);
+        let encoded = self.encode(&key, session, record)?;
+        let (pxat, now) = (record::pxat(record), to_millis(now));
+        let expected = record::revision_bytes(expected);
+        let revision = record::revision_bytes(record.revision);
+        let check = if check_principal { "1" } else { "0" };
+        // A script: Redis reports its writes back to this connection, so they are not cached.
+        let _ticket = self.write_ticket(&key);
+        let outcome: i64 = self
+            .run("update_if", |mut conn| {
+                let (key, value) = (&key, &encoded.value);
+                async move {
+                    scripts::UPDATE_IF
+                        .key(key.as_str())
+                        .arg(value)
+                        .arg(pxat)
+                        .arg(now)
+                        .arg(&expected[..])
+                        .arg(&revision[..])
+                        .arg(check)
+                        .invoke_async(&mut conn)
+                        .await
+                }
+            })
+            .await?;
+        Ok(match outcome {
+            1 => WriteIf::Done(Updated::Written),
+            2 => WriteIf::Done(Updated::Conflict),
+            3 => WriteIf::OtherPrincipal,
+            _ => WriteIf::Done(Updated::Gone),
+        })
+    }
+
+    /// After an update wrote `record` over `old`, a record of another principal: writes it
+    /// again with `old`'s principal, unless another write came in between.
+    async fn restore_principal(
+        &self,
+        session: SessionKey<'_>,
+        record: &Record,
+        old: Vec<u8>,
+        now: SystemTime,
+    ) -> Result<(), StorageError> {
+        if let Stored::Record(previous) = record::decode(old) {
+            let mut kept = record.clone();
+            kept.meta.principal = previous.meta.principal;
+            self.write_if(session, &kept, record.revision, now, false)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The value under `key`, if any.
     async fn get(&self, what: &str, key: &RecordKey) -> Result<Option<Vec<u8>>, StorageError> {
         self.run(what, |mut conn| async move {
@@ -146,10 +214,16 @@ impl SessionStorage for RedisStorage {
         match replaced {
             None => Ok(false),
             Some(old) if record::is_live(&old, to_millis(now)) => {
-                // Redis holds exactly what was written: keep it.
-                if let (Some(ticket), Stored::Record(written)) =
+                if record::principal_ref(&old) != encoded.principal_ref() {
+                    // The record names another principal than the one the session was
+                    // stored with (a caller that updates in place what only an id change may
+                    // move): the stored principal stays, as the index says. Not cached: the
+                    // ticket, held until the rewrite ends, only ends the write.
+                    self.restore_principal(session, record, old, now).await?;
+                } else if let (Some(ticket), Stored::Record(written)) =
                     (ticket, record::decode(encoded.value))
                 {
+                    // Redis holds exactly what was written: keep it.
                     ticket.written(written, true, now);
                 }
                 Ok(true)
@@ -175,34 +249,26 @@ impl SessionStorage for RedisStorage {
         expected: Revision,
         now: SystemTime,
     ) -> Result<Updated, StorageError> {
-        let (session, key) = (key, self.keys.record(key));
-        let encoded = self.encode(&key, session, record)?;
-        let (pxat, now) = (record::pxat(record), to_millis(now));
-        let expected = record::revision_bytes(expected);
-        let revision = record::revision_bytes(record.revision);
-        // A script: Redis reports its writes back to this connection, so they are not cached.
-        let _ticket = self.write_ticket(&key);
-        let outcome: i64 = self
-            .run("update_if", |mut conn| {
-                let (key, value) = (&key, &encoded.value);
-                async move {
-                    scripts::UPDATE_IF
-                        .key(key.as_str())
-                        .arg(value)
-                        .arg(pxat)
-                        .arg(now)
-                        .arg(&expected[..])
-                        .arg(&revision[..])
-                        .invoke_async(&mut conn)
-                        .await
+        match self.write_if(key, record, expected, now, true).await? {
+            WriteIf::Done(updated) => Ok(updated),
+            WriteIf::OtherPrincipal => {
+                // The record names another principal than the stored one: written with the
+                // stored principal, which an update keeps.
+                let current = self.get("update_if", &self.keys.record(key)).await?;
+                match current.map(record::decode) {
+                    Some(Stored::Record(stored)) if stored.revision == expected => {
+                        let mut kept = record.clone();
+                        kept.meta.principal = stored.meta.principal;
+                        match self.write_if(key, &kept, expected, now, false).await? {
+                            WriteIf::Done(updated) => Ok(updated),
+                            WriteIf::OtherPrincipal => Ok(Updated::Conflict),
+                        }
+                    }
+                    Some(Stored::Record(_)) => Ok(Updated::Conflict),
+                    _ => Ok(Updated::Gone),
                 }
-            })
-            .await?;
-        Ok(match outcome {
-            1 => Updated::Written,
-            2 => Updated::Conflict,
-            _ => Updated::Gone,
-        })
+            }
+        }
     }
 
     async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {

@@ -164,10 +164,11 @@ return 1
 });
 
 /// `KEYS[1]` = key; `ARGV` = value, expiry (ms), now (ms), expected revision, new revision
-/// (8 bytes each).
+/// (8 bytes each), `1` to write only a value naming the record's principal (else `0`).
 ///
 /// 1 if it wrote (or finds its own revision: a retry), 2 if the record has another revision,
-/// 0 if there is no live record.
+/// 0 if there is no live record, 3 (nothing written) if the new value names another principal
+/// than the record (an update keeps the principal a record was stored with).
 pub(super) static UPDATE_IF: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
@@ -175,6 +176,7 @@ local v = head(KEYS[1])
 if not live(v, tonumber(ARGV[3])) then return 0 end
 local r = revision(v)
 if r == ARGV[4] then
+  if ARGV[6] == '1' and ref(v) ~= ref(ARGV[1]) then return 3 end
   redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
   return 1
 end

@@ -9,11 +9,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
+use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
-/// Sessions in a PostgreSQL table. See the [module documentation](super) for the table,
-/// expiry, atomicity and outage behaviour.
+/// Sessions in a PostgreSQL table, with conditional updates and the principal index. See the
+/// [module documentation](super) for the table and its migration, expiry, the principal index,
+/// what each operation costs, and the behaviour in an outage.
 ///
 /// Cheap to clone: clones share one connection pool.
 ///
@@ -70,6 +71,7 @@ pub struct PostgresStorageBuilder {
     table: TableName,
     timeout: Duration,
     max_connections: u32,
+    durability: Durability,
 }
 
 impl Default for PostgresStorageBuilder {
@@ -78,6 +80,7 @@ impl Default for PostgresStorageBuilder {
             table: TableName::default(),
             timeout: DEFAULT_TIMEOUT,
             max_connections: 10,
+            durability: Durability::Full,
         }
     }
 }
@@ -101,9 +104,18 @@ impl PostgresStorageBuilder {
         self
     }
 
+    /// Whether session writes wait for their WAL flush (default [`Durability::Full`]);
+    /// [`Durability::Relaxed`] sets `synchronous_commit=off` on this storage's connections
+    /// only, and says what a database crash can then lose.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
     /// Connects to the database `url` names (`postgres://` or `postgresql://`, with any
     /// parameter libpq-style URLs take, such as `sslmode`; TLS needs the `rustls` feature),
-    /// then creates or checks the sessions table.
+    /// then creates, migrates or checks the sessions table (see the
+    /// [module documentation](super#versions-and-migration)).
     ///
     /// Fails with [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) if the
     /// database cannot be reached within the timeout, and with
@@ -120,7 +132,10 @@ impl PostgresStorageBuilder {
         self,
         options: PgConnectOptions,
     ) -> Result<PostgresStorage, StorageError> {
-        let options = options.application_name("typed-sessions");
+        let mut options = options.application_name("typed-sessions");
+        if self.durability == Durability::Relaxed {
+            options = options.options([("synchronous_commit", "off")]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(self.max_connections)
             .min_connections(0)
@@ -133,6 +148,7 @@ impl PostgresStorageBuilder {
             limits: Limits {
                 timeout: self.timeout,
                 retries: self.max_connections,
+                retry_busy: false,
             },
             table: self.table,
         };

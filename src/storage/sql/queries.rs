@@ -3,81 +3,19 @@
 //!
 //! One macro, expanded once per database, because sqlx's executor and codec traits are
 //! implemented per database type: written generically, every function would carry a page of
-//! trait bounds. The SQL itself lives in [`statements`](super::statements), once.
-
-/// Batch size of [`delete_expired`](crate::storage::SessionStorage::delete_expired).
-pub(crate) const SWEEP_BATCH: i64 = 1000;
+//! trait bounds. The SQL itself lives in [`statements`](super::statements), once; the record
+//! operations are here, the principal index in [`principals`](super::principals), the
+//! migration in [`migrate`](super::migrate) and the sweep and statistics in
+//! [`maintenance`](super::maintenance).
 
 /// Implements the migration and [`SessionStorage`](crate::storage::SessionStorage) for
 /// `$storage` (a struct with fields `pool: sqlx::Pool<$db>`, `sql: Arc<Statements>`,
 /// `limits: Limits` and `table: TableName`).
 macro_rules! sql_storage {
     ($storage:ty, $db:ty, $backend:literal) => {
-        impl $storage {
-            /// Creates the table, its index and its schema record if they are missing;
-            /// refuses a table of another shape or a newer schema version.
-            async fn migrate(&self) -> Result<(), $crate::storage::StorageError> {
-                use sqlx::{AssertSqlSafe, Row};
-                use $crate::storage::sql::statements::SCHEMA_VERSION;
-
-                let m = &self.sql.migration;
-                let table = self.table.as_str();
-                let limits = $crate::storage::sql::call::Limits {
-                    timeout: self
-                        .limits
-                        .timeout
-                        .max(::std::time::Duration::from_secs(10)),
-                    ..self.limits
-                };
-                let outcome = $crate::storage::sql::call::run(limits, "migration", || async {
-                    let mut tx = self.pool.begin_with(self.sql.dialect.begin_write()).await?;
-                    if let Some(lock) = m.lock {
-                        sqlx::query::<$db>(lock).execute(&mut *tx).await?;
-                    }
-                    sqlx::query::<$db>(AssertSqlSafe(m.schema_table.clone()))
-                        .execute(&mut *tx)
-                        .await?;
-                    let version = sqlx::query::<$db>(AssertSqlSafe(m.version.clone()))
-                        .bind(table)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .map(|row| row.try_get::<i64, _>(0))
-                        .transpose()?;
-                    match version {
-                        Some(SCHEMA_VERSION) => {}
-                        Some(newer) if newer > SCHEMA_VERSION => {
-                            return Ok(Err(newer));
-                        }
-                        _ => {
-                            sqlx::query::<$db>(AssertSqlSafe(m.create_table.clone()))
-                                .execute(&mut *tx)
-                                .await?;
-                            sqlx::query::<$db>(AssertSqlSafe(m.create_index.clone()))
-                                .execute(&mut *tx)
-                                .await?;
-                        }
-                    }
-                    sqlx::query::<$db>(AssertSqlSafe(m.probe.clone()))
-                        .execute(&mut *tx)
-                        .await?;
-                    if version.is_none() {
-                        sqlx::query::<$db>(AssertSqlSafe(m.register.clone()))
-                            .bind(table)
-                            .bind(SCHEMA_VERSION)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    tx.commit().await?;
-                    Ok(Ok(()))
-                })
-                .await?;
-                outcome.map_err(|newer| {
-                    $crate::storage::StorageError::backend(format!(
-                        "session table `{table}` has schema version {newer}, written by a newer typed-sessions; this one knows up to version {SCHEMA_VERSION}"
-                    ))
-                })
-            }
-        }
+        $crate::storage::sql::migrate::sql_migration!($storage, $db);
+        $crate::storage::sql::principals::sql_principals!($storage, $db);
+        $crate::storage::sql::maintenance::sql_maintenance!($storage, $db);
 
         #[async_trait::async_trait]
         impl $crate::storage::SessionStorage for $storage {
@@ -90,36 +28,30 @@ macro_rules! sql_storage {
                 key: $crate::storage::SessionKey<'_>,
                 now: ::std::time::SystemTime,
             ) -> Result<Option<$crate::storage::Record>, $crate::storage::StorageError> {
-                use sqlx::{AssertSqlSafe, Row};
-                use $crate::storage::millis::{from_millis_i64, to_millis_i64};
+                use sqlx::AssertSqlSafe;
+                use $crate::storage::sql::row;
 
                 let key = key.storage_key();
-                let now = to_millis_i64(now);
-                let row = $crate::storage::sql::call::run(self.limits, "load", || {
+                let now = row::now_value(now);
+                let found = $crate::storage::sql::call::run(self.limits, "load", |_| {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
                         .bind(key.as_str())
                         .bind(now)
                         .fetch_optional(&self.pool)
                 })
                 .await?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let decoded = (|| {
-                    Ok::<_, sqlx::Error>($crate::storage::Record::new(
-                        row.try_get::<String, _>(0)?.into_bytes(),
-                        from_millis_i64(row.try_get::<i64, _>(1)?),
-                        from_millis_i64(row.try_get::<i64, _>(2)?),
-                    ))
-                })();
-                decoded.map(Some).map_err(|error| {
-                    $crate::storage::StorageError::backend(
-                        "SQL session storage load: the row does not have the expected columns",
-                    )
-                    .with_source(error)
-                })
+                match found {
+                    Some(found) => {
+                        row::decode(&found, 0).map_err(|e| row::unexpected_columns("load", e))
+                    }
+                    None => Ok(None),
+                }
             }
 
+            /// One `INSERT ... ON CONFLICT DO UPDATE ... WHERE` (the row of an expired
+            /// session is replaced; a live one is left alone). Sent again after a lost reply,
+            /// it also replaces a live row that holds this very record (same revision): the
+            /// first attempt's insert, which is reported as `Inserted`, not as a collision.
             async fn create(
                 &self,
                 key: $crate::storage::SessionKey<'_>,
@@ -127,21 +59,19 @@ macro_rules! sql_storage {
                 now: ::std::time::SystemTime,
             ) -> Result<$crate::storage::Created, $crate::storage::StorageError> {
                 use sqlx::AssertSqlSafe;
-                use $crate::storage::millis::to_millis_i64;
+                use $crate::storage::sql::row::{self, Written, bind_record};
 
-                let key = key.storage_key();
-                let (created, expires) = (
-                    to_millis_i64(record.created_at),
-                    to_millis_i64(record.expires_at),
-                );
-                let now = to_millis_i64(now);
-                let done = $crate::storage::sql::call::run(self.limits, "create", || {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone()))
-                        .bind(key.as_str())
-                        .bind(String::from_utf8_lossy(&record.data).into_owned())
-                        .bind(created)
-                        .bind(expires)
+                let (namespace, key) = (key.namespace().name(), key.storage_key());
+                let (key, w) = (key.as_str(), &Written::of(record));
+                let now = row::now_value(now);
+                let done = $crate::storage::sql::call::run(self.limits, "create", |attempt| {
+                    let query =
+                        sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone())).bind(key);
+                    bind_record!(query, w)
                         .bind(now)
+                        .bind(namespace)
+                        .bind(w.principal)
+                        .bind(attempt.is_repeat().then_some(w.revision))
                         .execute(&self.pool)
                 })
                 .await?;
@@ -152,6 +82,8 @@ macro_rules! sql_storage {
                 })
             }
 
+            /// One `UPDATE ... WHERE id = $1 AND expires_at > $now`; the row keeps its
+            /// namespace and principal.
             async fn update(
                 &self,
                 key: $crate::storage::SessionKey<'_>,
@@ -159,27 +91,79 @@ macro_rules! sql_storage {
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {
                 use sqlx::AssertSqlSafe;
-                use $crate::storage::millis::to_millis_i64;
+                use $crate::storage::sql::row::{self, Written, bind_record};
 
                 let key = key.storage_key();
-                let (created, expires) = (
-                    to_millis_i64(record.created_at),
-                    to_millis_i64(record.expires_at),
-                );
-                let now = to_millis_i64(now);
-                let done = $crate::storage::sql::call::run(self.limits, "update", || {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone()))
-                        .bind(key.as_str())
-                        .bind(String::from_utf8_lossy(&record.data).into_owned())
-                        .bind(created)
-                        .bind(expires)
-                        .bind(now)
-                        .execute(&self.pool)
+                let (key, w) = (key.as_str(), &Written::of(record));
+                let now = row::now_value(now);
+                let done = $crate::storage::sql::call::run(self.limits, "update", |_| {
+                    let query =
+                        sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone())).bind(key);
+                    bind_record!(query, w).bind(now).execute(&self.pool)
                 })
                 .await?;
                 Ok(done.rows_affected() == 1)
             }
 
+            /// `UPDATE ... WHERE id = $1 AND expires_at > $now AND revision = $expected`
+            /// (sent again after a lost reply, `revision` may also be the new record's own:
+            /// the first attempt's write). If it writes nothing, a second statement reads the
+            /// live row's revision: a live row is a `Conflict`, none is `Gone`; either was
+            /// true when it was read, and nothing was written. A repeat that finds a third
+            /// revision cannot tell whether the first attempt wrote before another writer
+            /// replaced it, and fails as `Unavailable` rather than risk a `Conflict` that
+            /// would make the caller apply its change twice.
+            async fn update_if(
+                &self,
+                key: $crate::storage::SessionKey<'_>,
+                record: &$crate::storage::Record,
+                expected: $crate::storage::Revision,
+                now: ::std::time::SystemTime,
+            ) -> Result<$crate::storage::Updated, $crate::storage::StorageError> {
+                use sqlx::AssertSqlSafe;
+                use $crate::storage::Updated;
+                use $crate::storage::sql::row::{self, Written, bind_record};
+
+                let key = key.storage_key();
+                let (key, w) = (key.as_str(), &Written::of(record));
+                let (now, expected) = (row::now_value(now), row::revision_value(expected));
+                let outcome = $crate::storage::sql::call::run(self.limits, "update_if", |attempt| async move {
+                    let also = if attempt.is_repeat() {
+                        w.revision
+                    } else {
+                        expected
+                    };
+                    let query =
+                        sqlx::query::<$db>(AssertSqlSafe(self.sql.update_if.clone())).bind(key);
+                    let done = bind_record!(query, w)
+                        .bind(now)
+                        .bind(expected)
+                        .bind(also)
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 1 {
+                        return Ok(Some(Updated::Written));
+                    }
+                    let live = sqlx::query::<$db>(AssertSqlSafe(self.sql.live_revision.clone()))
+                        .bind(key)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(match live {
+                        None => Some(Updated::Gone),
+                        Some(_) if attempt.is_repeat() => None,
+                        Some(_) => Some(Updated::Conflict),
+                    })
+                })
+                .await?;
+                outcome.ok_or_else(|| {
+                    $crate::storage::StorageError::unavailable(
+                        "SQL session storage update_if: the connection was lost after the update was sent, and the record has been replaced since; whether this update was applied is unknown",
+                    )
+                })
+            }
+
+            /// One `DELETE`. Sent again after a lost reply, it finds nothing and says so.
             async fn delete(
                 &self,
                 key: $crate::storage::SessionKey<'_>,
@@ -187,7 +171,7 @@ macro_rules! sql_storage {
                 use sqlx::AssertSqlSafe;
 
                 let key = key.storage_key();
-                let done = $crate::storage::sql::call::run(self.limits, "delete", || {
+                let done = $crate::storage::sql::call::run(self.limits, "delete", |_| {
                     sqlx::query::<$db>(AssertSqlSafe(self.sql.delete.clone()))
                         .bind(key.as_str())
                         .execute(&self.pool)
@@ -196,6 +180,11 @@ macro_rules! sql_storage {
                 Ok(done.rows_affected() > 0)
             }
 
+            /// One transaction: delete the old row if live, then insert the new one (filed
+            /// under the new record's principal); rolled back if either affects no row.
+            /// Sent again after a lost reply, a move that finds the old row gone and the new
+            /// one holding this very record (same revision) was the first attempt's, and
+            /// reports `true`.
             async fn change_id(
                 &self,
                 old: $crate::storage::SessionKey<'_>,
@@ -203,33 +192,45 @@ macro_rules! sql_storage {
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {
-                use sqlx::AssertSqlSafe;
-                use $crate::storage::millis::to_millis_i64;
+                use sqlx::{AssertSqlSafe, Row};
+                use $crate::storage::sql::row::{self, Written, bind_record};
 
-                let (old_key, new_key) = (old.storage_key(), new.storage_key());
-                let (created, expires) = (
-                    to_millis_i64(record.created_at),
-                    to_millis_i64(record.expires_at),
-                );
-                let now = to_millis_i64(now);
-                $crate::storage::sql::call::run(self.limits, "change_id", || async {
-                    let mut tx = self.pool.begin_with(self.sql.dialect.begin_write()).await?;
-                    let taken = sqlx::query::<$db>(AssertSqlSafe(self.sql.take_live.clone()))
-                        .bind(old_key.as_str())
+                let namespace = new.namespace().name();
+                let (old, new) = (old.storage_key(), new.storage_key());
+                if old == new {
+                    return Ok(false); // the new id is taken, by the old session itself
+                }
+                let (old, new, w) = (old.as_str(), new.as_str(), &Written::of(record));
+                let now = row::now_value(now);
+                let sql = &self.sql;
+                $crate::storage::sql::call::run(self.limits, "change_id", |attempt| async move {
+                    let mut tx = self.pool.begin_with(sql.dialect.begin_write()).await?;
+                    let taken = sqlx::query::<$db>(AssertSqlSafe(sql.take_live.clone()))
+                        .bind(old)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
                     if taken == 0 {
+                        let mut moved = false;
+                        if attempt.is_repeat() {
+                            let live = sqlx::query::<$db>(AssertSqlSafe(sql.live_revision.clone()))
+                                .bind(new)
+                                .bind(now)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                            let revision = live.map(|r| r.try_get::<i64, _>(0)).transpose()?;
+                            moved = revision == Some(w.revision);
+                        }
                         tx.rollback().await?;
-                        return Ok(false);
+                        return Ok(moved);
                     }
-                    let inserted = sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone()))
-                        .bind(new_key.as_str())
-                        .bind(String::from_utf8_lossy(&record.data).into_owned())
-                        .bind(created)
-                        .bind(expires)
+                    let query = sqlx::query::<$db>(AssertSqlSafe(sql.create.clone())).bind(new);
+                    let inserted = bind_record!(query, w)
                         .bind(now)
+                        .bind(namespace)
+                        .bind(w.principal)
+                        .bind(None::<i64>)
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
@@ -243,29 +244,48 @@ macro_rules! sql_storage {
                 .await
             }
 
+            fn supports_conditional_updates(&self) -> bool {
+                true
+            }
+
+            fn supports_principals(&self) -> bool {
+                true
+            }
+
+            async fn sessions_of(
+                &self,
+                namespace: &$crate::storage::Namespace,
+                principal: &str,
+                now: ::std::time::SystemTime,
+            ) -> Result<Vec<$crate::storage::PrincipalSession>, $crate::storage::StorageError> {
+                self.principal_sessions(namespace, principal, now).await
+            }
+
+            async fn delete_of(
+                &self,
+                namespace: &$crate::storage::Namespace,
+                principal: &str,
+                handle: &$crate::storage::SessionHandle,
+            ) -> Result<bool, $crate::storage::StorageError> {
+                self.end_principal_session(namespace, principal, handle)
+                    .await
+            }
+
+            async fn delete_all_of(
+                &self,
+                namespace: &$crate::storage::Namespace,
+                principal: &str,
+                except: Option<&$crate::storage::SessionHandle>,
+            ) -> Result<u64, $crate::storage::StorageError> {
+                self.end_principal_sessions(namespace, principal, except)
+                    .await
+            }
+
             async fn delete_expired(
                 &self,
                 now: ::std::time::SystemTime,
             ) -> Result<u64, $crate::storage::StorageError> {
-                use sqlx::AssertSqlSafe;
-                use $crate::storage::millis::to_millis_i64;
-                use $crate::storage::sql::queries::SWEEP_BATCH;
-
-                let now = to_millis_i64(now);
-                let mut removed = 0u64;
-                loop {
-                    let done = $crate::storage::sql::call::run(self.limits, "delete_expired", || {
-                        sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_expired.clone()))
-                            .bind(now)
-                            .bind(SWEEP_BATCH)
-                            .execute(&self.pool)
-                    })
-                    .await?;
-                    removed += done.rows_affected();
-                    if done.rows_affected() < SWEEP_BATCH.unsigned_abs() {
-                        return Ok(removed);
-                    }
-                }
+                self.purge_expired(now).await
             }
 
             /// One `DELETE` of up to `limit` expired rows (at least 1, at most 100 000), with
@@ -276,25 +296,7 @@ macro_rules! sql_storage {
                 _from: Option<$crate::storage::PurgeCursor>,
                 limit: u64,
             ) -> Result<$crate::storage::PurgeBatch, $crate::storage::StorageError> {
-                use sqlx::AssertSqlSafe;
-                use $crate::storage::millis::to_millis_i64;
-
-                let limit = limit.clamp(1, 100_000);
-                let batch = i64::try_from(limit).unwrap_or($crate::storage::sql::queries::SWEEP_BATCH);
-                let now = to_millis_i64(now);
-                let done = $crate::storage::sql::call::run(self.limits, "delete_expired", || {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_expired.clone()))
-                        .bind(now)
-                        .bind(batch)
-                        .execute(&self.pool)
-                })
-                .await?;
-                let removed = done.rows_affected();
-                Ok(if removed >= limit {
-                    $crate::storage::PurgeBatch::more(removed, $crate::storage::PurgeCursor::new(0))
-                } else {
-                    $crate::storage::PurgeBatch::finished(removed)
-                })
+                self.purge_expired_step(now, limit).await
             }
 
             /// `COUNT` with the expiry compared to `now`, and the size of the table
@@ -303,46 +305,8 @@ macro_rules! sql_storage {
             async fn stats(
                 &self,
                 now: ::std::time::SystemTime,
-            ) -> Result<Option<$crate::storage::StorageStats>, $crate::storage::StorageError>
-            {
-                use sqlx::{AssertSqlSafe, Row};
-                use $crate::storage::millis::to_millis_i64;
-
-                let now = to_millis_i64(now);
-                let counts = $crate::storage::sql::call::run(self.limits, "stats", || {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.count.clone()))
-                        .bind(now)
-                        .fetch_one(&self.pool)
-                })
-                .await?;
-                let size = $crate::storage::sql::call::run(self.limits, "stats", || {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.size.clone())).fetch_one(&self.pool)
-                })
-                .await?;
-                let decoded = (|| {
-                    Ok::<_, sqlx::Error>((
-                        counts.try_get::<i64, _>(0)?,
-                        counts.try_get::<i64, _>(1)?,
-                        size.try_get::<Option<i64>, _>(0)?,
-                    ))
-                })();
-                let (total, expired, bytes) = decoded.map_err(|error| {
-                    $crate::storage::StorageError::backend(
-                        "SQL session storage stats: unexpected result columns",
-                    )
-                    .with_source(error)
-                })?;
-                let (total, expired) = (total.unsigned_abs(), expired.unsigned_abs());
-                let stats = $crate::storage::StorageStats::new(
-                    total.saturating_sub(expired),
-                    expired,
-                );
-                Ok(Some(match bytes {
-                    Some(bytes) => {
-                        stats.with_size(bytes.unsigned_abs(), self.sql.dialect.size_measure())
-                    }
-                    None => stats,
-                }))
+            ) -> Result<Option<$crate::storage::StorageStats>, $crate::storage::StorageError> {
+                self.count_rows(now).await.map(Some)
             }
         }
     };

@@ -12,15 +12,17 @@ use sqlx::sqlite::{
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, ExpiryTask, TableName};
+use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
 use crate::storage::StorageError;
 
-/// Sessions in an SQLite database file. See the [module documentation](super) for the
-/// table, expiry, atomicity and outage behaviour.
+/// Sessions in an SQLite database file, with conditional updates and the principal index. See
+/// the [module documentation](super) for the table and its migration, expiry, the principal
+/// index, what each operation costs, and the behaviour in an outage.
 ///
 /// The file is opened in WAL mode (readers never wait for the writer) with
-/// `synchronous=NORMAL` (durable across application crashes; a power loss may take the last
-/// writes) and a busy timeout equal to the call timeout. A new file is created with
+/// `synchronous=FULL` (each commit on disk when it returns; [`Durability::Relaxed`] chooses
+/// `NORMAL`, durable across application crashes, where an operating-system crash or a power
+/// loss may take the last writes) and a busy timeout equal to the call timeout. A new file is created with
 /// permissions 0600, and its directory if missing. Cheap to clone: clones share one pool.
 ///
 /// ```no_run
@@ -75,6 +77,7 @@ pub struct SqliteStorageBuilder {
     table: TableName,
     timeout: Duration,
     max_connections: u32,
+    durability: Durability,
 }
 
 impl Default for SqliteStorageBuilder {
@@ -83,6 +86,7 @@ impl Default for SqliteStorageBuilder {
             table: TableName::default(),
             timeout: DEFAULT_TIMEOUT,
             max_connections: 4,
+            durability: Durability::Full,
         }
     }
 }
@@ -106,7 +110,16 @@ impl SqliteStorageBuilder {
         self
     }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Whether each commit is flushed to disk (default [`Durability::Full`]:
+    /// `synchronous=FULL`); [`Durability::Relaxed`] chooses `synchronous=NORMAL`, and says what
+    /// a crash can then lose.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Opens (creating if needed) the database file at `path`, then creates, migrates or
+    /// checks the sessions table (see the [module documentation](super#versions-and-migration)).
     pub async fn open(self, path: impl AsRef<Path>) -> Result<SqliteStorage, StorageError> {
         self.connect_with(SqliteConnectOptions::new().filename(path))
             .await
@@ -141,7 +154,10 @@ impl SqliteStorageBuilder {
             } else {
                 SqliteJournalMode::Wal
             })
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match self.durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Relaxed => SqliteSynchronous::Normal,
+            })
             .busy_timeout(self.timeout);
         let mut pool = SqlitePoolOptions::new()
             .max_connections(self.max_connections)
@@ -162,6 +178,7 @@ impl SqliteStorageBuilder {
             limits: Limits {
                 timeout: self.timeout,
                 retries: 0,
+                retry_busy: false,
             },
             table: self.table,
         };

@@ -2,19 +2,15 @@
 //!
 //! Both databases accept the same text for every statement here: `$n` parameters (SQLite
 //! reads `$1` as its `?1`), `INSERT ... ON CONFLICT ... DO UPDATE ... WHERE` (SQLite 3.24+),
-//! double-quoted identifiers, and `BIGINT`/`TEXT` columns. The only differences are the
-//! statement that opens a write transaction and a table option; see [`Dialect`].
+//! double-quoted identifiers, and `BIGINT`/`TEXT` columns. What differs (the binary column
+//! type, the statement that opens a write transaction, a table option, the migration) is in
+//! [`Dialect`] and [`schema`](super::schema).
 
 use std::sync::Arc;
 
+use super::row::RECORD_COLUMNS;
+use super::schema::Migration;
 use super::table::TableName;
-
-/// The schema version this library writes and reads. A table registered with a higher
-/// version was migrated by a newer release and is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
-
-/// Where each table's schema version is recorded.
-pub(crate) const SCHEMA_TABLE: &str = "typed_sessions_schema";
 
 /// What differs between the databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +31,6 @@ impl Dialect {
         }
     }
 
-    /// Serializes concurrent migrations (several application instances starting at once).
-    /// SQLite's `BEGIN IMMEDIATE` already does.
-    fn migration_lock(self) -> Option<&'static str> {
-        match self {
-            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(7305823461726373459)"),
-            Dialect::Sqlite => None,
-        }
-    }
-
     /// What [`Statements::size`] measures, for [`StorageStats`](crate::storage::StorageStats).
     pub(crate) fn size_measure(self) -> &'static str {
         match self {
@@ -51,74 +38,97 @@ impl Dialect {
             Dialect::Sqlite => "database file (page_count * page_size)",
         }
     }
-
-    fn table_options(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "",
-            // The key is the primary key; no separate rowid b-tree is needed.
-            Dialect::Sqlite => " WITHOUT ROWID",
-        }
-    }
 }
 
-/// Every statement, built once from the validated table name.
+/// Every statement, built once from the validated table name. `$1` is always the row key
+/// (except where noted); a record is bound as `$2` to `$10` (see
+/// [`bind_record`](super::row::bind_record)).
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) dialect: Dialect,
-    /// `$1` key, `$2` now → `data, created_at, expires_at`.
+    /// `$1` key, `$2` now → the record columns and `principal`.
     pub(crate) load: Arc<str>,
-    /// `$1` key, `$2` data, `$3` created, `$4` expires, `$5` now. Inserts, or replaces a row
-    /// that has expired at `now`; affects 0 rows if a live row holds the key.
+    /// `$1` key, `$2`–`$10` record, `$11` now, `$12` namespace, `$13` principal, `$14` the
+    /// record's own revision on a repeated attempt (`NULL` on the first). Inserts, or
+    /// replaces a row that has expired at `now` or that holds this very record (the first
+    /// attempt's effect); affects 0 rows if a live row of another write holds the key.
     pub(crate) create: Arc<str>,
-    /// `$1` key, `$2` data, `$3` created, `$4` expires, `$5` now. Affects a live row only.
+    /// `$1` key, `$2`–`$10` record, `$11` now. Affects a live row only; leaves its namespace
+    /// and principal as they are.
     pub(crate) update: Arc<str>,
+    /// As `update`, `$12` the expected revision, `$13` another accepted one (the expected
+    /// again on a first attempt; the new record's own revision on a repeated one).
+    pub(crate) update_if: Arc<str>,
+    /// `$1` key, `$2` now → `revision` of the live row.
+    pub(crate) live_revision: Arc<str>,
     /// `$1` key.
     pub(crate) delete: Arc<str>,
     /// `$1` key, `$2` now. Deletes the row only if it is live.
     pub(crate) take_live: Arc<str>,
+    /// `$1` namespace, `$2` principal, `$3` now → `id`, the record columns and `principal`
+    /// of the principal's live rows.
+    pub(crate) sessions_of: Arc<str>,
+    /// `$1` key (the handle), `$2` namespace, `$3` principal.
+    pub(crate) delete_of: Arc<str>,
+    /// `$1` namespace, `$2` principal, `$3` the key to keep or `NULL`.
+    pub(crate) delete_all_of: Arc<str>,
     /// `$1` now, `$2` batch size. Deletes up to a batch of expired rows.
     pub(crate) delete_expired: Arc<str>,
     /// `$1` now → `total, expired` (both `BIGINT`).
     pub(crate) count: Arc<str>,
     /// → the size in bytes (`BIGINT`); see [`Dialect::size_measure`].
     pub(crate) size: Arc<str>,
-    /// Migration, in order (see [`Migration`]).
+    /// The statements that create, check and migrate the table.
     pub(crate) migration: Migration,
-}
-
-/// The statements that create or check the table.
-#[derive(Debug)]
-pub(crate) struct Migration {
-    pub(crate) lock: Option<&'static str>,
-    pub(crate) schema_table: Arc<str>,
-    /// `$1` table name → `version`.
-    pub(crate) version: Arc<str>,
-    pub(crate) create_table: Arc<str>,
-    pub(crate) create_index: Arc<str>,
-    /// Fails unless the table has the expected columns.
-    pub(crate) probe: Arc<str>,
-    /// `$1` table name, `$2` version.
-    pub(crate) register: Arc<str>,
 }
 
 impl Statements {
     pub(crate) fn new(dialect: Dialect, table: &TableName) -> Statements {
         let t = table.as_str();
         let s = |text: String| -> Arc<str> { text.into() };
+        let columns = RECORD_COLUMNS.join(", ");
+        let placeholders = (2..2 + RECORD_COLUMNS.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let set_bound = RECORD_COLUMNS
+            .iter()
+            .zip(2..)
+            .map(|(column, n)| format!("{column} = ${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let set_excluded = RECORD_COLUMNS
+            .iter()
+            .chain(&["namespace", "principal"])
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let update = format!(r#"UPDATE "{t}" SET {set_bound} WHERE id = $1 AND expires_at > $11"#);
         Statements {
             dialect,
             load: s(format!(
-                r#"SELECT data, created_at, expires_at FROM "{t}" WHERE id = $1 AND expires_at > $2"#
+                r#"SELECT {columns}, principal FROM "{t}" WHERE id = $1 AND expires_at > $2"#
             )),
             create: s(format!(
-                r#"INSERT INTO "{t}" (id, data, created_at, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET data = excluded.data, created_at = excluded.created_at, expires_at = excluded.expires_at WHERE "{t}".expires_at <= $5"#
+                r#"INSERT INTO "{t}" (id, {columns}, namespace, principal) VALUES ($1, {placeholders}, $12, $13) ON CONFLICT (id) DO UPDATE SET {set_excluded} WHERE "{t}".expires_at <= $11 OR "{t}".revision = $14"#
             )),
-            update: s(format!(
-                r#"UPDATE "{t}" SET data = $2, created_at = $3, expires_at = $4 WHERE id = $1 AND expires_at > $5"#
+            update_if: s(format!("{update} AND (revision = $12 OR revision = $13)")),
+            update: s(update),
+            live_revision: s(format!(
+                r#"SELECT revision FROM "{t}" WHERE id = $1 AND expires_at > $2"#
             )),
             delete: s(format!(r#"DELETE FROM "{t}" WHERE id = $1"#)),
             take_live: s(format!(
                 r#"DELETE FROM "{t}" WHERE id = $1 AND expires_at > $2"#
+            )),
+            sessions_of: s(format!(
+                r#"SELECT id, {columns}, principal FROM "{t}" WHERE namespace = $1 AND principal = $2 AND expires_at > $3"#
+            )),
+            delete_of: s(format!(
+                r#"DELETE FROM "{t}" WHERE id = $1 AND namespace = $2 AND principal = $3"#
+            )),
+            delete_all_of: s(format!(
+                r#"DELETE FROM "{t}" WHERE namespace = $1 AND principal = $2 AND ($3 IS NULL OR id <> $3)"#
             )),
             // The outer condition is checked again on each row, so a row renewed after the
             // inner select ran is kept.
@@ -137,28 +147,7 @@ impl Statements {
                         .to_owned()
                 }
             }),
-            migration: Migration {
-                lock: dialect.migration_lock(),
-                schema_table: s(format!(
-                    "CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (table_name TEXT PRIMARY KEY, version BIGINT NOT NULL)"
-                )),
-                version: s(format!(
-                    "SELECT version FROM {SCHEMA_TABLE} WHERE table_name = $1"
-                )),
-                create_table: s(format!(
-                    r#"CREATE TABLE IF NOT EXISTS "{t}" (id TEXT PRIMARY KEY, data TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL){}"#,
-                    dialect.table_options()
-                )),
-                create_index: s(format!(
-                    r#"CREATE INDEX IF NOT EXISTS "{t}_expires_at" ON "{t}" (expires_at)"#
-                )),
-                probe: s(format!(
-                    r#"SELECT id, data, created_at, expires_at FROM "{t}" WHERE 1 = 0"#
-                )),
-                register: s(format!(
-                    "INSERT INTO {SCHEMA_TABLE} (table_name, version) VALUES ($1, $2)"
-                )),
-            },
+            migration: Migration::new(dialect, table),
         }
     }
 }

@@ -10,7 +10,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{
-    KtorError, MAX_KTOR_VALUE_LEN, decode_lower_hex, key_from_hex, mac_algorithm, push_hex,
+    KtorError, MAX_KTOR_VALUE_LEN, check_key, decode_lower_hex, key_from_hex, mac_algorithm,
+    push_hex,
 };
 use crate::transform::mac::{Hash, Keyed};
 use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
@@ -24,9 +25,10 @@ const IV_LEN: usize = 16;
 /// only**; all hex lowercase.
 ///
 /// Reads and writes exactly what Ktor 3.5's `SessionTransportTransformerEncrypt` does, with
-/// AES-128, -192 or -256 (a 16-, 24- or 32-byte encryption key) and a sign key of any
-/// non-empty length. Reading checks the MAC, in constant time, **before** anything is
-/// decrypted.
+/// AES-128, -192 or -256 (a 16-, 24- or 32-byte encryption key) and a sign key of at least
+/// [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) bytes (any non-empty length through
+/// [`new_allowing_short_sign_key`](Self::new_allowing_short_sign_key)). Reading checks the
+/// MAC, in constant time, **before** anything is decrypted.
 ///
 /// # Security
 ///
@@ -41,8 +43,12 @@ const IV_LEN: usize = 16;
 /// ```
 /// use typed_sessions::transform::{KtorEncrypt, TransformContext, Transformer};
 ///
-/// // The keys of Ktor's documentation example `session-cookie-client`.
-/// let encrypt = KtorEncrypt::from_hex("00112233445566778899aabbccddeeff", "6819b57a326945c1968f45236589")?;
+/// // The keys of Ktor's documentation example `session-cookie-client` (public, and the sign
+/// // key is 14 bytes: this reproduces Ktor's output; real keys come from your secret store).
+/// let encrypt = KtorEncrypt::from_hex_allowing_short_sign_key(
+///     "00112233445566778899aabbccddeeff",
+///     "6819b57a326945c1968f45236589",
+/// )?;
 /// let ctx = TransformContext::new("user_session", std::time::SystemTime::now());
 /// let value = encrypt.write(&ctx, r#"{"id":"123abc","count":0}"#).unwrap();
 /// let (iv, rest) = value.split_once('/').unwrap();
@@ -126,17 +132,55 @@ impl AesKey {
 }
 
 impl KtorEncrypt {
-    /// Ktor's encryption with an AES key of 16, 24 or 32 bytes and a sign key of any non-empty
-    /// length, MAC `"HmacSHA256"`. The keys must differ.
+    /// Ktor's encryption with an AES key of 16, 24 or 32 bytes and a sign key of at least
+    /// [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) bytes, MAC `"HmacSHA256"`. The keys must
+    /// differ, and neither may be a sample key.
     pub fn new(
         encryption_key: impl AsRef<[u8]>,
         sign_key: impl AsRef<[u8]>,
     ) -> Result<KtorEncrypt, KtorError> {
-        let (encryption_key, sign_key) = (encryption_key.as_ref(), sign_key.as_ref());
+        KtorEncrypt::build(encryption_key.as_ref(), sign_key.as_ref(), false)
+    }
+
+    /// [`new`](Self::new) with both keys as hex text (as Ktor's `hex("...")`).
+    pub fn from_hex(encryption_key: &str, sign_key: &str) -> Result<KtorEncrypt, KtorError> {
+        KtorEncrypt::new(
+            key_from_hex(encryption_key, "encryption")?.as_slice(),
+            key_from_hex(sign_key, "sign")?.as_slice(),
+        )
+    }
+
+    /// [`new`](Self::new), also taking a sign key shorter than
+    /// [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) (any non-empty length, as Ktor): only to
+    /// share the keys a Ktor service already uses. A short HMAC key can be guessed; replace it
+    /// as soon as the Ktor service can change.
+    pub fn new_allowing_short_sign_key(
+        encryption_key: impl AsRef<[u8]>,
+        sign_key: impl AsRef<[u8]>,
+    ) -> Result<KtorEncrypt, KtorError> {
+        KtorEncrypt::build(encryption_key.as_ref(), sign_key.as_ref(), true)
+    }
+
+    /// [`new_allowing_short_sign_key`](Self::new_allowing_short_sign_key) with both keys as
+    /// hex text.
+    pub fn from_hex_allowing_short_sign_key(
+        encryption_key: &str,
+        sign_key: &str,
+    ) -> Result<KtorEncrypt, KtorError> {
+        KtorEncrypt::new_allowing_short_sign_key(
+            key_from_hex(encryption_key, "encryption")?.as_slice(),
+            key_from_hex(sign_key, "sign")?.as_slice(),
+        )
+    }
+
+    fn build(
+        encryption_key: &[u8],
+        sign_key: &[u8],
+        allow_short: bool,
+    ) -> Result<KtorEncrypt, KtorError> {
         let aes = AesKey::new(encryption_key)?;
-        if sign_key.is_empty() {
-            return Err(KtorError::EmptyKey("sign"));
-        }
+        check_key(encryption_key, "encryption", true)?;
+        check_key(sign_key, "sign", allow_short)?;
         if bool::from(encryption_key.ct_eq(sign_key)) {
             return Err(KtorError::SameKeys);
         }
@@ -149,14 +193,6 @@ impl KtorEncrypt {
             #[cfg(test)]
             fixed_iv: None,
         })
-    }
-
-    /// [`new`](Self::new) with both keys as hex text (as Ktor's `hex("...")`).
-    pub fn from_hex(encryption_key: &str, sign_key: &str) -> Result<KtorEncrypt, KtorError> {
-        KtorEncrypt::new(
-            key_from_hex(encryption_key, "encryption")?.as_slice(),
-            key_from_hex(sign_key, "sign")?.as_slice(),
-        )
     }
 
     /// Uses another MAC, named as Ktor names it (Ktor's `signAlgorithm`): `"HmacSHA1"`,
@@ -281,6 +317,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::transform::tests_support::every_char_replaced;
 
     thread_local! {
         /// How many times this thread ran AES-CBC decryption.
@@ -302,7 +339,11 @@ mod tests {
 
     /// ktor-sessions.md §3.5 (`SessionTestJvm.testSessionEncrypted`).
     fn ktor() -> KtorEncrypt {
-        KtorEncrypt::from_hex("00112233445566778899aabbccddeeff", "02030405060708090a0b0c").unwrap()
+        KtorEncrypt::from_hex_allowing_short_sign_key(
+            "00112233445566778899aabbccddeeff",
+            "02030405060708090a0b0c",
+        )
+        .unwrap()
     }
     const JSON: &str = "{\"userId\":\"id2\",\"cart\":[]}";
     const JSON_VECTOR: &str = "00112233445566778899aabbccddeeff/9b8cf9900ff0f63849cb7a2ad71ed8a1ac9f0e2735492d2a5129cf278d70ab27:40af9f393a00034b53d2267251047259005bdf5ff104eede599149e80e6fee13";
@@ -392,16 +433,8 @@ mod tests {
     fn every_ciphertext_and_mac_character_is_authenticated() {
         let t = ktor();
         let slash = JSON_VECTOR.find('/').unwrap();
-        for i in slash..JSON_VECTOR.len() {
-            for c in ['0', '7', 'f', 'F', 'x', ':', '/'] {
-                let mut bytes = JSON_VECTOR.as_bytes().to_vec();
-                if bytes[i] == c as u8 {
-                    continue;
-                }
-                bytes[i] = c as u8;
-                let tampered = String::from_utf8(bytes).unwrap();
-                assert!(t.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
-            }
+        for tampered in every_char_replaced(JSON_VECTOR, slash, b"07fFx:/") {
+            assert!(t.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
         }
     }
 
@@ -469,7 +502,8 @@ mod tests {
             ),
         ];
         for (key, vector) in cases {
-            let t = KtorEncrypt::from_hex(key, "02030405060708090a0b0c").unwrap();
+            let t = KtorEncrypt::from_hex_allowing_short_sign_key(key, "02030405060708090a0b0c")
+                .unwrap();
             assert_eq!(
                 t.clone().with_fixed_iv(IV).write(&ctx(), JSON).unwrap(),
                 vector
@@ -504,20 +538,20 @@ mod tests {
         let sign = b"02030405060708090a0b0c";
         for len in [0, 8, 15, 17, 31, 33, 64] {
             assert_eq!(
-                KtorEncrypt::new(vec![1u8; len], sign).unwrap_err(),
+                KtorEncrypt::new_allowing_short_sign_key(vec![1u8; len], sign).unwrap_err(),
                 KtorError::AesKeyLength(len)
             );
         }
         assert_eq!(
-            KtorEncrypt::new([1u8; 16], b"").unwrap_err(),
+            KtorEncrypt::new_allowing_short_sign_key([1u8; 16], b"").unwrap_err(),
             KtorError::EmptyKey("sign")
         );
         assert_eq!(
-            KtorEncrypt::new([1u8; 16], [1u8; 16]).unwrap_err(),
+            KtorEncrypt::new_allowing_short_sign_key([1u8; 16], [1u8; 16]).unwrap_err(),
             KtorError::SameKeys
         );
         assert_eq!(
-            KtorEncrypt::from_hex("nothex", "00").unwrap_err(),
+            KtorEncrypt::from_hex_allowing_short_sign_key("nothex", "00").unwrap_err(),
             KtorError::InvalidHex("encryption")
         );
         assert!(matches!(

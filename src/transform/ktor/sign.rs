@@ -4,9 +4,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::{
-    KtorError, MAX_KTOR_VALUE_LEN, decode_lower_hex, key_from_hex, mac_algorithm, push_hex,
-};
+use super::{KtorError, check_key, key_from_hex, mac_algorithm, split_hex_tag, with_hex_tag};
 use crate::transform::mac::{Hash, Keyed};
 use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
 
@@ -15,7 +13,8 @@ use crate::transform::{Rejection, TransformContext, TransformError, Transformer}
 /// Reads and writes exactly what Ktor 3.5's `SessionTransportTransformerMessageAuthentication`
 /// does: the value is split at the **last** `/` (the payload may contain `/`), the MAC is over
 /// the payload's UTF-8 bytes, and it is compared in constant time; an uppercase MAC is refused,
-/// as in Ktor. Any non-empty key length works, as in Ktor.
+/// as in Ktor. Keys shorter than [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) need
+/// [`new_allowing_short_key`](Self::new_allowing_short_key), and sample keys are refused.
 ///
 /// The format carries no expiry and does not bind the session name (see the
 /// [module documentation](super)); prefer [`Sign`](crate::transform::Sign) for new systems.
@@ -23,8 +22,9 @@ use crate::transform::{Rejection, TransformContext, TransformError, Transformer}
 /// ```
 /// use typed_sessions::transform::{KtorSign, TransformContext, Transformer};
 ///
-/// // The key of Ktor's documentation example `session-cookie-server`.
-/// let sign = KtorSign::from_hex("6819b57a326945c1968f45236589")?;
+/// // The key of Ktor's documentation example `session-cookie-server` (14 bytes, and public:
+/// // this reproduces Ktor's output; a real key comes from your secret store).
+/// let sign = KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589")?;
 /// let ctx = TransformContext::new("cart_session", std::time::SystemTime::now());
 /// let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 /// let value = sign.write(&ctx, id).unwrap();
@@ -41,12 +41,39 @@ pub struct KtorSign {
 }
 
 impl KtorSign {
-    /// Ktor's signing with `key` (any non-empty length) and `"HmacSHA256"`.
+    /// Ktor's signing with `key` (at least [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) bytes,
+    /// not a sample key) and `"HmacSHA256"`.
     pub fn new(key: impl AsRef<[u8]>) -> Result<KtorSign, KtorError> {
-        let key = key.as_ref();
-        if key.is_empty() {
-            return Err(KtorError::EmptyKey("sign"));
-        }
+        KtorSign::build(key.as_ref(), false)
+    }
+
+    /// [`new`](Self::new) with the key as hex text (as Ktor's `hex("...")`).
+    pub fn from_hex(key: &str) -> Result<KtorSign, KtorError> {
+        KtorSign::new(key_from_hex(key, "sign")?.as_slice())
+    }
+
+    /// [`new`](Self::new), also taking a key shorter than
+    /// [`MIN_KTOR_KEY_LEN`](super::MIN_KTOR_KEY_LEN) (any non-empty length, as Ktor): only to
+    /// share the key a Ktor service already uses. A short HMAC key can be guessed; replace it
+    /// as soon as the Ktor service can change.
+    ///
+    /// ```no_run
+    /// use typed_sessions::transform::KtorSign;
+    /// // The Ktor service's `hex("...")` key, from your secret store.
+    /// let sign = KtorSign::from_hex_allowing_short_key(&std::env::var("KTOR_SIGN_KEY")?)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_allowing_short_key(key: impl AsRef<[u8]>) -> Result<KtorSign, KtorError> {
+        KtorSign::build(key.as_ref(), true)
+    }
+
+    /// [`new_allowing_short_key`](Self::new_allowing_short_key) with the key as hex text.
+    pub fn from_hex_allowing_short_key(key: &str) -> Result<KtorSign, KtorError> {
+        KtorSign::new_allowing_short_key(key_from_hex(key, "sign")?.as_slice())
+    }
+
+    fn build(key: &[u8], allow_short: bool) -> Result<KtorSign, KtorError> {
+        check_key(key, "sign", allow_short)?;
         Ok(KtorSign {
             key: Zeroizing::new(key.to_vec()),
             hash: Hash::Sha256,
@@ -55,17 +82,13 @@ impl KtorSign {
         })
     }
 
-    /// [`new`](Self::new) with the key as hex text (as Ktor's `hex("...")`).
-    pub fn from_hex(key: &str) -> Result<KtorSign, KtorError> {
-        KtorSign::new(key_from_hex(key, "sign")?.as_slice())
-    }
-
     /// Uses another MAC, named as Ktor names it: `"HmacSHA1"`, `"HmacSHA256"`, `"HmacSHA384"`
     /// or `"HmacSHA512"` (case-insensitive, as the JCE). Any other name is an error.
     ///
     /// ```
     /// use typed_sessions::transform::{KtorError, KtorSign};
-    /// let sign = KtorSign::from_hex("6819b57a326945c1968f45236589")?.with_algorithm("HmacSHA512")?;
+    /// let sign = KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589")?
+    ///     .with_algorithm("HmacSHA512")?;
     /// assert_eq!(sign.algorithm(), "HmacSHA512");
     /// assert!(matches!(sign.with_algorithm("HmacMD5"), Err(KtorError::UnknownAlgorithm(_))));
     /// # Ok::<(), KtorError>(())
@@ -87,23 +110,11 @@ impl KtorSign {
 impl Transformer for KtorSign {
     /// `value/hex(mac)`. Ktor's format carries no expiry: `ctx` is not used.
     fn write(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
-        let mac = self.mac.compute(&[value.as_bytes()]);
-        let mut out = String::with_capacity(value.len() + 1 + 2 * mac.len());
-        out.push_str(value);
-        out.push('/');
-        push_hex(&mut out, &mac);
-        Ok(out)
+        Ok(with_hex_tag(value, &self.mac.compute(&[value.as_bytes()])))
     }
 
     fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        if value.len() > MAX_KTOR_VALUE_LEN {
-            return Err(Rejection::TooLong);
-        }
-        let (payload, mac_hex) = value.rsplit_once('/').ok_or(Rejection::Malformed)?;
-        if mac_hex.len() != 2 * self.hash.output_len() {
-            return Err(Rejection::Malformed);
-        }
-        let mac = decode_lower_hex(mac_hex).ok_or(Rejection::Malformed)?;
+        let (payload, mac) = split_hex_tag(value, self.hash.output_len())?;
         if !self.mac.verify(&[payload.as_bytes()], &mac) {
             return Err(Rejection::BadSignature);
         }
@@ -129,6 +140,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
+    use crate::transform::tests_support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())
@@ -139,7 +151,7 @@ mod tests {
 
     #[test]
     fn ktor_vector_payload() {
-        let sign = KtorSign::from_hex("003515606058610610561058").unwrap();
+        let sign = KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap();
         assert_eq!(
             sign.write(&ctx(), "{\"userId\":\"id 2\",\"cart\":[]}")
                 .unwrap(),
@@ -153,7 +165,7 @@ mod tests {
 
     #[test]
     fn ktor_vector_session_id() {
-        let sign = KtorSign::from_hex("6819b57a326945c1968f45236589").unwrap();
+        let sign = KtorSign::from_hex_allowing_short_key("6819b57a326945c1968f45236589").unwrap();
         let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         let signed =
             format!("{id}/95a45a79d01af15db1d27acb1ef80a63cd44628c5262103b35ab0c36c7bcec91");
@@ -163,7 +175,7 @@ mod tests {
 
     #[test]
     fn ktor_rejections() {
-        let sign = KtorSign::from_hex("003515606058610610561058").unwrap();
+        let sign = KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap();
         // SessionTestJvm's commonSignedChecks: the last hex digit flipped, the last char `x`.
         let last = VECTOR.chars().last().unwrap();
         let flipped = format!(
@@ -203,23 +215,15 @@ mod tests {
 
     #[test]
     fn every_character_changed_is_refused() {
-        let sign = KtorSign::from_hex("003515606058610610561058").unwrap();
-        for i in 0..VECTOR.len() {
-            for replacement in ['0', 'f', 'A', '/', 'x'] {
-                let mut bytes = VECTOR.as_bytes().to_vec();
-                if bytes[i] == replacement as u8 {
-                    continue;
-                }
-                bytes[i] = replacement as u8;
-                let tampered = String::from_utf8(bytes).unwrap();
-                assert!(sign.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
-            }
+        let sign = KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap();
+        for tampered in every_char_replaced(VECTOR, 0, b"0fA/x") {
+            assert!(sign.read(&ctx(), &tampered).is_err(), "accepted {tampered}");
         }
     }
 
     #[test]
     fn split_is_at_the_last_slash() {
-        let sign = KtorSign::new(b"k").unwrap();
+        let sign = KtorSign::new_allowing_short_key(b"k").unwrap();
         let value = sign.write(&ctx(), "a/b/c").unwrap();
         assert_eq!(sign.read(&ctx(), &value).as_deref(), Ok("a/b/c"));
         assert_eq!(value.matches('/').count(), 3);
@@ -234,17 +238,20 @@ mod tests {
             ("HmacSHA384", 96),
             ("HmacSHA512", 128),
         ] {
-            let sign = KtorSign::new(b"key").unwrap().with_algorithm(name).unwrap();
+            let sign = KtorSign::new_allowing_short_key(b"key")
+                .unwrap()
+                .with_algorithm(name)
+                .unwrap();
             let value = sign.write(&ctx(), payload).unwrap();
             assert_eq!(value.len(), payload.len() + 1 + hex_len, "{name}");
             assert_eq!(sign.read(&ctx(), &value).as_deref(), Ok(payload));
-            let sha256 = KtorSign::new(b"key").unwrap();
+            let sha256 = KtorSign::new_allowing_short_key(b"key").unwrap();
             if name != "HmacSHA256" {
                 assert!(sha256.read(&ctx(), &value).is_err());
             }
         }
         // HMAC-SHA1 of the Ktor test vector, computed with Python `hmac`.
-        let sha1 = KtorSign::from_hex("003515606058610610561058")
+        let sha1 = KtorSign::from_hex_allowing_short_key("003515606058610610561058")
             .unwrap()
             .with_algorithm("HmacSHA1")
             .unwrap();
@@ -252,7 +259,7 @@ mod tests {
             sha1.write(&ctx(), payload).unwrap(),
             format!("{payload}/828d60c8fdddfbec1ba3b75fa28590ef32c8879e")
         );
-        let sha384 = KtorSign::from_hex("003515606058610610561058")
+        let sha384 = KtorSign::from_hex_allowing_short_key("003515606058610610561058")
             .unwrap()
             .with_algorithm("HmacSHA384")
             .unwrap();
@@ -262,17 +269,20 @@ mod tests {
                 "{payload}/a12b2fcfd1c78d2dea8af0fbd75d104252b0b24167a5f7b4c21a780a4b23d7a38931a4d8437610dc6048602a1ee58bb9"
             )
         );
-        assert_eq!(KtorSign::new(b"").unwrap_err(), KtorError::EmptyKey("sign"));
         assert_eq!(
-            KtorSign::from_hex("zz").unwrap_err(),
+            KtorSign::new_allowing_short_key(b"").unwrap_err(),
+            KtorError::EmptyKey("sign")
+        );
+        assert_eq!(
+            KtorSign::from_hex_allowing_short_key("zz").unwrap_err(),
             KtorError::InvalidHex("sign")
         );
         assert!(matches!(
-            KtorSign::new(b"k").unwrap().with_algorithm("HmacSHA3-256"),
+            KtorSign::new_allowing_short_key(b"k").unwrap().with_algorithm("HmacSHA3-256"),
             Err(KtorError::UnknownAlgorithm(n)) if n == "HmacSHA3-256"
         ));
         // A long key (over one SHA-256 block) is hashed first, as in the JCE.
-        let long = KtorSign::new([7u8; 100]).unwrap();
+        let long = KtorSign::new_allowing_short_key([7u8; 100]).unwrap();
         let v = long.write(&ctx(), "p").unwrap();
         assert_eq!(long.read(&ctx(), &v).as_deref(), Ok("p"));
     }
@@ -281,7 +291,7 @@ mod tests {
     fn debug_hides_the_key() {
         let debug = format!(
             "{:?}",
-            KtorSign::from_hex("003515606058610610561058").unwrap()
+            KtorSign::from_hex_allowing_short_key("003515606058610610561058").unwrap()
         );
         assert!(!debug.contains("0035"), "{debug}");
         assert!(!debug.contains("[0, 53"), "{debug}");

@@ -226,7 +226,7 @@ fn truncated_values_are_explained() {
         "the value is truncated: 18 bytes, and encrypt/aes256gcm needs at least 41",
     );
     // Ktor's signed form, its MAC cut short.
-    let ktor = KtorSign::from_hex(KTOR_SIGN_KEY)
+    let ktor = KtorSign::from_hex_allowing_short_key(KTOR_SIGN_KEY)
         .unwrap()
         .write(&ctx(SystemTime::now(), Duration::ZERO), PAYLOAD)
         .unwrap();
@@ -339,7 +339,7 @@ fn a_config_file_gives_the_settings_and_the_command_line_wins() {
 #[test]
 fn ktor_signed_values_with_a_legacy_payload() {
     let legacy = ktor_legacy::to_string(&serde_json::json!({"userId": "u1", "count": 3})).unwrap();
-    let sign = KtorSign::from_hex(KTOR_SIGN_KEY).unwrap();
+    let sign = KtorSign::from_hex_allowing_short_key(KTOR_SIGN_KEY).unwrap();
     let value = sign
         .write(&TransformContext::new(NAME, SystemTime::now()), &legacy)
         .unwrap();
@@ -377,7 +377,8 @@ fn ktor_signed_values_with_a_legacy_payload() {
 
 #[test]
 fn ktor_encrypted_values() {
-    let encrypt = KtorEncrypt::from_hex(KTOR_ENCRYPT_KEY, KTOR_SIGN_KEY).unwrap();
+    let encrypt =
+        KtorEncrypt::from_hex_allowing_short_sign_key(KTOR_ENCRYPT_KEY, KTOR_SIGN_KEY).unwrap();
     let value = encrypt
         .write(&TransformContext::new(NAME, SystemTime::now()), PAYLOAD)
         .unwrap();

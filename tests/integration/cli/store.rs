@@ -316,12 +316,9 @@ fn memory_storages_are_new_and_empty() {
 /// more than 2000 sessions shows a progress bar; through a pipe it does not (above).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_purge_on_a_terminal_shows_a_progress_bar() {
-    let Some(script) = servers::find_binary("script") else {
-        eprintln!(
-            "\n*** SKIPPED progress bar test: no `script` (util-linux) to make a terminal ***\n"
-        );
-        return;
-    };
+    let script = servers::find_binary("script").expect(
+        "`script` (bsdutils) makes the terminal of this test: install it (scripts/test does)",
+    );
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sessions");
     let storage = DirectoryStorage::builder(&root)

@@ -10,7 +10,7 @@ use crate::common::{TestUserSession, get, send, user_routes};
 
 fn by_value(encoding: CookieEncoding) -> axum::Router {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.encoding(encoding))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().encoding(encoding))
         .build()
         .unwrap();
     user_routes().layer(layer)
@@ -92,7 +92,7 @@ async fn non_utf8_bytes_in_cookie_or_header_read_as_absent() {
     assert!(answer.set_cookie("s").unwrap().contains("Max-Age=0"));
 
     let layer = SessionsConfig::new()
-        .header::<TestUserSession>("x-s", |h| h)
+        .header::<TestUserSession>("x-s", |h| h.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);

@@ -23,7 +23,8 @@ fn app(
 ) -> axum::Router {
     let layer = SessionsConfig::new()
         .clock(fixed_clock())
-        .cookie::<TestUserSession>("user_session", configure)
+        // The tests read the cookie's plain JSON.
+        .cookie::<TestUserSession>("user_session", |c| configure(c.unprotected()))
         .build()
         .unwrap();
     user_routes().layer(layer)
@@ -128,7 +129,7 @@ async fn long_and_overflowing_max_age_clamp_to_i32_max() {
 async fn expires_follows_the_real_clock() {
     // Ktor's testSessionByIdCookie: Expires within [before + max age, after + max age].
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.max_age(Duration::from_secs(5)))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().max_age(Duration::from_secs(5)))
         .build()
         .unwrap();
     let before = SystemTime::now();

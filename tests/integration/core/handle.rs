@@ -13,7 +13,7 @@ use crate::common::{CountingJson, TestUserSession, get, user_routes};
 fn counting_app(counter: &CountingJson) -> Router {
     let counter = counter.clone();
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.serializer(counter))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().serializer(counter))
         .build()
         .unwrap();
     user_routes()
@@ -95,7 +95,7 @@ async fn set_sends_with_no_store_and_clear_sends_the_deletion_cookie() {
 #[tokio::test]
 async fn an_application_cache_control_is_kept() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -115,7 +115,7 @@ async fn an_application_cache_control_is_kept() {
 #[tokio::test]
 async fn get_or_set_and_set_then_get_in_one_request() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -148,7 +148,7 @@ async fn an_unregistered_type_is_a_clear_error() {
     #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
     struct Unknown;
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -183,7 +183,7 @@ async fn setting_after_the_response_left_is_an_error() {
     let tx = std::sync::Mutex::new(Some(tx));
     let tx = std::sync::Arc::new(tx);
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -214,7 +214,7 @@ async fn setting_after_the_response_left_is_an_error() {
 #[tokio::test]
 async fn send_only_if_modified_skips_equal_values_only() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.send_only_if_modified(true))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().send_only_if_modified(true))
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -234,7 +234,7 @@ async fn send_only_if_modified_skips_equal_values_only() {
 
     // Default off: an equal value is resent (Ktor's "sendOnlyIfModified default false").
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -250,7 +250,7 @@ async fn send_only_if_modified_skips_equal_values_only() {
 async fn send_only_if_modified_sees_in_place_mutation() {
     // Ktor: "detects in-place mutation of same instance". Ours compares serialized forms.
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.send_only_if_modified(true))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().send_only_if_modified(true))
         .build()
         .unwrap();
     let router = Router::new()
@@ -315,7 +315,7 @@ async fn a_custom_serializer_is_used() {
         }
     }
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.serializer(Custom))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().serializer(Custom))
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -354,7 +354,7 @@ async fn the_error_response_is_generic_and_not_cached() {
 #[tokio::test]
 async fn a_too_large_value_is_refused_at_set() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.max_age(Duration::from_secs(60)))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().max_age(Duration::from_secs(60)))
         .build()
         .unwrap();
     let router = Router::new()

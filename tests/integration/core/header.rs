@@ -8,7 +8,7 @@ use crate::common::{TestUserSession, get, get_with, user_routes};
 #[tokio::test]
 async fn by_value_header_round_trip() {
     let layer = SessionsConfig::new()
-        .header::<TestUserSession>("x-session", |h| h)
+        .header::<TestUserSession>("x-session", |h| h.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -35,7 +35,7 @@ async fn by_value_header_round_trip() {
 #[tokio::test]
 async fn clearing_a_header_session_sends_an_empty_value() {
     let layer = SessionsConfig::new()
-        .header::<TestUserSession>("x-session", |h| h)
+        .header::<TestUserSession>("x-session", |h| h.unprotected())
         .build()
         .unwrap();
     let router = user_routes().layer(layer);
@@ -94,7 +94,7 @@ async fn by_id_header_round_trip() {
 async fn header_send_only_if_modified() {
     // Ktor's "sendOnlyIfModified header session does not resend unchanged value".
     let layer = SessionsConfig::new()
-        .header::<TestUserSession>("x-session", |h| h.send_only_if_modified(true))
+        .header::<TestUserSession>("x-session", |h| h.unprotected().send_only_if_modified(true))
         .build()
         .unwrap();
     let router = user_routes().layer(layer);

@@ -41,7 +41,7 @@ async fn test_session_with_encoded_cookie() {
 #[tokio::test]
 async fn test_routes() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new().merge(user_routes().layer(layer));
@@ -76,7 +76,8 @@ async fn test_session_by_id_cookie() {
 async fn secure_cookie() {
     let layer = SessionsConfig::new()
         .cookie::<TestUserSession>("s", |c| {
-            c.path("/token")
+            c.unprotected()
+                .path("/token")
                 .http_only(true)
                 .same_site(SameSite::Strict)
                 .max_age(Duration::from_secs(86400))

@@ -1,5 +1,6 @@
 //! The core: configuration, transports, the per-request handle, write rules and the commit,
-//! serializers, by-id tracking, bad input, route scoping, errors, and Ktor's own cases.
+//! serializers, by-id tracking and its storage timeout, bad input, route scoping, errors, and
+//! Ktor's own cases.
 
 mod bad_input;
 mod by_id;
@@ -9,4 +10,5 @@ mod handle;
 mod header;
 mod ktor_cases;
 mod scoped;
+mod storage_timeout;
 mod write_out;

@@ -15,7 +15,7 @@ struct OtherSession {
 #[tokio::test]
 async fn a_layer_on_a_nested_router_and_a_handler_outside_it() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -48,11 +48,11 @@ async fn a_layer_on_a_nested_router_and_a_handler_outside_it() {
 async fn sibling_routes_with_the_same_cookie_name_are_isolated() {
     // Ktor's testRoutesIsolation: same cookie name, different types.
     let a = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let b = SessionsConfig::new()
-        .cookie::<OtherSession>("s", |c| c)
+        .cookie::<OtherSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let other = Router::new()
@@ -89,11 +89,11 @@ async fn sibling_routes_with_the_same_cookie_name_are_isolated() {
 #[tokio::test]
 async fn nested_layers_stack() {
     let outer = SessionsConfig::new()
-        .cookie::<TestUserSession>("user", |c| c)
+        .cookie::<TestUserSession>("user", |c| c.unprotected())
         .build()
         .unwrap();
     let inner = SessionsConfig::new()
-        .cookie::<OtherSession>("other", |c| c.path("/inner"))
+        .cookie::<OtherSession>("other", |c| c.unprotected().path("/inner"))
         .build()
         .unwrap();
     let inner_routes = Router::new()
@@ -121,7 +121,7 @@ async fn nested_layers_stack() {
 async fn a_status_only_response_still_carries_the_session() {
     // Ktor's "scoped session sends Set-Cookie header without explicit respond" (KTOR-9476).
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new().nest(

@@ -82,7 +82,7 @@ async fn clear_then_set_ends_the_old_session_and_starts_one_under_a_new_id() {
 #[tokio::test]
 async fn clear_then_set_by_value_sends_the_new_value() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c.send_only_if_modified(true))
+        .cookie::<TestUserSession>("s", |c| c.unprotected().send_only_if_modified(true))
         .build()
         .unwrap();
     let router = user_routes()
@@ -214,7 +214,7 @@ async fn a_failing_session_keeps_the_header_of_one_that_was_already_regenerated(
 #[tokio::test]
 async fn a_response_that_writes_a_session_is_never_left_to_shared_caches() {
     let layer = SessionsConfig::new()
-        .cookie::<TestUserSession>("s", |c| c)
+        .cookie::<TestUserSession>("s", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -335,7 +335,7 @@ async fn a_change_racing_the_commit_is_applied_or_refused_never_lost() {
     for by_value in [true, false] {
         let config = SessionsConfig::new();
         let layer = if by_value {
-            config.cookie::<TestUserSession>("s", |c| c)
+            config.cookie::<TestUserSession>("s", |c| c.unprotected())
         } else {
             config.cookie_with_storage::<TestUserSession, _>("s", MemoryStorage::new(), |c| c)
         }

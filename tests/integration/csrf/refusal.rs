@@ -140,7 +140,7 @@ async fn misconfigurations_are_500s_with_the_reason_logged() {
     // The CSRF cookie is not registered.
     let csrf = CsrfConfig::new(key.clone()).build().unwrap();
     let sessions = SessionsConfig::new()
-        .cookie::<User>("user", |c| c)
+        .cookie::<User>("user", |c| c.unprotected())
         .build()
         .unwrap();
     let router = Router::new()
@@ -167,7 +167,7 @@ async fn misconfigurations_are_500s_with_the_reason_logged() {
     // The bound type is carried by value: it has no id.
     let csrf = CsrfConfig::new(key).bind::<User>().build().unwrap();
     let sessions = SessionsConfig::new()
-        .cookie::<User>("user", |c| c)
+        .cookie::<User>("user", |c| c.unprotected())
         .csrf("csrf", &csrf, |c| c)
         .build()
         .unwrap();

@@ -13,7 +13,8 @@ use crate::common;
 async fn session_header_server_logs_in_shows_the_cart_and_logs_out() {
     let dir = tempfile::tempdir().unwrap();
     let storage = DirectoryStorage::open(dir.path().join("build/.sessions")).unwrap();
-    let addr = common::serve(session_header_server::app(storage.clone())).await;
+    let sign = crate::crypto::ktor_example_sign();
+    let addr = common::serve(session_header_server::app(storage.clone(), sign)).await;
     let client = reqwest::Client::new();
     let url = |path: &str| format!("http://{addr}{path}");
 

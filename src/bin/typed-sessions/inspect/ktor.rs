@@ -1,5 +1,6 @@
-//! Inspecting Ktor's formats: `KtorSign` (`payload/hex(mac)`) and `KtorEncrypt`
-//! (`hex(iv)/hex(ciphertext):hex(mac)`), read with the library's transformers.
+//! Inspecting Ktor's keyed formats: `KtorSign` (`payload/hex(mac)`) and `KtorEncrypt`
+//! (`hex(iv)/hex(ciphertext):hex(mac)`), read with the library's transformers. Ktor 1.x's
+//! unkeyed digest is in `digest.rs`.
 
 use std::time::SystemTime;
 
@@ -35,7 +36,8 @@ fn encrypted_parts(value: &str) -> Option<(&str, &str, &str)> {
     ok.then_some((iv, ciphertext, mac))
 }
 
-fn is_lower_hex(text: &str) -> bool {
+/// Whether `text` is non-empty lowercase hex.
+pub fn is_lower_hex(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()
@@ -77,11 +79,12 @@ pub fn inspect_signed(
     let Some(key) = settings.ktor_sign_key.as_ref() else {
         out.field("verifies", "unknown (no key given)");
         return Err(CliError::usage(
-            "no key given: pass --ktor-sign-key (or set TYPED_SESSIONS_KTOR_SIGN_KEY)",
+            "no key given: pass --ktor-sign-key (or set TYPED_SESSIONS_KTOR_SIGN_KEY); a value of Ktor 1.x's unkeyed digest that does not verify is also read as ktor-sign: see --format ktor-digest",
         ));
     };
     let key = keys::raw_key(key, "--ktor-sign-key")?;
-    let sign = KtorSign::new(key.as_slice())
+    // Inspecting reads what a Ktor service wrote, whose key may well be under 16 bytes.
+    let sign = KtorSign::new_allowing_short_key(key.as_slice())
         .and_then(|s| s.with_algorithm(&algorithm))
         .map_err(|e| CliError::usage(format!("--ktor-sign-key: {e}")))?;
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
@@ -156,10 +159,11 @@ pub fn inspect_encrypted(
         ),
     );
     out.field("key id", "none (Ktor's formats do not name their key)");
-    let encrypt = KtorEncrypt::new(encrypt_key.as_slice(), sign_key.as_slice())
-        .and_then(|e| e.with_sign_algorithm(&algorithm))
-        .map_err(|e| CliError::usage(format!("Ktor keys: {e}")))?
-        .backward_compatible_read(settings.ktor_backward_compatible);
+    let encrypt =
+        KtorEncrypt::new_allowing_short_sign_key(encrypt_key.as_slice(), sign_key.as_slice())
+            .and_then(|e| e.with_sign_algorithm(&algorithm))
+            .map_err(|e| CliError::usage(format!("Ktor keys: {e}")))?
+            .backward_compatible_read(settings.ktor_backward_compatible);
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
     match encrypt.read(&ctx, value) {
         Ok(payload) => {

@@ -8,18 +8,20 @@
 //!
 //! ```toml
 //! name = "user_session"          # the cookie or header name (bound into Sign and Encrypt)
-//! format = "encrypt"             # auto | sign | encrypt | ktor-sign | ktor-encrypt | plain
+//! format = "encrypt"             # auto | sign | encrypt | ktor-sign | ktor-encrypt | ktor-digest | plain
 //! encoding = "uri"               # uri | base64 | raw  (how the cookie value is encoded)
 //! serializer = "json"            # json | ktor-legacy (how the payload is shown)
 //! keys = ["<hex or base64>"]     # Sign/Encrypt master keys, the current one first
 //! ktor_sign_key = "<hex>"        # KtorSign's key, or KtorEncrypt's sign key
 //! ktor_encrypt_key = "<hex>"     # KtorEncrypt's AES key (16, 24 or 32 bytes)
-//! ktor_algorithm = "HmacSHA256"  # the MAC of the Ktor formats (default: from the MAC length)
+//! ktor_algorithm = "HmacSHA256"  # the Ktor formats' MAC or ktor-digest's hash (default: by length)
 //! ktor_backward_compatible = false  # also read values of Ktor before 3.0 (KtorEncrypt)
+//! ktor_digest_salt = "ktor"      # the salt of Ktor 1.x's unkeyed digest (default: "ktor")
 //! ```
 //!
 //! A file that holds keys should be readable by its owner only (the tool warns otherwise).
 
+mod digest;
 mod keys;
 mod ktor;
 mod modern;
@@ -53,14 +55,19 @@ the name.
 Options may come from a TOML file (--config); the command line and the environment win:
 
   name = \"user_session\"          # the cookie or header name (bound into Sign and Encrypt)
-  format = \"encrypt\"             # auto | sign | encrypt | ktor-sign | ktor-encrypt | plain
+  format = \"encrypt\"             # auto | sign | encrypt | ktor-sign | ktor-encrypt | ktor-digest | plain
   encoding = \"uri\"               # uri | base64 | raw
   serializer = \"json\"            # json | ktor-legacy
   keys = [\"<hex or base64>\"]     # Sign/Encrypt master keys, the current one first
   ktor_sign_key = \"<hex>\"        # KtorSign's key, or KtorEncrypt's sign key
   ktor_encrypt_key = \"<hex>\"     # KtorEncrypt's AES key (16, 24 or 32 bytes)
-  ktor_algorithm = \"HmacSHA256\"  # the Ktor formats' MAC (default: from the MAC's length)
+  ktor_algorithm = \"HmacSHA256\"  # the Ktor formats' MAC or ktor-digest's hash (default: by length)
   ktor_backward_compatible = false  # also read KtorEncrypt values of Ktor before 3.0
+  ktor_digest_salt = \"ktor\"      # the salt of Ktor 1.x's digest (default: \"ktor\")
+
+Ktor 1.x's SessionTransportTransformerDigest (payload/hex(SHA-384(\"ktor\" + payload)), SHA-256
+before Ktor 1.1) is recognised and verified without a key: it has none. Anyone can compute it,
+so \"verifies: yes\" means only that the value is intact, not that the server wrote it.
 
 Exit status: 0 the value would be accepted; 1 it would be refused (it does not verify, names a
 key that was not given, is truncated or malformed, or has expired); 2 a usage or configuration
@@ -121,14 +128,18 @@ pub struct InspectArgs {
     )]
     ktor_encrypt_key: Option<String>,
 
-    /// The Ktor formats' MAC: HmacSHA1, HmacSHA256, HmacSHA384 or HmacSHA512 [default: from
-    /// the MAC's length].
+    /// The Ktor formats' MAC: HmacSHA1, HmacSHA256, HmacSHA384 or HmacSHA512; for
+    /// ktor-digest the hash: SHA-1, SHA-256, SHA-384 or SHA-512 [default: from the length].
     #[arg(long, value_name = "NAME")]
     ktor_algorithm: Option<String>,
 
     /// Also accept KtorEncrypt values written by Ktor before 3.0 (MAC over the plaintext).
     #[arg(long)]
     ktor_backward_compatible: bool,
+
+    /// The salt of Ktor 1.x's unkeyed digest (ktor-digest) [default: ktor].
+    #[arg(long, value_name = "SALT")]
+    ktor_digest_salt: Option<String>,
 
     /// The session's name (the cookie or header name), bound into Sign and Encrypt values.
     #[arg(long)]
@@ -160,7 +171,7 @@ pub fn run(args: &InspectArgs, out: &mut Output) -> Result<(), CliError> {
     let value = decode(given, settings.encoding)?;
     let now = SystemTime::now();
     let format = match settings.format {
-        FormatName::Auto => detect(&value),
+        FormatName::Auto => detect(&value, &settings),
         format => format,
     };
     match format {
@@ -169,6 +180,7 @@ pub fn run(args: &InspectArgs, out: &mut Output) -> Result<(), CliError> {
         }
         FormatName::KtorSign => ktor::inspect_signed(&value, &settings, now, out),
         FormatName::KtorEncrypt => ktor::inspect_encrypted(&value, &settings, now, out),
+        FormatName::KtorDigest => digest::inspect(&value, &settings, now, out),
         FormatName::Plain => {
             out.field("format", "plain (not signed or encrypted)");
             out.field("verifies", "no (there is nothing to verify)");
@@ -215,9 +227,9 @@ fn decode(value: &str, encoding: EncodingName) -> Result<String, CliError> {
     })
 }
 
-/// The format a value is in, from its shape: a Sign/Encrypt format byte, Ktor's encrypted or
-/// signed form, or else plain.
-fn detect(value: &str) -> FormatName {
+/// The format a value is in, from its shape: a Sign/Encrypt format byte, Ktor's encrypted form,
+/// Ktor 1.x's digest (when it verifies: it needs no key), Ktor's signed form, or else plain.
+fn detect(value: &str, settings: &Settings) -> FormatName {
     if let Some(format) = modern::looks_modern(value) {
         return if format.is_encrypted() {
             FormatName::Encrypt
@@ -227,6 +239,8 @@ fn detect(value: &str) -> FormatName {
     }
     if ktor::looks_encrypted(value) {
         FormatName::KtorEncrypt
+    } else if digest::verifies(value, settings) {
+        FormatName::KtorDigest
     } else if ktor::looks_signed(value) {
         FormatName::KtorSign
     } else {
@@ -240,6 +254,7 @@ mod tests {
 
     #[test]
     fn shapes() {
+        let detect = |value: &str| detect(value, &Settings::default());
         assert_eq!(detect("EgAAAAAAAAAAAAAAAAAAAAAA"), FormatName::Encrypt);
         assert_eq!(detect("AQAAAAAAAAAAAAAAAA"), FormatName::Sign);
         let mac = "a".repeat(64);
@@ -252,5 +267,22 @@ mod tests {
         assert_eq!(strip_name("s=abc", Some("s")), "abc");
         assert_eq!(strip_name("s=abc", Some("t")), "s=abc");
         assert_eq!(strip_name("s=abc", None), "s=abc");
+    }
+
+    #[test]
+    fn a_digest_that_verifies_is_ktor_digest_and_one_that_does_not_is_ktor_sign() {
+        let detect = |value: &str| detect(value, &Settings::default());
+        // Ktor 1.x's own value (SessionTest.testSessionByIdDigest, SHA-256), and the same id
+        // under SHA-384: python3 -c 'import hashlib; print(hashlib.sha384(b"ktor"+b"666").hexdigest())'
+        let sha256 = "666/c2d4eaad4fe0bc6dbd0584cdf36929d79d52d7a748d1cc02835a71131a0963fb";
+        let sha384 = "666/ac3aaf25429f220afd9daef49813cd91bf7b47696354c8c3174e365d594216521a80c3e157a03864dce403b33451e146";
+        assert_eq!(detect(sha256), FormatName::KtorDigest);
+        assert_eq!(detect(sha384), FormatName::KtorDigest);
+        assert_eq!(detect(&sha384.replace("666", "667")), FormatName::KtorSign);
+        let salted = Settings {
+            ktor_digest_salt: Some("pepper".into()),
+            ..Settings::default()
+        };
+        assert_eq!(super::detect(sha384, &salted), FormatName::KtorSign);
     }
 }

@@ -24,6 +24,9 @@ pub enum FormatName {
     KtorSign,
     /// Ktor's `SessionTransportTransformerEncrypt`.
     KtorEncrypt,
+    /// Ktor 1.x's `SessionTransportTransformerDigest` (unkeyed: verified without a key, it
+    /// proves nothing about who wrote the value).
+    KtorDigest,
     /// No transformer: the value is the payload.
     Plain,
 }
@@ -65,10 +68,11 @@ struct File {
     ktor_encrypt_key: Option<String>,
     ktor_algorithm: Option<String>,
     ktor_backward_compatible: Option<bool>,
+    ktor_digest_salt: Option<String>,
 }
 
 /// Everything `inspect` needs besides the value.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Settings {
     pub name: Option<String>,
     pub format: FormatName,
@@ -80,6 +84,8 @@ pub struct Settings {
     pub ktor_encrypt_key: Option<Zeroizing<String>>,
     pub ktor_algorithm: Option<String>,
     pub ktor_backward_compatible: bool,
+    /// The salt of Ktor 1.x's digest (`None`: Ktor's default, `"ktor"`).
+    pub ktor_digest_salt: Option<String>,
     /// Print a session id payload whole (command line only).
     pub show_id: bool,
 }
@@ -119,6 +125,7 @@ impl Settings {
             ktor_algorithm: args.ktor_algorithm.clone().or(file.ktor_algorithm),
             ktor_backward_compatible: args.ktor_backward_compatible
                 || file.ktor_backward_compatible.unwrap_or(false),
+            ktor_digest_salt: args.ktor_digest_salt.clone().or(file.ktor_digest_salt),
             show_id: args.show_id,
         })
     }

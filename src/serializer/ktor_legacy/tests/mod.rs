@@ -3,6 +3,7 @@
 
 mod malformed;
 mod names;
+mod reads_back;
 mod round_trip;
 mod scalars;
 mod tricky;
@@ -18,6 +19,14 @@ use super::{KtorLegacy, SessionSerializer, from_str};
 /// Writes `value`, panicking with the error.
 fn write<T: Serialize + DeserializeOwned>(value: &T) -> String {
     KtorLegacy.serialize(value).unwrap()
+}
+
+/// The error writing `value`, panicking if it is written.
+fn write_err<T: Serialize + DeserializeOwned>(value: &T) -> String {
+    match KtorLegacy.serialize(value) {
+        Ok(text) => panic!("should not be written, but gave {text:?}"),
+        Err(e) => e.to_string(),
+    }
 }
 
 /// Reads a `T`, panicking with the error.

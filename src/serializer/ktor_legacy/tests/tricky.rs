@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{read, round_trip, write};
+use super::{read, round_trip, write_err};
 
 /// Strings that stress every escaping layer: separators of each layer (`&`, `=`, `#`), escape
 /// characters (`%`, `+`), whitespace, text that looks like an escape or a tag, non-ASCII.
@@ -116,18 +116,21 @@ fn ambiguous_strings_round_trip_outside_collections() {
 }
 
 #[test]
-fn ambiguous_strings_in_collections_read_as_ktor_splits_them() {
+fn ambiguous_collections_are_not_written_and_ktors_text_reads_as_ktor_splits_it() {
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct L {
         list: Vec<String>,
     }
-    // `["a&#sb"]` is written as Ktor writes it, and reads as two items, as in Ktor.
-    let text = write(&L {
+    // `["a&#sb"]` would be `#cl#sa&#sb`, which reads as two items (the injected `"b"` would
+    // then be signed or encrypted with the rest): it is refused at write.
+    let e = write_err(&L {
         list: vec!["a&#sb".into()],
     });
-    assert_eq!(text, "list=%23cl%23sa%26%23sb");
+    assert!(e.contains("cannot delimit"), "{e}");
+    assert!(!e.contains("sb"), "the message quotes the value: {e}");
+    // Ktor's text for it still reads as Ktor splits it.
     assert_eq!(
-        read::<L>(&text),
+        read::<L>("list=%23cl%23sa%26%23sb"),
         L {
             list: vec!["a".into(), "b".into()]
         }
@@ -137,16 +140,28 @@ fn ambiguous_strings_in_collections_read_as_ktor_splits_them() {
     struct M {
         map: BTreeMap<String, String>,
     }
-    // A key holding `=#` is cut at that `=`: the rest moves into the value.
-    let text = write(&M {
+    // A key holding `=#` would be cut at that `=`, the rest moving into the value: refused.
+    let e = write_err(&M {
         map: BTreeMap::from([("k=#sx".into(), "v".into())]),
     });
-    assert_eq!(text, "map=%23m%23sk%3D%23sx%3D%23sv");
+    assert!(e.contains("cannot delimit"), "{e}");
     assert_eq!(
-        read::<M>(&text).map,
+        read::<M>("map=%23m%23sk%3D%23sx%3D%23sv").map,
         BTreeMap::from([("k".into(), "x=#sv".into())])
     );
-    // A value holding `&#` and `=` reads back (its piece has no `=#`).
+    // A value holding `&#` and then `=#` would read as an extra entry: refused.
+    let e = write_err(&M {
+        map: BTreeMap::from([("k".into(), "v&#sa=#sb".into())]),
+    });
+    assert!(e.contains("cannot delimit"), "{e}");
+    // A key holding `&#`: refused as well.
+    assert!(
+        write_err(&M {
+            map: BTreeMap::from([("a&#sb".into(), "v".into())]),
+        })
+        .contains("cannot delimit")
+    );
+    // A value holding `&#` and `=` reads back (its piece has no `=#`), so it is written.
     let value = M {
         map: BTreeMap::from([("k".into(), "a&#b=c".into())]),
     };

@@ -1,5 +1,10 @@
 //! PostgreSQL.
 
+mod durability;
+mod lost_replies;
+mod migration;
+mod principals;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,7 +16,7 @@ use super::unique;
 use crate::common::session_key;
 use crate::support::servers::{self, Postgres};
 
-fn table() -> TableName {
+pub fn table() -> TableName {
     TableName::new(&format!("t_{}", unique())).unwrap()
 }
 
@@ -29,41 +34,11 @@ pub async fn fresh(test: &str) -> Option<PostgresStorage> {
 
 storage_semantics!(fresh, sweeps = true);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_hold_the_hash_of_the_id_never_the_id() {
-    let Some(storage) = fresh("rows_hold_the_hash").await else {
-        return;
-    };
-    let id = SessionId::generate();
-    let t = base();
-    storage
-        .create(session_key(&id), &record("{\"a\":1}", t, HOUR), t)
-        .await
-        .unwrap();
-    let sql = format!(
-        "SELECT id || ' ' || data || ' ' || created_at || ' ' || expires_at FROM {}",
-        storage.table()
-    );
-    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(storage.pool())
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1);
-    let row = &rows[0].0;
-    assert!(row.starts_with(&session_key(&id).storage_key()), "{row}");
-    assert!(!row.contains(id.as_str()), "the raw id is stored: {row}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_schema_is_created_once_versioned_and_checked() {
-    let Some(server) = servers::postgres("the_schema") else {
-        return;
-    };
-    let name = table();
-    // Several instances starting at once all succeed.
-    let starts: Vec<_> = (0..4)
+/// `n` instances that open the table `name` at the same time (each must succeed).
+pub async fn start_together(url: &str, name: &TableName, n: usize) -> Vec<PostgresStorage> {
+    let starts: Vec<_> = (0..n)
         .map(|_| {
-            let (url, name) = (server.url(), name.clone());
+            let (url, name) = (url.to_owned(), name.clone());
             tokio::spawn(async move {
                 PostgresStorage::builder()
                     .table(name)
@@ -77,6 +52,45 @@ async fn the_schema_is_created_once_versioned_and_checked() {
     for start in starts {
         storages.push(start.await.unwrap());
     }
+    storages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_hold_the_hash_of_the_id_never_the_id() {
+    let Some(storage) = fresh("rows_hold_the_hash").await else {
+        return;
+    };
+    let id = SessionId::generate();
+    let t = base();
+    storage
+        .create(session_key(&id), &record("{\"a\":1}", t, HOUR), t)
+        .await
+        .unwrap();
+    let sql = format!(
+        "SELECT id, data, namespace, id || ' ' || created_at || ' ' || expires_at || ' ' || revision FROM {}",
+        storage.table()
+    );
+    let rows: Vec<(String, Vec<u8>, Option<String>, String)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(storage.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 1);
+    let (key, data, namespace, row) = &rows[0];
+    assert_eq!(key, &session_key(&id).storage_key());
+    assert_eq!(data, b"{\"a\":1}");
+    assert_eq!(namespace.as_deref(), Some("s"));
+    assert!(!row.contains(id.as_str()), "the raw id is stored: {row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_created_once_versioned_and_checked() {
+    let Some(server) = servers::postgres("the_schema") else {
+        return;
+    };
+    let name = table();
+    // Several instances starting at once all succeed.
+    let storages = start_together(&server.url(), &name, 4).await;
     let pool = storages[0].pool().clone();
     let version: (i64,) =
         sqlx::query_as("SELECT version FROM typed_sessions_schema WHERE table_name = $1")
@@ -84,15 +98,20 @@ async fn the_schema_is_created_once_versioned_and_checked() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(version.0, 1);
-    let index: (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(expires_at)%'",
-    )
-    .bind(name.as_str())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(index.0, 1, "the expires_at index exists");
+    assert_eq!(version.0, 2);
+    let indexes: Vec<(String,)> =
+        sqlx::query_as("SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname")
+            .bind(name.as_str())
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let indexes: Vec<&str> = indexes.iter().map(|(d,)| d.as_str()).collect();
+    assert_eq!(indexes.len(), 3, "{indexes:?}");
+    assert!(indexes[0].ends_with("(expires_at)"), "{indexes:?}");
+    assert!(
+        indexes[2].ends_with("(namespace, principal) WHERE (principal IS NOT NULL)"),
+        "the principal index: {indexes:?}"
+    );
 
     // A table marked by a newer release is refused, not misread.
     sqlx::query("UPDATE typed_sessions_schema SET version = 99 WHERE table_name = $1")
@@ -131,7 +150,7 @@ async fn delete_expired_works_in_batches_and_keeps_live_rows() {
     };
     let t = base();
     let sql = format!(
-        "INSERT INTO {} (id, data, created_at, expires_at) SELECT 'k' || g, '{{}}', 0, $1 FROM generate_series(1, 2500) g",
+        "INSERT INTO {} (id, data, created_at, expires_at, revision, last_seen, lifetime_ends_at) SELECT 'k' || g, '\\x7b7d', 0, $1, g, 0, $1 FROM generate_series(1, 2500) g",
         storage.table()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -3,8 +3,8 @@
 //! A [`Key`] is one master secret of at least 32 bytes. It is never used directly: every
 //! purpose (signing with HMAC-SHA-256, encrypting with XChaCha20-Poly1305, ...) gets its own
 //! key, derived with HKDF-SHA-256 (RFC 5869) under a distinct `info` string such as
-//! `typed-sessions/v1/sign/hmac-sha256`. So one master key can serve [`Sign`](super::Sign) and
-//! [`Encrypt`](super::Encrypt) at once, and a signed value never verifies as an encrypted one
+//! `typed-sessions/v1/sign/hmac-sha256`. So one master key can serve [`Sign`](crate::Sign) and
+//! [`Encrypt`](crate::Encrypt) at once, and a signed value never verifies as an encrypted one
 //! (nor the other way round).
 //!
 //! A [`KeyRing`] holds the current key, which protects every value written, and any number of
@@ -18,6 +18,12 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{ZeroizeOnDrop, Zeroizing};
+
+use super::samples::is_refused_sample;
+
+mod ring;
+
+pub use ring::KeyRing;
 
 /// The shortest master key the modern formats accept, in bytes (256 bits).
 pub const MIN_KEY_LEN: usize = 32;
@@ -54,6 +60,21 @@ pub enum KeyError {
     /// Every byte of the key is the same (for example all zeros): a placeholder, not a secret.
     #[error("the key is one byte repeated (for example all zeros), which is not a secret")]
     Trivial,
+    /// Every byte of the key is printable ASCII: a passphrase, or hex or base64 text passed as
+    /// raw bytes, not 32 random bytes.
+    #[error(
+        "the key is all printable ASCII, so it is a passphrase or encoded text, not random bytes; \
+         decode a hex or base64 key with `Key::from_hex` or `Key::from_base64`, or make one with \
+         `Key::generate()` (or `typed-sessions keygen`)"
+    )]
+    Printable,
+    /// The key is one of the sample keys printed in this crate's documentation, examples or
+    /// tests: public, so it protects nothing.
+    #[error(
+        "the key is a sample key from typed-sessions' documentation or tests, known to everyone; \
+         make your own with `Key::generate()`, `typed-sessions keygen` or `openssl rand -hex 32`"
+    )]
+    SampleKey,
     /// The text is not hexadecimal.
     #[error("the key is not valid hexadecimal (an even number of 0-9, a-f, A-F characters)")]
     InvalidHex,
@@ -68,8 +89,8 @@ pub enum KeyError {
     },
 }
 
-/// A master key for [`Sign`](super::Sign) and [`Encrypt`](super::Encrypt): at least 32 bytes,
-/// not one repeated byte.
+/// A master key for [`Sign`](crate::Sign) and [`Encrypt`](crate::Encrypt): at least 32 random
+/// bytes (see [`from_bytes`](Key::from_bytes) for what is refused).
 ///
 /// Its bytes are wiped from memory when it is dropped, `Debug` shows only its [`KeyId`], and
 /// `==` compares in constant time.
@@ -77,15 +98,13 @@ pub enum KeyError {
 /// ```
 /// use typed_sessions::transform::{Key, KeyError};
 ///
-/// let key = Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")?;
+/// // Production: from your secret store, e.g. `Key::from_hex(&std::env::var("SESSION_KEY")?)?`.
+/// let key = Key::generate();
 /// assert_eq!(key.len(), 32);
-/// assert!(!format!("{key:?}").contains("0001020304"));
 ///
 /// assert!(matches!(Key::from_hex("00112233445566778899aabbccddeeff"), Err(KeyError::TooShort { len: 16, .. })));
 /// assert_eq!(Key::from_bytes(&[0; 32]), Err(KeyError::Trivial));
-///
-/// let fresh = Key::generate();
-/// assert_ne!(fresh, key);
+/// assert_ne!(Key::generate(), key);
 /// # Ok::<(), KeyError>(())
 /// ```
 #[derive(Clone)]
@@ -95,8 +114,20 @@ pub struct Key {
 }
 
 impl Key {
-    /// A key from raw bytes (at least [`MIN_KEY_LEN`], at most [`MAX_KEY_LEN`], not one
-    /// repeated byte).
+    /// A key from raw bytes: at least [`MIN_KEY_LEN`], at most [`MAX_KEY_LEN`], not one
+    /// repeated byte, not all printable ASCII (a passphrase or hex text is not a key: use
+    /// [`from_hex`](Self::from_hex), [`from_base64`](Self::from_base64) or
+    /// [`generate`](Self::generate)), and not one of the sample keys of this crate's
+    /// documentation and tests ([`KeyError::SampleKey`]).
+    ///
+    /// ```
+    /// use typed_sessions::transform::{Key, KeyError};
+    ///
+    /// let passphrase = b"correct horse battery staple 123";
+    /// assert_eq!(Key::from_bytes(passphrase), Err(KeyError::Printable));
+    /// let hex_text = b"000102030405060708090a0b0c0d0e0f";
+    /// assert_eq!(Key::from_bytes(hex_text), Err(KeyError::Printable));
+    /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Key, KeyError> {
         if bytes.len() < MIN_KEY_LEN {
             return Err(KeyError::TooShort {
@@ -115,6 +146,12 @@ impl Key {
         {
             return Err(KeyError::Trivial);
         }
+        if bytes.iter().all(|&b| is_printable_ascii(b)) {
+            return Err(KeyError::Printable);
+        }
+        if is_refused_sample(bytes) {
+            return Err(KeyError::SampleKey);
+        }
         let bytes = Zeroizing::new(bytes.to_vec());
         let mut id = [0u8; KeyId::LEN];
         derive_into(&bytes, KEY_ID_INFO, &mut id);
@@ -126,10 +163,11 @@ impl Key {
 
     /// A key from hexadecimal text (either case; surrounding whitespace is ignored).
     ///
-    /// ```
+    /// ```no_run
     /// # use typed_sessions::transform::Key;
-    /// let key = Key::from_hex("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90")?;
-    /// # Ok::<(), typed_sessions::transform::KeyError>(())
+    /// // 64 hex digits from your secret store (`typed-sessions keygen` makes them).
+    /// let key = Key::from_hex(&std::env::var("SESSION_KEY")?)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_hex(text: &str) -> Result<Key, KeyError> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| KeyError::InvalidHex)?);
@@ -139,11 +177,12 @@ impl Key {
     /// A key from base64 text: the standard or the URL-safe alphabet, with or without `=`
     /// padding (surrounding whitespace is ignored).
     ///
-    /// ```
+    /// ```no_run
     /// # use typed_sessions::transform::Key;
-    /// let key = Key::from_base64("qx2b5V3cLNnOBVxTJyQVbQ8m3Dhn1C1nQp0TiRCkWxU=")?;
+    /// // 44 base64 characters from your secret store (`typed-sessions keygen` makes them).
+    /// let key = Key::from_base64(&std::env::var("SESSION_KEY")?)?;
     /// assert_eq!(key.len(), 32);
-    /// # Ok::<(), typed_sessions::transform::KeyError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_base64(text: &str) -> Result<Key, KeyError> {
         use base64::engine::general_purpose::{
@@ -190,6 +229,11 @@ impl Key {
     pub(crate) fn derive(&self, info: &[u8], out: &mut [u8]) {
         derive_into(&self.bytes, info, out);
     }
+}
+
+/// Printable ASCII and the whitespace a text file or a terminal adds (tab, newline, return).
+fn is_printable_ascii(b: u8) -> bool {
+    b.is_ascii_graphic() || matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// HKDF-SHA-256 with no salt (RFC 5869 §3.1: optional when the input key is already random).
@@ -265,221 +309,5 @@ impl fmt::Debug for KeyId {
     }
 }
 
-/// The keys of a [`Sign`](super::Sign) or [`Encrypt`](super::Encrypt): one current key, which
-/// protects every value written, and previous keys, which only open values written before a
-/// rotation.
-///
-/// To rotate: deploy `[new, old]` (new values use `new`, old ones still read); once every
-/// value written with `old` has expired (the session's ttl), deploy `[new]`. Dropping a key
-/// at once logs out everyone whose value it wrote: that is the emergency revocation.
-///
-/// ```
-/// use typed_sessions::transform::{Key, KeyError, KeyRing, Sign};
-///
-/// let old = Key::generate();
-/// let new = Key::generate();
-/// let ring = KeyRing::new(new.clone()).with_previous(old.clone())?;
-/// assert_eq!(ring.current().id(), new.id());
-/// assert!(ring.get(old.id()).is_some());
-///
-/// // The same key twice is refused.
-/// assert!(matches!(KeyRing::new(new.clone()).with_previous(new.clone()), Err(KeyError::DuplicateKeyId { .. })));
-///
-/// // One key is a ring of one.
-/// let sign = Sign::new(new);
-/// # Ok::<(), KeyError>(())
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct KeyRing {
-    /// Writes every new value.
-    current: Key,
-    /// Only read.
-    previous: Vec<Key>,
-}
-
-impl KeyRing {
-    /// A ring of one key.
-    pub fn new(current: Key) -> KeyRing {
-        KeyRing {
-            current,
-            previous: Vec::new(),
-        }
-    }
-
-    /// A ring with a current key and previous keys (most recent first, though the order of
-    /// previous keys does not matter). Fails if two keys have the same id.
-    pub fn from_keys(
-        current: Key,
-        previous: impl IntoIterator<Item = Key>,
-    ) -> Result<KeyRing, KeyError> {
-        previous
-            .into_iter()
-            .try_fold(KeyRing::new(current), KeyRing::with_previous)
-    }
-
-    /// Adds a previous key (open only). Fails if its id is already in the ring.
-    pub fn with_previous(mut self, key: Key) -> Result<KeyRing, KeyError> {
-        if self.get(key.id()).is_some() {
-            return Err(KeyError::DuplicateKeyId { id: key.id() });
-        }
-        self.previous.push(key);
-        Ok(self)
-    }
-
-    /// The key that protects new values.
-    pub fn current(&self) -> &Key {
-        &self.current
-    }
-
-    /// The previous keys, in the order they were added.
-    pub fn previous(&self) -> &[Key] {
-        &self.previous
-    }
-
-    /// Every key: the current one first.
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
-        std::iter::once(&self.current).chain(self.previous.iter())
-    }
-
-    /// The key with id `id`, if the ring holds it.
-    pub fn get(&self, id: KeyId) -> Option<&Key> {
-        self.keys().find(|k| k.id() == id)
-    }
-}
-
-impl From<Key> for KeyRing {
-    fn from(key: Key) -> KeyRing {
-        KeyRing::new(key)
-    }
-}
-
-impl fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("current", &self.current.id())
-            .field(
-                "previous",
-                &self.previous.iter().map(Key::id).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HEX32: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-    #[test]
-    fn accepts_32_bytes_in_every_encoding() {
-        let from_hex = Key::from_hex(HEX32).unwrap();
-        let bytes = hex::decode(HEX32).unwrap();
-        let std_b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let url_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
-        assert_eq!(Key::from_base64(&std_b64).unwrap(), from_hex);
-        assert_eq!(Key::from_base64(&url_b64).unwrap(), from_hex);
-        assert_eq!(Key::from_bytes(&bytes).unwrap(), from_hex);
-        assert_eq!(
-            Key::from_hex(&format!("  {}\n", HEX32.to_uppercase())).unwrap(),
-            from_hex
-        );
-    }
-
-    #[test]
-    fn refuses_short_trivial_and_garbage_keys() {
-        assert_eq!(
-            Key::from_bytes(&[7; 31][..]).unwrap_err(),
-            KeyError::TooShort { len: 31, min: 32 }
-        );
-        assert_eq!(
-            Key::from_bytes(&[]).unwrap_err(),
-            KeyError::TooShort { len: 0, min: 32 }
-        );
-        assert_eq!(Key::from_bytes(&[0; 32]).unwrap_err(), KeyError::Trivial);
-        assert_eq!(Key::from_bytes(&[0xab; 64]).unwrap_err(), KeyError::Trivial);
-        assert!(matches!(
-            Key::from_bytes(&vec![1; MAX_KEY_LEN + 1]).unwrap_err(),
-            KeyError::TooLong { .. }
-        ));
-        assert_eq!(Key::from_hex("xyz").unwrap_err(), KeyError::InvalidHex);
-        assert_eq!(Key::from_hex("abc").unwrap_err(), KeyError::InvalidHex);
-        assert_eq!(
-            Key::from_base64("@@@").unwrap_err(),
-            KeyError::InvalidBase64
-        );
-        // The Ktor documentation's sample keys are too short for the modern formats.
-        assert!(matches!(
-            Key::from_hex("6819b57a326945c1968f45236589"),
-            Err(KeyError::TooShort { len: 14, .. })
-        ));
-        // 31 zero bytes then one non-zero: not trivial, accepted at 32.
-        let mut almost = [0u8; 32];
-        almost[31] = 1;
-        assert!(Key::from_bytes(&almost).is_ok());
-    }
-
-    #[test]
-    fn debug_never_shows_key_bytes() {
-        let key = Key::from_hex(HEX32).unwrap();
-        let debug = format!("{key:?} {:?}", KeyRing::new(key.clone()));
-        assert!(!debug.contains("0001020304"), "{debug}");
-        assert!(!debug.contains("[0, 1, 2"), "{debug}");
-        assert!(debug.contains(&key.id().to_string()), "{debug}");
-    }
-
-    #[test]
-    fn key_id_is_a_stable_hkdf_fingerprint() {
-        let key = Key::from_hex(HEX32).unwrap();
-        let mut expected = [0u8; 4];
-        Hkdf::<Sha256>::new(None, &hex::decode(HEX32).unwrap())
-            .expand(b"typed-sessions/v1/key-id", &mut expected)
-            .unwrap();
-        assert_eq!(key.id().as_bytes(), &expected);
-        assert_eq!(key.id().to_string(), hex::encode(expected));
-        assert_ne!(Key::generate().id(), key.id());
-    }
-
-    #[test]
-    fn derived_keys_differ_by_purpose() {
-        let key = Key::from_hex(HEX32).unwrap();
-        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-        key.derive(b"typed-sessions/v1/sign/hmac-sha256", &mut a);
-        key.derive(b"typed-sessions/v1/encrypt/xchacha20poly1305", &mut b);
-        assert_ne!(a, b);
-        assert_ne!(&a[..], &hex::decode(HEX32).unwrap()[..]);
-    }
-
-    #[test]
-    fn generated_keys_are_random_and_valid() {
-        let a = Key::generate();
-        let b = Key::generate();
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert_ne!(a.id(), b.id());
-    }
-
-    #[test]
-    fn ring_refuses_duplicates_and_finds_by_id() {
-        let (a, b, c) = (Key::generate(), Key::generate(), Key::generate());
-        let ring = KeyRing::from_keys(a.clone(), [b.clone(), c.clone()]).unwrap();
-        assert_eq!(ring.current(), &a);
-        assert_eq!(ring.previous(), &[b.clone(), c.clone()]);
-        assert_eq!(ring.get(c.id()), Some(&c));
-        assert_eq!(ring.get(Key::generate().id()), None);
-        assert_eq!(ring.keys().count(), 3);
-        assert_eq!(
-            KeyRing::from_keys(a.clone(), [b.clone(), a.clone()]).unwrap_err(),
-            KeyError::DuplicateKeyId { id: a.id() }
-        );
-        assert_eq!(
-            KeyRing::new(a.clone())
-                .with_previous(a.clone())
-                .unwrap_err(),
-            KeyError::DuplicateKeyId { id: a.id() }
-        );
-        let single: KeyRing = a.clone().into();
-        assert_eq!(single.current(), &a);
-        assert!(single.previous().is_empty());
-    }
-}
+mod tests;
