@@ -146,6 +146,32 @@
 //! finds its own revision counts as written; an update that gets back its own value counts as
 //! written. A delete sent twice still deletes, but may report that it found nothing.
 //!
+//! # Client-side caching
+//!
+//! [`RedisStorageBuilder::client_side_cache`] (off by default) keeps the records this process
+//! has read or written in a bounded local table (the memory storage's, with its eviction
+//! order), and Redis reports every change of them made by anyone else: each connection runs
+//! `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP` over RESP3. A load of a cached session
+//! then costs no round trip; a request that changes its session costs one (the update, with
+//! the same server-side conditions as without the cache). A lost or doubtful connection
+//! empties the cache before it serves again. See [`ClientSideCache`] for the guarantees, how
+//! stale a session can be (the time an invalidation takes to arrive; an optional hard bound),
+//! and the costs; BENCHMARKS.md for the figures.
+//!
+//! | operation, with the cache | round trips | Redis commands |
+//! |---|---|---|
+//! | `load` of a session this process read or wrote, unchanged since | 0 | |
+//! | `load` of any other session | 1 | `GET` (then cached) |
+//! | `create`, `update` | as without the cache | as without; the written record is cached |
+//! | `update_if`, `delete`, `change_id`, principal ends | as without the cache | as without; the session's entry is dropped |
+//!
+//! redis-rs 1.x has a client-side cache of its own (feature `cache-aio`), which this storage
+//! does not use: it tracks keys in Redis's default mode (a record written by this process is
+//! no longer tracked until it is read again, so a session changed on every request would be
+//! read on every request), keeps raw replies in an LRU of its own, and adds a `PTTL` to every
+//! cached read. What this storage uses from redis-rs is RESP3 and its push messages: the
+//! invalidations, and its notice that a connection closed.
+//!
 //! # Why redis-rs
 //!
 //! The client is [redis-rs](https://docs.rs/redis) 1.x (`tokio-comp`, `connection-manager`,
@@ -164,6 +190,7 @@
 
 mod builder;
 mod cache;
+mod calls;
 pub(crate) mod connection;
 mod keeper;
 mod keys;
@@ -176,16 +203,12 @@ mod target;
 mod tracked;
 mod writes;
 
-use std::future::Future;
 use std::time::Duration;
-
-use ::redis::RedisResult;
-use tokio::time::{Instant, timeout_at};
 
 pub use self::builder::RedisStorageBuilder;
 use self::cache::SharedCache;
 pub use self::cache::{ClientSideCache, ClientSideCacheStats, DEFAULT_CLIENT_CACHE_CAPACITY};
-use self::connection::{Conn, is_retryable, storage_error};
+use self::connection::Conn;
 pub use self::keys::{BraceInPrefix, MisplacedSession};
 use self::keys::{Keys, Principal};
 use super::{Namespace, SessionKey, StorageError};
@@ -355,56 +378,5 @@ impl RedisStorage {
     /// ```
     pub fn principal_key(&self, namespace: &Namespace, principal: &str) -> String {
         self.keys.index(&Principal::of(namespace, principal))
-    }
-
-    /// How long the tombstone of a move between two hash slots stays: longer than any retry
-    /// of the move (ours and the Cluster client's all end with the call's timeout), short
-    /// enough not to matter.
-    fn tombstone_millis(&self) -> u64 {
-        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        timeout.saturating_add(1000)
-    }
-
-    /// Runs `op` on the connection within the timeout, once more if the connection was lost.
-    ///
-    /// The connection may have been lost after the server ran the command (only its reply
-    /// lost): every `op` given here is a read, or a write that recognises its own earlier
-    /// effect (see the [module documentation](self#outages-and-retries)).
-    async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StorageError>
-    where
-        F: Fn(Conn) -> Fut,
-        Fut: Future<Output = RedisResult<T>>,
-    {
-        let deadline = Instant::now() + self.timeout;
-        match timeout_at(deadline, op(self.conn.clone())).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) if is_retryable(&error) => {
-                tracing::debug!(%error, "Redis connection lost; sending once more");
-                self.connection_in_doubt();
-                match timeout_at(deadline, op(self.conn.clone())).await {
-                    Ok(Ok(value)) => Ok(value),
-                    Ok(Err(error)) => Err(storage_error(what, error)),
-                    Err(_) => Err(self.timed_out(what)),
-                }
-            }
-            Ok(Err(error)) => Err(storage_error(what, error)),
-            Err(_) => Err(self.timed_out(what)),
-        }
-    }
-
-    fn timed_out(&self, what: &str) -> StorageError {
-        self.connection_in_doubt();
-        StorageError::unavailable(format!("Redis {what}: no answer within {:?}", self.timeout))
-    }
-
-    /// A call found the connection lost, or got no answer in time: invalidations may be lost
-    /// with it, so the client-side cache (if any) empties and waits for tracking to be set up
-    /// again.
-    fn connection_in_doubt(&self) {
-        match (&self.conn, &self.cache) {
-            (Conn::Tracked(tracked), _) => tracked.trouble(),
-            (_, Some(cache)) => cache.lost(),
-            (_, None) => {}
-        }
     }
 }

@@ -141,7 +141,7 @@ impl RedisStorageBuilder {
             }
         };
         match (&conn, &cache) {
-            (Conn::Tracked(tracked), _) => keeper::spawn_single(tracked),
+            (Conn::Tracked(tracked), _) => keeper::spawn_single(tracked, self.timeout),
             (Conn::Cluster(_), Some(cache)) => {
                 keeper::spawn_cluster(conn.clone(), cache, self.prefix.clone());
             }

@@ -19,8 +19,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, ProtocolVersion, PushInfo, RedisError,
-    RedisFuture, RedisResult, ServerErrorKind, Value,
+    AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, Pipeline, ProtocolVersion, PushInfo,
+    RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
 };
 
 use super::cache::SharedCache;
@@ -82,9 +82,12 @@ impl Conn {
                     .clone()
                     .set_protocol(ProtocolVersion::RESP3);
                 let client = redis::Client::open((*info).set_redis_settings(settings))?;
+                // No response timeout of the connection's own: every call runs under the
+                // storage's (one timer per call, not two), and a call that times out drops the
+                // connection (see `RedisStorage::run`).
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout));
+                    .set_response_timeout(None);
                 let tracked =
                     Tracked::open(client, config, tracking_command(prefix), Arc::clone(cache))
                         .await?;
@@ -113,6 +116,16 @@ impl Conn {
                 ))
             }
         }
+    }
+
+    /// Sends one command and reads its reply; the same as `req_packed_command`, one boxed
+    /// future fewer on a tracked connection.
+    pub(crate) async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        let reply = match self {
+            Conn::Tracked(tracked) => tracked.send(cmd).await?,
+            conn => conn.req_packed_command(cmd).await?,
+        };
+        Ok(redis::from_redis_value(reply.extract_error()?)?)
     }
 
     pub(crate) fn is_cluster(&self) -> bool {

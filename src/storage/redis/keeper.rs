@@ -30,7 +30,7 @@ pub(super) fn tracking_command(prefix: &str) -> Cmd {
 /// Checks a `PING` on a single server's tracking connection every [`HEARTBEAT`] (a silent
 /// failure surfaces as the ping's timeout, which drops the connection and empties the cache),
 /// until the storage is gone.
-pub(super) fn spawn_single(tracked: &Tracked) {
+pub(super) fn spawn_single(tracked: &Tracked, timeout: Duration) {
     let weak: Weak<TrackedInner> = tracked.downgrade();
     tokio::spawn(async move {
         loop {
@@ -38,8 +38,13 @@ pub(super) fn spawn_single(tracked: &Tracked) {
             let Some(tracked) = Tracked::upgrade(&weak) else {
                 return;
             };
-            if !tracked.ping().await {
-                tracing::debug!("Redis client-side cache: heartbeat failed");
+            match tokio::time::timeout(timeout, tracked.ping()).await {
+                Ok(true) => {}
+                Ok(false) => tracing::debug!("Redis client-side cache: heartbeat failed"),
+                Err(_) => {
+                    tracing::debug!("Redis client-side cache: heartbeat unanswered");
+                    tracked.trouble();
+                }
             }
         }
     });

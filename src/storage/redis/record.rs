@@ -145,15 +145,6 @@ pub(super) fn encode(record: &Record, namespace: &Namespace) -> Encoded {
     Encoded { value, principal }
 }
 
-/// The record a load returns once `encoded` is stored (times in whole milliseconds): what a
-/// client-side cache keeps after a write.
-pub(super) fn stored(encoded: &Encoded) -> Option<Record> {
-    match decode(encoded.value.clone()) {
-        Stored::Record(record) => Some(record),
-        Stored::Tombstone | Stored::Foreign => None,
-    }
-}
-
 /// The principal index reference in a value's header, if it names one (`None` for format 1,
 /// tombstones, records without a principal and anything shorter than a header).
 pub(super) fn principal_ref(value: &[u8]) -> Option<&[u8]> {

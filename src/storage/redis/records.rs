@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::cache::{LocalCache, Lookup, WriteTicket, key_of_member};
+use super::cache::{LocalCache, Lookup, SessionDigest, WriteTicket, key_of_member};
 use super::keys::RecordKey;
 use super::record::{self, Encoded, Stored};
 use super::{RedisStorage, scripts};
@@ -87,11 +87,11 @@ impl RedisStorage {
 
     /// The value under `key`, if any.
     async fn get(&self, what: &str, key: &RecordKey) -> Result<Option<Vec<u8>>, StorageError> {
-        self.run(what, |mut conn| async move {
-            ::redis::cmd("GET")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await
+        let mut get = ::redis::Cmd::with_capacity(2, 3 + key.as_str().len());
+        get.arg("GET").arg(key.as_str());
+        self.run(what, |mut conn| {
+            let get = &get;
+            async move { conn.query(get).await }
         })
         .await
     }
@@ -106,6 +106,25 @@ impl RedisStorage {
     /// [`write_ticket`](Self::write_ticket) for the session with `digest`.
     fn write_ticket_of(&self, digest: [u8; 32]) -> Option<WriteTicket<'_>> {
         Some(self.cache.as_deref()?.begin_write(LocalCache::key(digest)))
+    }
+
+    /// The digest of `session` (its Redis key's tail): remembered by the cache if it has seen
+    /// the session, computed otherwise.
+    fn digest(&self, session: SessionKey<'_>) -> (Option<SessionDigest>, [u8; 32]) {
+        match self.cache.as_deref() {
+            Some(cache) => {
+                let digest = cache.digest(session);
+                (Some(digest), digest.bytes)
+            }
+            None => (None, session.digest()),
+        }
+    }
+
+    /// Remembers the digest of a session found in Redis, for its next requests.
+    fn remember(&self, digest: Option<SessionDigest>) {
+        if let (Some(cache), Some(digest)) = (self.cache.as_deref(), digest) {
+            cache.remember(&digest);
+        }
     }
 
     /// `record` encoded for `session`'s namespace, refused if it would land outside its
@@ -132,7 +151,7 @@ impl SessionStorage for RedisStorage {
         now: SystemTime,
     ) -> Result<Option<Record>, StorageError> {
         let session = key;
-        let digest = session.digest();
+        let (known, digest) = self.digest(session);
         let ticket = match self
             .cache
             .as_deref()
@@ -152,6 +171,7 @@ impl SessionStorage for RedisStorage {
                 if let (Some(cache), Some(ticket)) = (self.cache.as_deref(), ticket) {
                     cache.fill_read(ticket, record.clone(), now);
                 }
+                self.remember(known);
                 Ok(Some(record))
             }
             Stored::Tombstone => Ok(None),
@@ -187,7 +207,8 @@ impl SessionStorage for RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let (session, digest) = (key, key.digest());
+        let session = key;
+        let (known, digest) = self.digest(session);
         let key = self.keys.record_of(session, &digest);
         let encoded = self.encode(&key, session, record)?;
         let pxat = record::pxat(record);
@@ -195,20 +216,18 @@ impl SessionStorage for RedisStorage {
         // One command, no script: `XX` writes only over an existing key (a deleted session
         // stays deleted), `GET` returns what it replaced, so the clock rule is judged here.
         // Sent twice (a lost reply), it gets back its own value, live: written.
+        let mut set = ::redis::Cmd::with_capacity(7, 40 + key.as_str().len() + encoded.value.len());
+        set.arg("SET")
+            .arg(key.as_str())
+            .arg(&encoded.value)
+            .arg("XX")
+            .arg("PXAT")
+            .arg(pxat)
+            .arg("GET");
         let replaced: Option<Vec<u8>> = self
             .run("update", |mut conn| {
-                let (key, value) = (&key, &encoded.value);
-                async move {
-                    ::redis::cmd("SET")
-                        .arg(key.as_str())
-                        .arg(value)
-                        .arg("XX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .arg("GET")
-                        .query_async(&mut conn)
-                        .await
-                }
+                let set = &set;
+                async move { conn.query(set).await }
             })
             .await?;
         match replaced {
@@ -226,6 +245,7 @@ impl SessionStorage for RedisStorage {
                     // Redis holds exactly what was written: keep it.
                     ticket.written(written, true, now);
                 }
+                self.remember(known);
                 Ok(true)
             }
             Some(_) => {

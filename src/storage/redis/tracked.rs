@@ -136,6 +136,16 @@ impl Tracked {
         me.req_packed_command(&redis::cmd("PING")).await.is_ok()
     }
 
+    /// Sends `cmd` and reads its reply, as [`req_packed_command`] does, without boxing the
+    /// call twice (the hot path: a load's `GET`, an update's `SET`).
+    ///
+    /// [`req_packed_command`]: ConnectionLike::req_packed_command
+    pub(crate) async fn send(&self, cmd: &Cmd) -> RedisResult<Value> {
+        let mut live = self.live().await?;
+        let result = live.conn.send_packed_command(cmd).await;
+        self.finish(live.generation, result)
+    }
+
     /// Whether `weak` still refers to a live storage's connection.
     pub(crate) fn upgrade(weak: &Weak<TrackedInner>) -> Option<Tracked> {
         weak.upgrade().map(Tracked)
@@ -197,11 +207,7 @@ fn breaks_connection(error: &RedisError) -> bool {
 
 impl ConnectionLike for Tracked {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let mut live = self.live().await?;
-            let result = live.conn.req_packed_command(cmd).await;
-            self.finish(live.generation, result)
-        })
+        Box::pin(self.send(cmd))
     }
 
     fn req_packed_commands<'a>(

@@ -22,26 +22,25 @@ impl RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let ticket = self.write_ticket(key);
+        // Held while the write is in flight; what a create writes is not cached: a session's
+        // first load fills the cache (most new sessions of a flood are never loaded again).
+        let _ticket = self.write_ticket(key);
         if encoded.principal.is_none() {
-            let pxat = record::pxat(record);
+            let mut set =
+                ::redis::Cmd::with_capacity(6, 40 + key.as_str().len() + encoded.value.len());
+            set.arg("SET")
+                .arg(key.as_str())
+                .arg(&encoded.value)
+                .arg("NX")
+                .arg("PXAT")
+                .arg(record::pxat(record));
             let set: Value = self
-                .run("create", |mut conn| async move {
-                    ::redis::cmd("SET")
-                        .arg(key.as_str())
-                        .arg(&encoded.value)
-                        .arg("NX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .query_async(&mut conn)
-                        .await
+                .run("create", |mut conn| {
+                    let set = &set;
+                    async move { conn.query(set).await }
                 })
                 .await?;
             if !matches!(set, Value::Nil) {
-                // Redis holds exactly what was written: keep it (a new session, not yet used).
-                if let (Some(ticket), Some(written)) = (ticket, record::stored(encoded)) {
-                    ticket.written(written, false, now);
-                }
                 return Ok(true);
             }
             // The key exists: a live session, one expired by our clock but not yet by

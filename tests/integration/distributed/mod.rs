@@ -23,7 +23,7 @@ pub mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_faults;
 #[cfg(feature = "redis")]
-pub mod redis_format;
+mod redis_format;
 #[cfg(feature = "redis")]
 mod redis_index;
 #[cfg(feature = "sqlite")]

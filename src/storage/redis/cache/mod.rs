@@ -20,6 +20,7 @@
 //!   without an invalidation), and, with a bound, only for so long after Redis last confirmed
 //!   it.
 
+mod digests;
 mod options;
 mod tickets;
 
@@ -30,20 +31,21 @@ use std::time::{Duration, Instant, SystemTime};
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::Notify;
 
+use self::digests::Digests;
+pub(super) use self::digests::SessionDigest;
 pub use self::options::{ClientSideCache, ClientSideCacheStats, DEFAULT_CLIENT_CACHE_CAPACITY};
 pub(super) use self::tickets::{ReadTicket, WriteTicket};
 use self::tickets::{SLOTS, Slot, Written};
 use super::keys::Keys;
-use crate::storage::Record;
-#[cfg(doc)]
-use crate::storage::SessionKey;
 use crate::storage::key::Key;
 use crate::storage::table::Table;
+use crate::storage::{Record, SessionKey};
 
 /// The cache of one storage (shared by its clones, its connections' push handlers and its
 /// keeper).
 pub(crate) struct LocalCache {
     table: Table<Entry>,
+    digests: Digests,
     slots: Box<[Slot]>,
     /// `generation << 1 | on`.
     state: AtomicU64,
@@ -75,6 +77,7 @@ impl LocalCache {
     pub(super) fn new(options: &ClientSideCache, keys: Keys) -> LocalCache {
         LocalCache {
             table: Table::new(options.capacity),
+            digests: Digests::new(options.capacity),
             slots: (0..SLOTS).map(|_| Slot::default()).collect(),
             state: AtomicU64::new(0),
             keys,
@@ -88,6 +91,16 @@ impl LocalCache {
     /// The table key of the session whose [digest](SessionKey::digest) is `digest`.
     pub(super) fn key(digest: [u8; 32]) -> Key {
         Key::of_digest(digest)
+    }
+
+    /// The digest of `session`, without SHA-256 if the cache has seen the session.
+    pub(super) fn digest(&self, session: SessionKey<'_>) -> SessionDigest {
+        self.digests.of(session)
+    }
+
+    /// Remembers the digest of a session found in Redis.
+    pub(super) fn remember(&self, digest: &SessionDigest) {
+        self.digests.remember(digest);
     }
 
     fn slot(&self, key: &Key) -> &Slot {

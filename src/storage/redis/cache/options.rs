@@ -64,16 +64,16 @@ pub const DEFAULT_CLIENT_CACHE_CAPACITY: usize = 10_000;
 ///
 /// # How stale a session can be
 ///
-/// A change made elsewhere reaches this process with its invalidation: after the writer's
-/// command, Redis sends it once its event loop finishes the command's batch, then it crosses
-/// the network and the client library. Until it arrives, this process may still serve the old
-/// record. The integration tests measure that window from the moment another storage's
-/// delete returns until this storage stops serving the session: on the loopback network of
-/// the test machine it is a fraction of a millisecond typically and below the tests' bound
-/// of 250 ms always; see BENCHMARKS.md for the figures. Across a network, add its one-way
-/// latency. Failures widen it: a silent network failure until the next `PING` times out (the
-/// storage's timeout plus a second), an unreported new Cluster connection until the next
-/// check (a second).
+/// A change made elsewhere reaches this process with its invalidation: Redis sends it when it
+/// has run the writer's command (at the end of that pass of its event loop, so no later than
+/// the writer's reply), then it crosses the network and the client library. Until it arrives,
+/// this process may still serve the old record: the window is the one-way latency from Redis to
+/// this process plus a scheduling delay, not a period of the cache. The integration tests
+/// measure it (another storage, another HTTP instance, the command-line tool ending a session
+/// this process has cached, on a single node and on a Cluster) and assert an upper bound;
+/// BENCHMARKS.md records the figures. Failures widen the window: a silent network failure
+/// lasts until the next `PING` times out (the storage's timeout plus up to a second), an
+/// unreported new Cluster connection until the next check (up to a second).
 ///
 /// For a hard upper bound whatever fails, set [`max_unconfirmed`](Self::max_unconfirmed): an
 /// entry is then served only for that long after the read or write that filled it, and the
