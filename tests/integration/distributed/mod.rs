@@ -19,6 +19,8 @@ mod redis_cache_faults;
 #[cfg(feature = "redis")]
 mod redis_cache_http;
 #[cfg(feature = "redis")]
+mod redis_cache_process;
+#[cfg(feature = "redis")]
 pub mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_faults;

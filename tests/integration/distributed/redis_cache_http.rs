@@ -3,6 +3,7 @@
 //! logs in on B, B caches the session; the user logs out (or gets a new id) on A; B stops
 //! serving the old session within the measured bound.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use crate::common::{TestUserSession, cookie_client, serve, session_key, user_rou
 use crate::support::servers;
 
 /// The usual routes, and `/regenerate` (a new id for the session, the old one ended).
-fn app(storage: Arc<dyn SessionStorage>) -> Router {
+pub fn app(storage: Arc<dyn SessionStorage>) -> Router {
     let layer = SessionsConfig::new()
         .with_shared_storage::<TestUserSession, CookieById>("s", storage, |c| c.secure(false))
         .build()
@@ -36,7 +37,7 @@ fn app(storage: Arc<dyn SessionStorage>) -> Router {
 }
 
 /// `GET path` on `addr` with the shared cookie jar; the body.
-async fn call(client: &reqwest::Client, addr: std::net::SocketAddr, path: &str) -> String {
+async fn call(client: &reqwest::Client, addr: SocketAddr, path: &str) -> String {
     let response = client
         .get(format!("http://{addr}{path}"))
         .send()
@@ -47,7 +48,7 @@ async fn call(client: &reqwest::Client, addr: std::net::SocketAddr, path: &str) 
 }
 
 /// `GET /get` on `addr` with `cookie` (and no cookie jar); the body.
-async fn get_with(addr: std::net::SocketAddr, cookie: &str) -> String {
+async fn get_with(addr: SocketAddr, cookie: &str) -> String {
     reqwest::Client::new()
         .get(format!("http://{addr}/get"))
         .header("cookie", cookie)
@@ -61,7 +62,7 @@ async fn get_with(addr: std::net::SocketAddr, cookie: &str) -> String {
 
 /// Polls B with `old_cookie` (the session A ended) until B answers `none`; how long that took
 /// after A's answer, and how many answers before it still showed the session.
-async fn b_forgets(b: std::net::SocketAddr, old_cookie: &str, since: Instant) -> (Duration, u32) {
+async fn b_forgets(b: SocketAddr, old_cookie: &str, since: Instant) -> (Duration, u32) {
     let mut stale = 0;
     loop {
         let body = get_with(b, old_cookie).await;
@@ -81,8 +82,16 @@ async fn b_forgets(b: std::net::SocketAddr, old_cookie: &str, since: Instant) ->
 async fn logout_and_regenerate_on_another_instance(url: &str, what: &str) {
     let prefix = format!("test:{}:", unique());
     let storage_a = cached(url, &prefix).await;
-    let storage_b = Arc::new(cached(url, &prefix).await);
     let a = serve(app(Arc::new(storage_a))).await;
+    a_ends_sessions_b_has_cached(a, url, &prefix, what).await;
+}
+
+/// Instance A (at `a`, already serving sessions of `prefix` at `url`) logs users out and
+/// regenerates their sessions, 20 times each; instance B (started here, in this process, its
+/// cache on) has each session cached and stops serving it within [`STALENESS_BOUND`] of A's
+/// answer. Prints the medians and maxima.
+pub async fn a_ends_sessions_b_has_cached(a: SocketAddr, url: &str, prefix: &str, what: &str) {
+    let storage_b = Arc::new(cached(url, prefix).await);
     let b = serve(app(storage_b.clone())).await;
     let (mut logouts, mut regenerations, mut stale) = (Vec::new(), Vec::new(), 0);
     for _ in 0..20 {
