@@ -162,7 +162,8 @@
 //! |---|---|---|
 //! | `load` of a session this process read or wrote, unchanged since | 0 | |
 //! | `load` of any other session | 1 | `GET` (then cached) |
-//! | `create`, `update` | as without the cache | as without; the written record is cached |
+//! | `update` | as without the cache | as without; the written record is cached |
+//! | `create` | as without the cache | as without; cached by the session's first load |
 //! | `update_if`, `delete`, `change_id`, principal ends | as without the cache | as without; the session's entry is dropped |
 //!
 //! redis-rs 1.x has a client-side cache of its own (feature `cache-aio`), which this storage

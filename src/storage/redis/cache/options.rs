@@ -39,10 +39,11 @@ pub const DEFAULT_CLIENT_CACHE_CAPACITY: usize = 10_000;
 /// * **Writes are unchanged.** Every create, update, conditional update, delete and id change
 ///   goes to Redis with the same server-side conditions as without the cache (create only if
 ///   absent, update only if live, deletion wins, the revision compare of `update_if`). After
-///   a plain write (a create or an update) the cache keeps what was written, because Redis now
-///   holds exactly that; writes made by scripts (a login with a principal, an id change, a
-///   conditional update, a delete) are not cached, so the next load of that session reads
-///   Redis.
+///   a plain update the cache keeps what was written, because Redis now holds exactly that.
+///   A create is not cached (the session's first load is: most sessions a flood of cookie-less
+///   requests creates are never loaded again), nor are writes made by scripts (a login with a
+///   principal, an id change, a conditional update, a delete): the next load of that session
+///   reads Redis.
 /// * **Nothing stale is filled.** A record read from or written to Redis enters the cache only
 ///   if no invalidation of its key arrived and no other write of this process to it was in
 ///   flight while the command ran: two writes of one process to one session may reach Redis
@@ -69,9 +70,9 @@ pub const DEFAULT_CLIENT_CACHE_CAPACITY: usize = 10_000;
 /// the writer's reply), then it crosses the network and the client library. Until it arrives,
 /// this process may still serve the old record: the window is the one-way latency from Redis to
 /// this process plus a scheduling delay, not a period of the cache. The integration tests
-/// measure it (another storage, another HTTP instance, the command-line tool ending a session
-/// this process has cached, on a single node and on a Cluster) and assert an upper bound;
-/// BENCHMARKS.md records the figures. Failures widen the window: a silent network failure
+/// measure it (another storage, another HTTP instance in this process or in another process,
+/// the command-line tool ending a session this process has cached, on a single node and on a
+/// Cluster) and assert an upper bound; BENCHMARKS.md records the figures. Failures widen the window: a silent network failure
 /// lasts until the next `PING` times out (the storage's timeout plus up to a second), an
 /// unreported new Cluster connection until the next check (up to a second).
 ///
@@ -117,7 +118,16 @@ impl ClientSideCache {
         ClientSideCache::default()
     }
 
-    /// Keeps at most `capacity` sessions (at least 1).
+    /// Keeps at most `capacity` sessions (at least 1); beyond it, sessions are evicted as in
+    /// the memory storage.
+    ///
+    /// ```
+    /// # #[cfg(feature = "redis")] {
+    /// use typed_sessions::storage::redis::ClientSideCache;
+    /// let small = ClientSideCache::new().capacity(1_000);
+    /// assert_ne!(small, ClientSideCache::new());
+    /// # }
+    /// ```
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self
@@ -127,6 +137,16 @@ impl ClientSideCache {
     /// write that cached it); the next load after that reads Redis. This caps the staleness
     /// whatever happens to invalidations, at the price of one read per session and `bound`.
     /// Default: no bound beyond the invalidations.
+    ///
+    /// ```
+    /// # #[cfg(feature = "redis")] {
+    /// use std::time::Duration;
+    /// use typed_sessions::storage::redis::ClientSideCache;
+    /// // A logout elsewhere takes effect here within 10 s even if an invalidation is lost.
+    /// let bounded = ClientSideCache::new().max_unconfirmed(Duration::from_secs(10));
+    /// assert_ne!(bounded, ClientSideCache::new());
+    /// # }
+    /// ```
     pub fn max_unconfirmed(mut self, bound: Duration) -> Self {
         self.max_unconfirmed = Some(bound);
         self
