@@ -290,26 +290,24 @@ async fn a_dropped_cluster_connection_empties_the_cache() {
 /// An outage with the cache on is what it is without: `503` at once (nothing is served from
 /// the cache once the connection is gone), the cookie kept, and the session back after the
 /// restart.
+async fn outage_with_the_cache(url: &str, stop: impl FnOnce(), restart: impl FnOnce()) {
+    let timeout = Duration::from_secs(1);
+    let storage = RedisStorage::builder()
+        .timeout(timeout)
+        .client_side_cache(typed_sessions::storage::redis::ClientSideCache::new())
+        .connect(url)
+        .await
+        .unwrap();
+    super::http::outage_and_recovery(std::sync::Arc::new(storage), timeout, stop, restart).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_is_503_and_the_same_cookie_works_after_a_restart() {
     if servers::skipped("redis", "cached redis outage") {
         return;
     }
     let server = Redis::start();
-    let timeout = Duration::from_secs(1);
-    let storage = RedisStorage::builder()
-        .timeout(timeout)
-        .client_side_cache(typed_sessions::storage::redis::ClientSideCache::new())
-        .connect(&server.url())
-        .await
-        .unwrap();
-    super::http::outage_and_recovery(
-        std::sync::Arc::new(storage),
-        timeout,
-        || server.stop(),
-        || server.restart(),
-    )
-    .await;
+    outage_with_the_cache(&server.url(), || server.stop(), || server.restart()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,18 +316,5 @@ async fn outage_is_503_and_the_same_cookie_works_after_a_restart_in_a_cluster() 
         return;
     }
     let cluster = RedisCluster::start();
-    let timeout = Duration::from_secs(1);
-    let storage = RedisStorage::builder()
-        .timeout(timeout)
-        .client_side_cache(typed_sessions::storage::redis::ClientSideCache::new())
-        .connect(&cluster.url())
-        .await
-        .unwrap();
-    super::http::outage_and_recovery(
-        std::sync::Arc::new(storage),
-        timeout,
-        || cluster.stop(),
-        || cluster.restart(),
-    )
-    .await;
+    outage_with_the_cache(&cluster.url(), || cluster.stop(), || cluster.restart()).await;
 }
