@@ -88,6 +88,7 @@
 #[cfg(feature = "axum")]
 pub mod auth;
 pub mod clock;
+mod codec;
 pub mod config;
 #[cfg(feature = "axum")]
 pub mod csrf;
@@ -102,7 +103,7 @@ pub mod fuzzing;
 pub mod guide;
 mod id;
 mod layer;
-pub mod metrics;
+mod metrics;
 mod pipeline;
 mod random;
 pub mod serializer;
@@ -114,12 +115,12 @@ pub mod transform;
 pub mod transport;
 
 pub use config::{SessionBuilder, SessionData, SessionsConfig};
-pub use error::{ConfigError, SessionError};
+pub use error::{ConfigError, MissingSessionsLayer, SessionError};
 pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
 pub use sessions::{MODIFY_TIMEOUT, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
-pub use transport::{CookieConfig, CookieEncoding, SameSite};
+pub use transport::{CookieEncoding, SameSite};
 
 /// The README's code, compiled and run as doctests so it cannot drift from the crate.
 #[cfg(doctest)]

@@ -3,8 +3,10 @@
 //!
 //! `POST /api/token` with the user's credentials starts an API session and answers with its
 //! id (signed) in the `x-api-session` response header; the client sends that header back with
-//! each request. The session is kept by id in the shared storage, with its own cart. A request
-//! without a valid header gets a JSON `401` from a custom [`Challenge`].
+//! each request. The session is kept by id in the shared storage, with its own cart, filed
+//! under its user in the principal index: the Account page lists a user's API tokens beside
+//! the browsers and ends them, and a password change ends them all. A request without a valid
+//! header gets a JSON `401` from a custom [`Challenge`].
 //!
 //! The CSRF protection (see `forms`) lets the API through: `POST /api/token` is exempt (it
 //! reads JSON only, which a form on another site cannot send), and the other calls carry a
@@ -19,6 +21,7 @@
 //! curl -si -X DELETE -H 'x-api-session: <value>' http://127.0.0.1:8080/api/token
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -28,14 +31,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use typed_sessions::auth::{Authenticated, Challenge, SessionAuth};
-use typed_sessions::config::kind::HeaderById;
+use typed_sessions::auth::{Authenticated, Challenge};
+use typed_sessions::storage::Principals;
 use typed_sessions::{SessionError, Sessions, SessionsConfig, Sign};
 
-use super::auth;
-use super::logins::{self, Kind, Owned};
 use super::setup::Setup;
 use super::shop::{MAX_ITEMS, PRODUCTS, summary};
+use super::users::{self, Owned, Users};
 use super::{AppState, DemoError};
 
 /// The header the API session travels in.
@@ -44,41 +46,49 @@ pub const HEADER: &str = "x-api-session";
 /// The API session: whose it is, and its cart.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ApiSession {
-    /// The user.
+    /// The user (the session's principal).
     pub user: String,
+    /// The user's credential version when the token was made (see `users`).
+    pub credentials: u64,
     /// Product ids, one per item.
     pub items: Vec<u32>,
 }
 
 impl Owned for ApiSession {
-    const KIND: Kind = Kind::Api;
     fn user(&self) -> &str {
         &self.user
+    }
+    fn credentials(&self) -> u64 {
+        self.credentials
     }
 }
 
 /// Registers `x-api-session`: by id in the shared storage, the id signed; an hour at most,
 /// 15 minutes without a request.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<ApiSession, HeaderById>(HEADER, setup.storage.clone(), |h| {
-        h.lifetime(Duration::from_secs(3600))
+    config.header_with_storage::<ApiSession, _>(HEADER, setup.storage.clone(), |h| {
+        h.principal(users::principal::<ApiSession>)
+            .lifetime(Duration::from_secs(3600))
             .idle_timeout(Duration::from_secs(15 * 60))
             .transform(Sign::new(setup.key.clone()))
     })
 }
 
+/// The API tokens of every user, outside a request's session (the Account page lists and ends
+/// them from a browser session).
+pub fn tokens(app: &AppState) -> Principals {
+    Principals::new(app.storage.clone(), HEADER)
+}
+
 /// `POST/DELETE /api/token`, `GET/POST /api/cart` (API session required).
-pub fn routes() -> Router<AppState> {
-    let guard = SessionAuth::<ApiSession>::new()
-        .validate(
-            |session: ApiSession| async move { auth::is_user(&session.user).then_some(session) },
+pub fn routes(users: &Arc<Users>) -> Router<AppState> {
+    let challenge = Challenge::custom(|_| async {
+        error(
+            StatusCode::UNAUTHORIZED,
+            "no valid x-api-session header: get one from POST /api/token",
         )
-        .challenge(Challenge::custom(|_| async {
-            error(
-                StatusCode::UNAUTHORIZED,
-                "no valid x-api-session header: get one from POST /api/token",
-            )
-        }));
+    });
+    let guard = users::require::<ApiSession>(users, challenge);
     Router::new()
         .route("/api/cart", get(cart).post(add))
         .route_layer(guard)
@@ -101,21 +111,26 @@ async fn token(
     sessions: Sessions,
     Json(credentials): Json<Credentials>,
 ) -> Result<Response, DemoError> {
-    let Some(user) = auth::check(&credentials.username, &credentials.password) else {
+    let Some(login) = app
+        .users
+        .check(&credentials.username, &credentials.password)
+    else {
         return Ok(error(StatusCode::UNAUTHORIZED, "Credentials are not valid"));
     };
     let session = ApiSession {
-        user: user.to_owned(),
+        user: login.user.to_owned(),
+        credentials: login.credentials,
         items: Vec::new(),
     };
-    logins::start(&app, &sessions, session).await?;
-    let body = json!({ "user": user, "header": HEADER, "expires_in": 3600 });
+    // A new id (a token that came with the request ends), filed under the user.
+    sessions.login(session).await?;
+    let body = json!({ "user": login.user, "header": HEADER, "expires_in": 3600 });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// Ends the API session the request's header names.
-async fn revoke(State(app): State<AppState>, sessions: Sessions) -> Result<Response, DemoError> {
-    logins::end::<ApiSession>(&app, &sessions).await?;
+async fn revoke(sessions: Sessions) -> Result<Response, DemoError> {
+    sessions.clear::<ApiSession>()?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -76,8 +76,12 @@ fn refusal_page(reason: &str, sentence: &str) -> axum::response::Response {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
-    /// A login.
-    LoggedIn { user: String },
+    /// A login, remembered or not.
+    LoggedIn {
+        user: String,
+        #[serde(default)]
+        remembered: bool,
+    },
     /// A logout.
     LoggedOut,
     /// A refused login.
@@ -92,8 +96,18 @@ pub enum Notice {
     NoSuchProduct,
     /// The theme was switched.
     Theme { theme: Theme },
-    /// "Log out everywhere else" ended this many sessions.
-    EndedOthers { count: usize },
+    /// "Log out other devices" ended this many sessions.
+    EndedOthers { count: u64 },
+    /// "Log out this device" ended a device.
+    EndedDevice,
+    /// "Log out this device" named no device of the user.
+    NoSuchDevice,
+    /// The password was changed, and this many other sessions ended.
+    PasswordChanged { ended: u64 },
+    /// The current password given for a change was wrong.
+    WrongPassword,
+    /// The new password was too short or too long.
+    BadPasswordLength,
 }
 
 impl Notice {
@@ -101,14 +115,26 @@ impl Notice {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            Notice::BadCredentials | Notice::CartFull | Notice::NoSuchProduct
+            Notice::BadCredentials
+                | Notice::CartFull
+                | Notice::NoSuchProduct
+                | Notice::NoSuchDevice
+                | Notice::WrongPassword
+                | Notice::BadPasswordLength
         )
     }
 
     /// The sentence to show.
     pub fn text(&self) -> String {
         match self {
-            Notice::LoggedIn { user } => format!("Welcome, {user}."),
+            Notice::LoggedIn {
+                user,
+                remembered: false,
+            } => format!("Welcome, {user}."),
+            Notice::LoggedIn {
+                user,
+                remembered: true,
+            } => format!("Welcome, {user}. This browser is remembered."),
             Notice::LoggedOut => "You are logged out.".into(),
             Notice::BadCredentials => "Credentials are not valid".into(),
             Notice::Added { product } => {
@@ -122,7 +148,17 @@ impl Notice {
             Notice::CartFull => "The cart is full".into(),
             Notice::NoSuchProduct => "No such product".into(),
             Notice::Theme { theme } => format!("{} theme on.", theme.label()),
-            Notice::EndedOthers { count } => format!("Ended {count} other session(s)."),
+            Notice::EndedOthers { count } => format!("Logged out {count} other device(s)."),
+            Notice::EndedDevice => "The device is logged out.".into(),
+            Notice::NoSuchDevice => "No such device".into(),
+            Notice::PasswordChanged { ended } => {
+                format!("Password changed. Logged out {ended} other device(s).")
+            }
+            Notice::WrongPassword => "The current password is not right".into(),
+            Notice::BadPasswordLength => format!(
+                "The new password must have {} characters or more",
+                super::users::MIN_PASSWORD_LEN
+            ),
         }
     }
 

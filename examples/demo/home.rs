@@ -6,8 +6,8 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::AppState;
-use super::auth::USERS;
 use super::html::{PageContext, esc};
+use super::users::USERS;
 
 /// `GET /`.
 pub fn routes() -> Router<AppState> {
@@ -37,9 +37,13 @@ page says which feature of the library it shows.</p>
   in files under the data directory).</li>
 <li>Switch the theme (top right). It is kept in an encrypted cookie, not on the server, and
   it stays after a logout.</li>
-<li>Log in as the same user in a second browser, then press <em>Log out everywhere else</em>
-  on the <a href="/account">Account</a> page, which also shows this session's id prefix, its
-  expiry and where it is stored.</li>
+<li>Log in as the same user in a second browser: the <a href="/account">Account</a> page
+  lists both devices (browser, when each logged in and was last seen, "this device"), from
+  the storage's own index of the user's sessions. Log out the other one from there, or all
+  other devices at once, or change the password, which logs out every other device. The
+  page also shows this session's id prefix, its expiry and where it is stored.</li>
+<li>Check <em>Remember me</em> at the login and the cookie lasts 30 days (it survives a
+  browser restart); without it, the login ends with the browser session.</li>
 <li>Log out, then press the browser's back button: the signed-in page does not come back
   (no page is cached).</li>
 <li>Every form carries a CSRF token bound to the login, so another site cannot submit them:

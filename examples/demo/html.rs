@@ -17,9 +17,9 @@ use axum::http::header::{CACHE_CONTROL, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use typed_sessions::Sessions;
 use typed_sessions::csrf::CsrfToken;
 use typed_sessions::flash::Flash;
+use typed_sessions::{SessionError, Sessions};
 
 use super::DemoError;
 use super::auth::UserSession;
@@ -52,7 +52,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     type Rejection = DemoError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, DemoError> {
-        let sessions = Sessions::from_extensions(&parts.extensions)?;
+        let sessions = Sessions::from_extensions(&parts.extensions).map_err(SessionError::from)?;
         // On protected pages `SessionAuth` has loaded the session already: this is no second
         // storage read.
         let user = sessions.get::<UserSession>().await?.map(|s| s.user);

@@ -7,20 +7,24 @@
 //!
 //! | module | what it shows |
 //! |---|---|
-//! | [`auth`] | form login; [`SessionAuth`](typed_sessions::auth::SessionAuth) with a redirect challenge; a new session id at login; "log out everywhere" with `clear_by_id` |
+//! | [`auth`] | form login with `Sessions::login` (a new id, filed under the user in the storage's principal index) and "remember me"; [`SessionAuth`](typed_sessions::auth::SessionAuth) with a redirect challenge and a credential check |
+//! | [`users`] | the users, their passwords and credential versions |
+//! | [`account`] | the session's details and the user's devices (`Sessions::devices`) |
+//! | [`devices`] | "log out this device", "log out other devices" |
+//! | [`password`] | the password change, which logs out every other device (`Sessions::credentials_changed`) |
 //! | [`forms`] | CSRF protection of every form ([`typed_sessions::csrf`]), tokens bound to the login; flash notices ([`typed_sessions::flash`]) |
-//! | [`logins`] | the per-user index of session ids that "log out everywhere" needs, kept across restarts |
 //! | [`shop`] | a cart by id in the configured storage, its cookie scoped to `/shop` |
 //! | [`prefs`] | a theme by value in an encrypted cookie, kept across logouts and restarts |
 //! | [`api`] | a session in a header (`x-api-session`) for API clients |
-//! | [`account`] | the session's details: id prefix, expiry, storage |
 //! | [`html`] | the page layout; no response is cacheable |
 //! | [`setup`] | the settings: `SESSION_STORAGE` opened with `open_url`, the key, the data directory |
 //!
 //! One sessions layer serves the whole application, with the CSRF layer inside it; the three
-//! by-id sessions share one
-//! storage, chosen by `SESSION_STORAGE` (a directory under `./demo-data` by default, so the
-//! demo needs nothing else installed and survives restarts).
+//! by-id sessions share one storage, chosen by `SESSION_STORAGE` (a directory under
+//! `./demo-data` by default, so the demo needs nothing else installed and survives restarts).
+//! That storage also keeps the principal index: which sessions belong to which user, written in
+//! the same atomic operation as each session, so the demo keeps no login bookkeeping of its
+//! own.
 //!
 //! **Cookies and `Secure`.** The demo runs over plain http on 127.0.0.1, yet its cookies keep
 //! the `Secure` flag (the library's default): browsers treat `http://127.0.0.1` and
@@ -32,36 +36,37 @@
 mod account;
 mod api;
 mod auth;
+mod devices;
 mod forms;
 mod home;
 mod html;
-mod logins;
+mod password;
 mod prefs;
 mod setup;
 mod shop;
+mod users;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use typed_sessions::storage::{SessionStorage, spawn_sweeper};
 use typed_sessions::{ConfigError, SessionError, SessionsConfig};
 
-use logins::Logins;
 use setup::Setup;
+use users::Users;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// The storage of every by-id session (the account page reads a record's expiry from it).
+    /// The storage of every by-id session (the account page lists the API tokens in it).
     pub storage: Arc<dyn SessionStorage>,
     /// The storage's kind and URL without credentials.
     pub storage_label: Arc<str>,
-    /// Which sessions each user has open.
-    pub logins: Arc<Logins>,
+    /// The users and their passwords.
+    pub users: Arc<Users>,
     /// Whether the cookies carry `Secure`.
     pub secure: bool,
 }
@@ -77,19 +82,20 @@ pub fn app(setup: Setup) -> Result<Router, ConfigError> {
     let config = api::register(config, &setup);
     let config = forms::register(config, &setup, &csrf);
     let sessions = config.build()?;
+    let users = Arc::new(Users::demo());
     let state = AppState {
         storage: setup.storage,
         storage_label: setup.storage_label.into(),
-        logins: Arc::new(setup.logins),
+        users: users.clone(),
         secure: setup.secure,
     };
     Ok(Router::new()
         .merge(home::routes())
         .merge(auth::routes())
-        .merge(account::routes())
-        .merge(shop::routes())
+        .merge(account::routes(&users))
+        .merge(shop::routes(&users))
         .merge(prefs::routes())
-        .merge(api::routes())
+        .merge(api::routes(&users))
         .layer(csrf)
         .layer(sessions)
         .layer(axum::middleware::map_response(html::no_store))
@@ -103,7 +109,7 @@ pub async fn run() -> Result<(), String> {
     let lines = [
         format!(
             "  log in as:  {}",
-            auth::USERS
+            users::USERS
                 .iter()
                 .map(|(name, password)| format!("{name} / {password}"))
                 .collect::<Vec<_>>()
@@ -111,10 +117,7 @@ pub async fn run() -> Result<(), String> {
         ),
         format!("  sessions:   {}", setup.storage_label),
         format!("  key:        {}", setup.key_source),
-        format!(
-            "  login index: {}",
-            setup.data_dir.join("logins.json").display()
-        ),
+        format!("  data:       {}", setup.data_dir.display()),
         format!(
             "  cookies:    {}",
             if setup.secure {
@@ -148,8 +151,6 @@ pub async fn run() -> Result<(), String> {
 pub enum DemoError {
     /// From the sessions (a storage outage is `503`).
     Session(SessionError),
-    /// The login index could not be saved.
-    Index(std::io::Error),
 }
 
 impl From<SessionError> for DemoError {
@@ -162,10 +163,6 @@ impl IntoResponse for DemoError {
     fn into_response(self) -> Response {
         match self {
             DemoError::Session(e) => e.into_response(),
-            DemoError::Index(e) => {
-                tracing::error!(error = %e, "the login index could not be saved");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
-            }
         }
     }
 }

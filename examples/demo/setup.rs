@@ -5,7 +5,7 @@
 //! | variable | default | what |
 //! |---|---|---|
 //! | `PORT` | `8080` | the port on 127.0.0.1 |
-//! | `DEMO_DATA_DIR` | `./demo-data` | the key file, the login index, the default storage |
+//! | `DEMO_DATA_DIR` | `./demo-data` | the key file, the default storage |
 //! | `SESSION_STORAGE` | `$DEMO_DATA_DIR/sessions` | a directory path, or `redis://...`, `postgres://...`, `sqlite://...`, `memory://` |
 //! | `DEMO_KEY` | generated once into `$DEMO_DATA_DIR/key` | 32+ bytes, hex or base64 |
 //! | `DEMO_SECURE_COOKIES` | `1` | `0` drops the `Secure` flag (for a browser that refuses it on `http://127.0.0.1`) |
@@ -17,8 +17,6 @@ use std::sync::Arc;
 
 use typed_sessions::storage::{OpenError, SessionStorage, open_url};
 use typed_sessions::transform::Key;
-
-use super::logins::Logins;
 
 /// Everything the demo reads at startup.
 pub struct Setup {
@@ -36,8 +34,6 @@ pub struct Setup {
     pub key_source: String,
     /// Whether cookies carry `Secure`.
     pub secure: bool,
-    /// Which sessions each user has open, for "log out everywhere".
-    pub logins: Logins,
 }
 
 impl Setup {
@@ -99,7 +95,6 @@ impl Setup {
                 .map(str::trim),
             Ok("0" | "false" | "no" | "off")
         );
-        let logins = Logins::open(data_dir.join("logins.json"))?;
         Ok(Setup {
             port,
             data_dir,
@@ -108,7 +103,6 @@ impl Setup {
             key,
             key_source,
             secure,
-            logins,
         })
     }
 }

@@ -5,6 +5,7 @@
 //! The cart remembers its owner: after a logout and a login as someone else in the same
 //! browser, the new user starts with an empty cart.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use typed_sessions::auth::Authenticated;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::flash::Flash;
 use typed_sessions::{SessionError, Sessions, SessionsConfig, Sign};
 
@@ -22,6 +22,7 @@ use super::auth::{self, UserSession};
 use super::forms::Notice;
 use super::html::{PageContext, esc, euros};
 use super::setup::Setup;
+use super::users::Users;
 
 /// Something to buy.
 pub struct Product {
@@ -66,25 +67,21 @@ pub struct CartSession {
 
 /// Registers `cart_session`: by id in the shared storage, the cookie sent to `/shop` only.
 pub fn register(config: SessionsConfig, setup: &Setup) -> SessionsConfig {
-    config.with_shared_storage::<CartSession, CookieById>(
-        "cart_session",
-        setup.storage.clone(),
-        |c| {
-            c.path("/shop")
-                .max_age(Duration::from_secs(30 * 24 * 3600))
-                .secure(setup.secure)
-                .transform(Sign::new(setup.key.clone()))
-        },
-    )
+    config.cookie_with_storage::<CartSession, _>("cart_session", setup.storage.clone(), |c| {
+        c.path("/shop")
+            .max_age(Duration::from_secs(30 * 24 * 3600))
+            .secure(setup.secure)
+            .transform(Sign::new(setup.key.clone()))
+    })
 }
 
 /// `GET /shop`, `POST /shop/cart` (add), `POST /shop/cart/empty` (login required).
-pub fn routes() -> Router<AppState> {
+pub fn routes(users: &Arc<Users>) -> Router<AppState> {
     Router::new()
         .route("/shop", get(shop))
         .route("/shop/cart", post(add))
         .route("/shop/cart/empty", post(empty))
-        .route_layer(auth::require_login())
+        .route_layer(auth::require_login(users))
 }
 
 /// Each product in `items` with its count, in catalogue order, and the total in cents.

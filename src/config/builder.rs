@@ -13,10 +13,23 @@ use crate::storage::OnLimit;
 use crate::storage::SessionStorage;
 use crate::tracker::by_id::{Limit, PrincipalFn};
 use crate::transform::{Chain, Transformer};
-use crate::transport::{CookieConfig, CookieEncoding, SameSite};
+use crate::transport::cookie::CookieConfig;
+use crate::transport::{CookieEncoding, SameSite};
 
 /// Marker types that say what kind of session a [`SessionBuilder`] configures, so that each
 /// kind offers only the settings that apply to it.
+///
+/// The kinds are fixed: the traits below are sealed, for use in bounds only.
+///
+/// ```
+/// use typed_sessions::SessionBuilder;
+/// use typed_sessions::config::kind;
+///
+/// /// Cookie attributes shared by several sessions, by value or by id.
+/// fn shop_cookie<T, K: kind::Cookie>(c: SessionBuilder<T, K>) -> SessionBuilder<T, K> {
+///     c.path("/shop").max_age(std::time::Duration::from_secs(3600))
+/// }
+/// ```
 pub mod kind {
     /// A session whose serialized value travels in a cookie.
     #[derive(Debug)]
@@ -32,30 +45,43 @@ pub mod kind {
     pub enum HeaderById {}
 
     /// Kinds carried in a cookie.
-    pub trait Cookie: sealed::Sealed {}
+    pub trait Cookie: sealed::Kind {}
     impl Cookie for CookieByValue {}
     impl Cookie for CookieById {}
 
     /// Kinds carried by value.
-    pub trait ByValue: sealed::Sealed {}
+    pub trait ByValue: sealed::Kind {}
     impl ByValue for CookieByValue {}
     impl ByValue for HeaderByValue {}
 
     /// Kinds carried by id.
-    pub trait ById: sealed::Sealed {}
+    pub trait ById: sealed::Kind {}
     impl ById for CookieById {}
     impl ById for HeaderById {}
 
-    /// Any kind.
-    pub trait Any: sealed::Sealed {}
-    impl<K: sealed::Sealed> Any for K {}
+    /// Every kind.
+    pub trait AnyKind: sealed::Kind {}
+    impl<K: sealed::Kind> AnyKind for K {}
 
-    mod sealed {
-        pub trait Sealed {}
-        impl Sealed for super::CookieByValue {}
-        impl Sealed for super::CookieById {}
-        impl Sealed for super::HeaderByValue {}
-        impl Sealed for super::HeaderById {}
+    /// What the registration code knows about each kind; not nameable outside the crate, so
+    /// no other kind can exist.
+    pub(crate) mod sealed {
+        pub trait Kind {
+            /// Carried in a header (not a cookie).
+            const HEADER: bool;
+        }
+        impl Kind for super::CookieByValue {
+            const HEADER: bool = false;
+        }
+        impl Kind for super::CookieById {
+            const HEADER: bool = false;
+        }
+        impl Kind for super::HeaderByValue {
+            const HEADER: bool = true;
+        }
+        impl Kind for super::HeaderById {
+            const HEADER: bool = true;
+        }
     }
 }
 
@@ -162,7 +188,7 @@ impl<T, K> SessionBuilder<T, K> {
 }
 
 /// Settings of every kind of session.
-impl<T: Send + Sync + 'static, K: kind::Any> SessionBuilder<T, K> {
+impl<T: Send + Sync + 'static, K: kind::AnyKind> SessionBuilder<T, K> {
     /// Appends a transformer to the chain (signing, encryption, your own). Values are written
     /// through the chain in the order of these calls and read back in reverse.
     pub fn transform(mut self, transformer: impl Transformer) -> Self {
@@ -189,7 +215,7 @@ impl<T: Send + Sync + 'static, K: kind::Any> SessionBuilder<T, K> {
 }
 
 /// Versioned session types (see [`SessionVersion`]).
-impl<T: SessionVersion, K: kind::Any> SessionBuilder<T, K> {
+impl<T: SessionVersion, K: kind::AnyKind> SessionBuilder<T, K> {
     /// Declares the session type versioned, in JSON: the version travels with every value, a
     /// value of an older version is migrated when read and written back under the current
     /// one, and a value of a newer version reads as no session and is left where it is. A
@@ -289,20 +315,14 @@ impl<T, K: kind::Cookie> SessionBuilder<T, K> {
         self
     }
 
-    /// Ktor's cookie defaults exactly: `Secure` off, no `SameSite`, and the `$x-enc` attribute
-    /// Ktor appends (see [`CookieConfig::ktor_defaults`]). Settings made after this call apply
-    /// on top.
+    /// Ktor's cookie defaults exactly: `Path=/`, 7 days, `HttpOnly`, no `Secure`, no
+    /// `SameSite`, URI encoding, and the `$x-enc=URI_ENCODING` attribute Ktor appends to every
+    /// `Set-Cookie`. Settings made after this call apply on top.
     pub fn ktor_defaults(mut self) -> Self {
         let ktor = CookieConfig::ktor_defaults();
         self.draft.cookie.secure = ktor.secure;
         self.draft.cookie.same_site = ktor.same_site;
         self.draft.cookie.encoding_marker = ktor.encoding_marker;
-        self
-    }
-
-    /// Replaces every cookie attribute at once.
-    pub fn cookie_config(mut self, config: CookieConfig) -> Self {
-        self.draft.cookie = config;
         self
     }
 }
@@ -510,7 +530,11 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     }
 
     /// A custom id generator (Ktor's `identity { call -> ... }`). Its ids must still be
-    /// 1 to 128 characters from `[A-Za-z0-9_-]`; an id that is not is refused with an error.
+    /// 1 to 128 characters from `[A-Za-z0-9_-]`: the `set` that starts a session with an id
+    /// that is not fails with [`SessionError::InvalidCustomId`](crate::SessionError::InvalidCustomId),
+    /// and with one another live session already has, with
+    /// [`SessionError::IdTaken`](crate::SessionError::IdTaken) (a generated id would be drawn
+    /// again; a custom one is not).
     pub fn identity(
         mut self,
         generator: impl Fn(&RequestInfo) -> String + Send + Sync + 'static,

@@ -29,7 +29,6 @@ use crate::tracker::by_id::{Lifetime, Principals, StorageCalls};
 use crate::tracker::{ById, ByValue, Tracker};
 use crate::transport::cookie::CookieTransport;
 use crate::transport::header::HeaderTransport;
-use crate::transport::incoming::MAX_SESSIONS;
 use crate::transport::{DEFAULT_MAX_AGE, Transport};
 use builder::Draft;
 
@@ -140,8 +139,16 @@ impl SessionsConfig {
         self
     }
 
-    /// Reports counters and histograms through the `metrics` facade (feature `metrics`; off by
-    /// default). See [`crate::metrics`] for the names and labels.
+    /// Reports counters and histograms through the [`metrics`](https://docs.rs/metrics) facade
+    /// (feature `metrics`; off by default), to whatever recorder the application installed.
+    #[cfg_attr(
+        feature = "axum",
+        doc = "The guide lists every name and label: [`guide::tour`](crate::guide::tour#metrics), \"Metrics\"."
+    )]
+    #[cfg_attr(
+        not(feature = "axum"),
+        doc = "The guide lists every name and label (`typed_sessions::guide::tour`, \"Metrics\")."
+    )]
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, enabled: bool) -> Self {
         self.metrics = enabled;
@@ -165,6 +172,26 @@ impl SessionsConfig {
     }
 
     /// Registers `T` as a session kept in `storage`, whose id travels in cookie `name`.
+    ///
+    /// `storage` is any [`SessionStorage`]: a storage of its own, or one shared with other
+    /// sessions, a [sweeper](crate::storage::spawn_sweeper) or the application as an
+    /// `Arc<S>` or the `Arc<dyn SessionStorage>` [`open_url`](crate::storage::open_url)
+    /// returns (an `Arc` is a storage too).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use typed_sessions::SessionsConfig;
+    /// use typed_sessions::storage::{MemoryStorage, SessionStorage};
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Cart;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Wizard;
+    ///
+    /// let shared: Arc<dyn SessionStorage> = Arc::new(MemoryStorage::new());
+    /// let layer = SessionsConfig::new()
+    ///     .cookie_with_storage::<Cart, _>("cart", Arc::clone(&shared), |c| c.path("/shop"))
+    ///     .cookie_with_storage::<Wizard, _>("wizard", shared, |c| c)
+    ///     .build()?;
+    /// # Ok::<(), typed_sessions::ConfigError>(())
+    /// ```
     pub fn cookie_with_storage<T: SessionData, St: SessionStorage>(
         self,
         name: &str,
@@ -173,7 +200,7 @@ impl SessionsConfig {
             SessionBuilder<T, kind::CookieById>,
         ) -> SessionBuilder<T, kind::CookieById>,
     ) -> Self {
-        self.register(name, Some(Arc::new(storage)), configure)
+        self.register(name, Some(shared(storage)), configure)
     }
 
     /// Registers `T` as a session carried whole in header `name`: the server sends it in that
@@ -190,7 +217,8 @@ impl SessionsConfig {
         self.register(name, None, configure)
     }
 
-    /// Registers `T` as a session kept in `storage`, whose id travels in header `name`.
+    /// Registers `T` as a session kept in `storage`, whose id travels in header `name`. Like
+    /// [`cookie_with_storage`](Self::cookie_with_storage), `storage` may be shared (an `Arc`).
     pub fn header_with_storage<T: SessionData, St: SessionStorage>(
         self,
         name: &str,
@@ -199,22 +227,10 @@ impl SessionsConfig {
             SessionBuilder<T, kind::HeaderById>,
         ) -> SessionBuilder<T, kind::HeaderById>,
     ) -> Self {
-        self.register(name, Some(Arc::new(storage)), configure)
+        self.register(name, Some(shared(storage)), configure)
     }
 
-    /// Registers a session whose storage is already shared (an `Arc`), so several
-    /// configurations or the application itself can use the same storage. `K` is the
-    /// [kind]: [`kind::CookieById`] or [`kind::HeaderById`].
-    pub fn with_shared_storage<T: SessionData, K: KindInfo + kind::ById>(
-        self,
-        name: &str,
-        storage: Arc<dyn SessionStorage>,
-        configure: impl FnOnce(SessionBuilder<T, K>) -> SessionBuilder<T, K>,
-    ) -> Self {
-        self.register(name, Some(storage), configure)
-    }
-
-    fn register<T: SessionData, K: KindInfo>(
+    fn register<T: SessionData, K: kind::sealed::Kind>(
         mut self,
         name: &str,
         storage: Option<Arc<dyn SessionStorage>>,
@@ -244,12 +260,6 @@ impl SessionsConfig {
     /// by-value session without a transformer that does not say
     /// [`unprotected()`](SessionBuilder::unprotected).
     pub fn build(self) -> Result<SessionsLayer, ConfigError> {
-        if self.drafts.len() > MAX_SESSIONS {
-            return Err(ConfigError::TooManySessions {
-                count: self.drafts.len(),
-                limit: MAX_SESSIONS,
-            });
-        }
         let metrics = Metrics::new(self.metrics);
         let mut compiled: Vec<(TypeId, Pipeline)> = Vec::with_capacity(self.drafts.len());
         for registration in self.drafts {
@@ -275,22 +285,14 @@ impl SessionsConfig {
     }
 }
 
-/// What the registration code needs to know about a kind.
-pub trait KindInfo: kind::Any {
-    /// Carried in a header (not a cookie).
-    const HEADER: bool;
-}
-impl KindInfo for kind::CookieByValue {
-    const HEADER: bool = false;
-}
-impl KindInfo for kind::CookieById {
-    const HEADER: bool = false;
-}
-impl KindInfo for kind::HeaderByValue {
-    const HEADER: bool = true;
-}
-impl KindInfo for kind::HeaderById {
-    const HEADER: bool = true;
+/// `storage` as the pipelines hold it: an `Arc<dyn SessionStorage>` is shared as it is (a
+/// second `Arc` around it would cost every storage call another indirection and another boxed
+/// future), anything else is put in an `Arc`.
+fn shared<St: SessionStorage>(storage: St) -> Arc<dyn SessionStorage> {
+    match (&storage as &dyn std::any::Any).downcast_ref::<Arc<dyn SessionStorage>>() {
+        Some(shared) => Arc::clone(shared),
+        None => Arc::new(storage),
+    }
 }
 
 /// Compiles one registration into its pipeline; every mistake is a [`ConfigError`].
@@ -398,6 +400,7 @@ fn compile(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::MemoryStorage;
 
     /// One distinct session type per `N`.
     #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -410,20 +413,23 @@ mod tests {
     }
 
     #[test]
-    fn more_sessions_than_the_scan_serves_is_a_build_error() {
-        let too_many = register!(SessionsConfig::new(); 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128);
-        assert_eq!(
-            too_many.build().err(),
-            Some(ConfigError::TooManySessions {
-                count: MAX_SESSIONS + 1,
-                limit: MAX_SESSIONS
-            })
-        );
+    fn more_than_128_sessions_build() {
+        let config = register!(SessionsConfig::new(); 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130);
+        assert!(config.build().is_ok());
     }
 
     #[test]
-    fn the_limit_itself_builds() {
-        let config = register!(SessionsConfig::new(); 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127);
-        assert!(config.build().is_ok());
+    fn a_shared_storage_is_not_wrapped_again() {
+        let storage: Arc<dyn SessionStorage> = Arc::new(MemoryStorage::new());
+        assert!(Arc::ptr_eq(&shared(Arc::clone(&storage)), &storage));
+        let concrete = Arc::new(MemoryStorage::new());
+        let wrapped = shared(Arc::clone(&concrete));
+        assert_eq!(
+            Arc::strong_count(&concrete),
+            2,
+            "the Arc<MemoryStorage> is kept inside"
+        );
+        drop(wrapped);
+        assert_eq!(Arc::strong_count(&concrete), 1);
     }
 }

@@ -124,7 +124,7 @@ where
     let (parts, body) = request.into_parts();
     let sessions = match Sessions::from_extensions(&parts.extensions) {
         Ok(sessions) => sessions,
-        Err(error) => return Err((error.into(), parts)),
+        Err(error) => return Err((SessionError::from(error).into(), parts)),
     };
     if settings.exempt_header_sessions {
         let brought = sessions.brought(TypeId::of::<CsrfSecret>());

@@ -4,7 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::{DEFAULT_ID_LEN, SessionId, push_hex};
+use super::{DEFAULT_ID_LEN, SessionId};
 
 /// Hashed in front of every record key, so the keys of this crate never collide with another
 /// use of SHA-256 over the same bytes.
@@ -140,7 +140,7 @@ impl<'a> SessionKey<'a> {
     /// Appends [`storage_key`](Self::storage_key) to `out`, so a storage can build a prefixed
     /// key in one allocation.
     pub fn push_storage_key(&self, out: &mut String) {
-        push_hex(out, &self.digest());
+        crate::codec::hex::push_lower(out, &self.digest());
     }
 }
 

@@ -74,7 +74,7 @@ impl SessionId {
         let mut bytes = [0u8; DEFAULT_ID_LEN / 2];
         crate::random::fill(&mut bytes);
         let mut text = String::with_capacity(DEFAULT_ID_LEN);
-        push_hex(&mut text, &bytes);
+        crate::codec::hex::push_lower(&mut text, &bytes);
         text.replace_range(..prefix.len(), prefix);
         SessionId(text.into_boxed_str())
     }
@@ -137,21 +137,6 @@ static LOG_TAG_KEY: LazyLock<Sha256> = LazyLock::new(|| {
     hasher
 });
 
-/// Appends `bytes` as lowercase hex to `out`: 32 bytes at a time through a stack buffer, with
-/// the `hex` crate's table-based encoder (its `encode` goes a `char` at a time).
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    let mut buf = [0u8; DEFAULT_ID_LEN];
-    for chunk in bytes.chunks(DEFAULT_ID_LEN / 2) {
-        let Some(hex) = buf.get_mut(..chunk.len() * 2) else {
-            return;
-        };
-        if hex::encode_to_slice(chunk, hex).is_ok() {
-            // Hex digits are ASCII, so this never fails.
-            out.push_str(std::str::from_utf8(hex).unwrap_or_default());
-        }
-    }
-}
-
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionId({})", self.log_tag())
@@ -170,9 +155,7 @@ pub struct LogTag([u8; 4]);
 
 impl fmt::Display for LogTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
+        crate::codec::hex::push_lower(f, &self.0);
         Ok(())
     }
 }
@@ -205,13 +188,6 @@ mod tests {
             .sum();
         let share = f64::from(ones) / (1000.0 * 256.0);
         assert!((0.49..0.51).contains(&share), "share of one bits {share}");
-    }
-
-    #[test]
-    fn push_hex_handles_long_inputs() {
-        let mut long = String::new();
-        push_hex(&mut long, &[0x00, 0x0f, 0xf0, 0xff].repeat(20));
-        assert_eq!(long, "000ff0ff".repeat(20));
     }
 
     #[test]

@@ -92,15 +92,15 @@ impl IdGenerator {
         let text = identity(request);
         let id = SessionId::parse_custom(&text).ok_or_else(|| {
             tracing::warn!(session = %name, "the custom id generator produced an invalid id");
-            SessionError::InvalidId(format!(
-                "the id generator of session `{name}` produced an id that is not 1 to 128 characters from [A-Za-z0-9_-]"
-            ))
+            SessionError::InvalidCustomId {
+                name: name.to_owned(),
+            }
         })?;
         match prefix {
             Some(prefix) if !id.as_str().starts_with(prefix) => {
-                Err(SessionError::InvalidId(format!(
-                    "the storage of session `{name}` keeps a user's sessions together by the start of their ids, which the custom id generator does not produce"
-                )))
+                Err(SessionError::CustomIdWithoutPrefix {
+                    name: name.to_owned(),
+                })
             }
             _ => Ok(id),
         }

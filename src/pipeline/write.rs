@@ -7,11 +7,10 @@ use http::header::SET_COOKIE;
 
 use super::Pipeline;
 use crate::error::SessionError;
+use crate::serializer::SerializerError;
 use crate::tracker::{AnyValue, Header, NewValue, Tracker};
-use crate::transform::{TransformContext, TransformError};
-use crate::transport::Transport;
-use crate::transport::cookie::Render;
-use crate::transport::{MAX_COOKIE_SIZE, MAX_HEADER_SIZE};
+use crate::transform::TransformContext;
+use crate::transport::{RenderError, Transport};
 
 impl Pipeline {
     /// A value the handler set, made ready for the response: serialized at once, and for
@@ -22,9 +21,9 @@ impl Pipeline {
         value: AnyValue,
         now: impl FnOnce() -> SystemTime,
     ) -> Result<NewValue, SessionError> {
-        let failed = |e: crate::serializer::SerializerError| SessionError::Serialize {
+        let failed = |source| SessionError::Serialize {
             name: self.name.clone(),
-            reason: e.0,
+            source,
         };
         let (serialized, rendered) = match self.tracker {
             Tracker::ByValue(_) => {
@@ -61,20 +60,11 @@ impl Pipeline {
         match (until, &self.transport) {
             (Some(until), Transport::Cookie(cookie)) => {
                 let ctx = self.context(now);
-                let protected =
-                    self.chain
-                        .write(&ctx, id)
-                        .map_err(|e| SessionError::Transform {
-                            name: self.name.clone(),
-                            reason: e.to_string(),
-                        })?;
+                let protected = self.protect(&ctx, id)?;
                 cookie
                     .render_until(&protected, now, until)
                     .map(|value| (SET_COOKIE, value))
-                    .map_err(|_| SessionError::Transform {
-                        name: self.name.clone(),
-                        reason: "the session id cannot be written as a cookie".into(),
-                    })
+                    .map_err(|e| self.render_error(e))
             }
             _ => self.render(id, now),
         }
@@ -90,7 +80,7 @@ impl Pipeline {
     ) -> Result<Header, SessionError> {
         let text = std::str::from_utf8(serialized).map_err(|_| SessionError::Serialize {
             name: self.name.clone(),
-            reason: "a by-value session must serialize to text".into(),
+            source: SerializerError::new("a by-value session must serialize to text"),
         })?;
         self.render_in(&self.context(now).with_expiry(expires_at), text)
     }
@@ -105,36 +95,43 @@ impl Pipeline {
     }
 
     fn render_in(&self, ctx: &TransformContext<'_>, text: &str) -> Result<Header, SessionError> {
-        let too_large = |size, limit| SessionError::TooLarge {
-            name: self.name.clone(),
-            size,
-            limit,
+        let protected = self.protect(ctx, text)?;
+        let rendered = match &self.transport {
+            Transport::Cookie(cookie) => cookie
+                .render(&protected, ctx.now)
+                .map(|value| (SET_COOKIE, value)),
+            Transport::Header(header) => header
+                .render(&protected)
+                .map(|value| (header.header().clone(), value)),
         };
-        let unencodable = |reason: String| SessionError::Transform {
-            name: self.name.clone(),
-            reason,
-        };
-        let protected = self.chain.write(ctx, text).map_err(|e| match e {
-            TransformError::TooLarge { size, limit } => too_large(size, limit),
-            other => unencodable(other.to_string()),
-        })?;
-        match &self.transport {
-            Transport::Cookie(cookie) => match cookie.render(&protected, ctx.now) {
-                Ok(value) => Ok((SET_COOKIE, value)),
-                Err(Render::TooLarge(size)) => Err(too_large(size, MAX_COOKIE_SIZE)),
-                Err(Render::Unencodable) => Err(unencodable(format!(
-                    "the value cannot be written with the {} cookie encoding",
-                    cookie.encoding.ktor_name()
-                ))),
+        rendered.map_err(|e| self.render_error(e))
+    }
+
+    /// Runs the transformer chain over `text`.
+    fn protect<'a>(
+        &self,
+        ctx: &TransformContext<'_>,
+        text: &'a str,
+    ) -> Result<std::borrow::Cow<'a, str>, SessionError> {
+        self.chain.write(ctx, text).map_err(|source| match source {
+            crate::transform::TransformError::TooLarge { size, limit } => SessionError::TooLarge {
+                name: self.name.clone(),
+                size,
+                limit,
             },
-            Transport::Header(header) => match header.render(&protected) {
-                Ok(value) => Ok((header.header().clone(), value)),
-                Err(Some(size)) => Err(too_large(size, MAX_HEADER_SIZE)),
-                Err(None) => Err(unencodable(
-                    "the value holds characters a header cannot carry; add a transformer that encodes it"
-                        .into(),
-                )),
+            source => SessionError::Transform {
+                name: self.name.clone(),
+                source,
             },
+        })
+    }
+
+    /// The error of a value the transport could not render.
+    fn render_error(&self, error: RenderError) -> SessionError {
+        let name = self.name.clone();
+        match error {
+            RenderError::TooLarge { size, limit } => SessionError::TooLarge { name, size, limit },
+            RenderError::Unencodable => SessionError::Unencodable { name },
         }
     }
 }

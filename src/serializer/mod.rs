@@ -24,27 +24,15 @@ pub mod ktor_legacy;
 mod versioned;
 
 use std::any::Any;
-use std::fmt;
 use std::marker::PhantomData;
 
+pub use crate::error::SerializerError;
 pub(crate) use binary::BinaryCodec;
 pub use binary::BinarySerializer;
 pub use json::Json;
 pub use ktor_legacy::KtorLegacy;
 pub(crate) use versioned::VersionedCodec;
 pub use versioned::{Earlier, SerdeFormat, SessionVersion, Unversioned};
-
-/// Why a value could not be serialized or deserialized.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SerializerError(pub String);
-
-impl SerializerError {
-    /// An error with this message.
-    pub fn new(message: impl fmt::Display) -> SerializerError {
-        SerializerError(message.to_string())
-    }
-}
 
 /// Turns a session value of type `T` into a string and back.
 ///

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use modify::MODIFY_TIMEOUT;
 
-use crate::error::SessionError;
+use crate::error::{MissingSessionsLayer, SessionError};
 use crate::id::SessionId;
 #[cfg(feature = "axum")]
 use crate::state::Brought;
@@ -70,12 +70,14 @@ impl fmt::Debug for Sessions {
 impl Sessions {
     /// The sessions handle a sessions layer put into these request extensions.
     ///
-    /// Fails with [`SessionError::LayerMissing`] if no sessions layer serves the request.
-    pub fn from_extensions(extensions: &http::Extensions) -> Result<Sessions, SessionError> {
+    /// Fails with [`MissingSessionsLayer`] if no sessions layer serves the request.
+    pub fn from_extensions(
+        extensions: &http::Extensions,
+    ) -> Result<Sessions, MissingSessionsLayer> {
         extensions
             .get::<Sessions>()
             .cloned()
-            .ok_or(SessionError::LayerMissing)
+            .ok_or(MissingSessionsLayer)
     }
 
     /// Finds the session that serves `T`: this layer's, or an enclosing layer's.
@@ -263,7 +265,7 @@ impl Sessions {
         let id = by_id
             .ids
             .parse(id.as_ref())
-            .ok_or_else(|| SessionError::InvalidId(format!("not an id of session `{name}`")))?;
+            .ok_or_else(|| SessionError::InvalidId { name: name.clone() })?;
         by_id.storage.delete(&id).await?;
         by_id.metrics.event(name, crate::metrics::Event::Cleared);
         tracing::debug!(session = %name, id = %id.log_tag(), "session cleared by id");

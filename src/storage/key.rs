@@ -67,41 +67,10 @@ impl Hash for Key {
     }
 }
 
-/// The value of each lowercase hex digit, `0xff` for every other byte.
-// Evaluated at compile time: an index out of range would fail the build, not panic.
-#[allow(clippy::indexing_slicing)]
-const NIBBLE: [u8; 256] = {
-    let mut table = [0xff_u8; 256];
-    let mut c = 0;
-    while c < 10 {
-        table[b'0' as usize + c] = c as u8;
-        c += 1;
-    }
-    let mut c = 0;
-    while c < 6 {
-        table[b'a' as usize + c] = 10 + c as u8;
-        c += 1;
-    }
-    table
-};
-
 /// The 32 bytes of a default id (exactly 64 lowercase hex characters), in one branch-free pass.
 fn decode_canonical(text: &[u8]) -> Option<[u8; 32]> {
-    let nibble = |c: u8| NIBBLE.get(usize::from(c)).copied().unwrap_or(0xff);
-    let (pairs, []) = text.as_chunks::<2>() else {
-        return None;
-    };
-    if pairs.len() != 32 {
-        return None;
-    }
-    let mut key = [0u8; 32];
-    let mut invalid = 0u8;
-    for (out, [high, low]) in key.iter_mut().zip(pairs) {
-        let (high, low) = (nibble(*high), nibble(*low));
-        invalid |= high | low;
-        *out = (high << 4) | (low & 0x0f);
-    }
-    (invalid & 0xf0 == 0).then_some(key)
+    let mut id = [0u8; 32];
+    crate::codec::hex::decode_lower_into(text, &mut id).then_some(id)
 }
 
 /// Hashes [`Key`]s for the tables: a seeded xor-rotate-multiply over the key's four words and

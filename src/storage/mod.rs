@@ -155,6 +155,12 @@ pub use sql::{SqliteStorage, SqliteStorageBuilder};
 pub use stats::{PurgeBatch, PurgeCursor, StorageStats};
 pub use sweeper::spawn_sweeper;
 
+/// The longest one call of a networked storage (Redis, PostgreSQL, SQLite) may take unless its
+/// builder sets another (`timeout`); a call that takes longer fails as
+/// [`Unavailable`](StorageErrorKind::Unavailable).
+#[cfg(any(feature = "redis", feature = "postgres", feature = "sqlite"))]
+pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The storage behind by-id sessions. Async and object-safe: sessions hold it as
 /// `Arc<dyn SessionStorage>`; `Arc<S>` is a storage too, so one storage can serve several
 /// sessions and a [sweeper](spawn_sweeper).
@@ -331,8 +337,9 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// Storages whose backend expires records by itself may return `0`.
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError>;
 
-    /// A short name for the kind of backend, used as the `backend` label of
-    /// [metrics](crate::metrics) (`"custom"` unless overridden).
+    /// A short name for the kind of backend, used as the `backend` label of the metrics
+    /// (`SessionsConfig::metrics`; the guide's "Metrics" section lists them), `"custom"` unless
+    /// overridden.
     fn backend(&self) -> &'static str {
         "custom"
     }

@@ -49,8 +49,9 @@ struct Options {
     relaxed: bool,
 }
 
-/// Opens the storage `url` names, ready to share between session configurations
-/// ([`SessionsConfig::with_shared_storage`](crate::SessionsConfig::with_shared_storage)):
+/// Opens the storage `url` names, ready to share between sessions (pass it, or clones of it,
+/// to [`SessionsConfig::cookie_with_storage`](crate::SessionsConfig::cookie_with_storage) and
+/// [`header_with_storage`](crate::SessionsConfig::header_with_storage)):
 ///
 /// | URL | storage | feature |
 /// |---|---|---|
@@ -98,7 +99,6 @@ struct Options {
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use typed_sessions::SessionsConfig;
-/// use typed_sessions::config::kind::CookieById;
 /// use typed_sessions::storage::open_url;
 ///
 /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
@@ -108,7 +108,7 @@ struct Options {
 ///     .unwrap_or_else(|_| "redis://127.0.0.1:6379/0?prefix=demo:".into());
 /// let storage = open_url(&url).await?;
 /// let sessions = SessionsConfig::new()
-///     .with_shared_storage::<UserSession, CookieById>("session", storage, |c| c)
+///     .cookie_with_storage::<UserSession, _>("session", storage, |c| c)
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -219,24 +219,13 @@ fn take_options(url: &str) -> Result<(String, Options), OpenError> {
     Ok((url, options))
 }
 
+/// An option value of the URL's query, decoded as a form value (`%XX`, `+` for a space).
 fn percent_decode(text: &str) -> Result<String, OpenError> {
-    let bad = || OpenError::InvalidUrl {
-        reason: "an option value has a malformed %-escape or is not UTF-8".into(),
-    };
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'%' => {
-                let hex = [bytes.next().ok_or_else(bad)?, bytes.next().ok_or_else(bad)?];
-                let hex = std::str::from_utf8(&hex).map_err(|_| bad())?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-    }
-    String::from_utf8(out).map_err(|_| bad())
+    crate::codec::percent::decode(text, true)
+        .map(std::borrow::Cow::into_owned)
+        .ok_or_else(|| OpenError::InvalidUrl {
+            reason: "an option value has a malformed %-escape or is not UTF-8".into(),
+        })
 }
 
 #[cfg(feature = "redis")]

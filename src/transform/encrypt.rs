@@ -9,7 +9,7 @@ use chacha20poly1305::XChaCha20Poly1305;
 use zeroize::Zeroize;
 
 use super::envelope::{self, Format, HEADER_LEN, Header, Opened};
-use super::keys::{Key, KeyId, KeyRing};
+use super::keys::{DerivedKeys, Key, KeyId, KeyRing};
 use super::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// The length of the AEAD tag in bytes (both ciphers; never truncated).
@@ -86,7 +86,7 @@ impl EncryptAlgorithm {
 /// let value = encrypt.write(&ctx, r#"{"id":"123abc"}"#)?;
 /// assert!(!value.contains("123abc"));
 /// assert_ne!(value, encrypt.write(&ctx, r#"{"id":"123abc"}"#)?); // a fresh nonce each time
-/// assert_eq!(encrypt.read(&ctx, &value), Ok(r#"{"id":"123abc"}"#.to_owned()));
+/// assert_eq!(encrypt.read(&ctx, &value).unwrap().value, r#"{"id":"123abc"}"#);
 ///
 /// let later = TransformContext::new("user_session", now + Duration::from_secs(60));
 /// assert_eq!(encrypt.read(&later, &value), Err(Rejection::Expired));
@@ -95,14 +95,7 @@ impl EncryptAlgorithm {
 #[derive(Clone)]
 pub struct Encrypt {
     algorithm: EncryptAlgorithm,
-    current: SealKey,
-    previous: Vec<SealKey>,
-}
-
-#[derive(Clone)]
-struct SealKey {
-    id: KeyId,
-    cipher: Cipher,
+    keys: DerivedKeys<Cipher>,
 }
 
 /// A cipher with its key schedule already computed.
@@ -112,8 +105,9 @@ enum Cipher {
     AesGcm(Box<Aes256Gcm>),
 }
 
-impl SealKey {
-    fn derive(key: &Key, algorithm: EncryptAlgorithm) -> SealKey {
+impl Cipher {
+    /// The cipher `algorithm` derives from `key`, its key schedule computed.
+    fn derive(key: &Key, algorithm: EncryptAlgorithm) -> Cipher {
         let mut derived = aes_gcm::Key::<Aes256Gcm>::default();
         key.derive(algorithm.format().info(), derived.as_mut_slice());
         let cipher = match algorithm {
@@ -123,14 +117,9 @@ impl SealKey {
             EncryptAlgorithm::Aes256Gcm => Cipher::AesGcm(Box::new(Aes256Gcm::new(&derived))),
         };
         derived.as_mut_slice().zeroize();
-        SealKey {
-            id: key.id(),
-            cipher,
-        }
+        cipher
     }
-}
 
-impl Cipher {
     /// Encrypts `buf` in place; returns the tag.
     fn seal(&self, nonce: &[u8], aad: &[u8], buf: &mut [u8]) -> Option<[u8; TAG_LEN]> {
         fn run<A: AeadInOut>(
@@ -190,15 +179,9 @@ impl Encrypt {
     /// assert_eq!(encrypt.format(), Format::XChaCha20Poly1305);
     /// ```
     pub fn with_algorithm(keys: impl Into<KeyRing>, algorithm: EncryptAlgorithm) -> Encrypt {
-        let ring = keys.into();
         Encrypt {
             algorithm,
-            current: SealKey::derive(ring.current(), algorithm),
-            previous: ring
-                .previous()
-                .iter()
-                .map(|k| SealKey::derive(k, algorithm))
-                .collect(),
+            keys: DerivedKeys::new(&keys.into(), |key| Cipher::derive(key, algorithm)),
         }
     }
 
@@ -209,13 +192,7 @@ impl Encrypt {
 
     /// The id of the key new values are encrypted with.
     pub fn current_key_id(&self) -> KeyId {
-        self.current.id
-    }
-
-    fn key(&self, id: KeyId) -> Option<&SealKey> {
-        std::iter::once(&self.current)
-            .chain(self.previous.iter())
-            .find(|k| k.id == id)
+        self.keys.current_id()
     }
 
     /// Authenticates and decrypts `value` for `ctx`, and tells what it holds: format, key id,
@@ -233,14 +210,9 @@ impl Encrypt {
     /// # Ok::<(), typed_sessions::transform::TransformError>(())
     /// ```
     pub fn open(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Opened, Rejection> {
-        let mut bytes = envelope::decode(value)?;
-        let (header, rest) = Header::split(&bytes)?;
-        if header.format != self.format() {
-            return Err(Rejection::Malformed);
-        }
-        let key = self.key(header.key_id).ok_or(Rejection::UnknownKey)?;
+        let (mut bytes, header, cipher) = envelope::open_header(value, self.format(), &self.keys)?;
         let nonce_len = self.algorithm.nonce_len();
-        if rest.len() < nonce_len + TAG_LEN {
+        if bytes.len() < HEADER_LEN + nonce_len + TAG_LEN {
             return Err(Rejection::Malformed);
         }
         let aad = associated_data(&header.to_bytes(), ctx.name);
@@ -255,7 +227,7 @@ impl Encrypt {
         let (ciphertext, tag) = body
             .split_at_mut_checked(ciphertext_len)
             .ok_or(Rejection::Malformed)?;
-        if !key.cipher.open(nonce, &aad, ciphertext, tag) {
+        if !cipher.open(nonce, &aad, ciphertext, tag) {
             return Err(Rejection::BadSignature);
         }
         let expires_at = header.check_expiry(ctx)?;
@@ -282,7 +254,7 @@ fn associated_data(header: &[u8; HEADER_LEN], name: &str) -> Vec<u8> {
 
 impl Transformer for Encrypt {
     fn write(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
-        let header = Header::new(self.format(), self.current.id, ctx).to_bytes();
+        let header = Header::new(self.format(), self.keys.current_id(), ctx).to_bytes();
         let nonce_len = self.algorithm.nonce_len();
         let mut blob = Vec::with_capacity(HEADER_LEN + nonce_len + value.len() + TAG_LEN);
         blob.extend_from_slice(&header);
@@ -297,42 +269,27 @@ impl Transformer for Encrypt {
         crate::random::fill(nonce);
         let aad = associated_data(&header, ctx.name);
         let tag = self
-            .current
-            .cipher
+            .keys
+            .current()
             .seal(nonce, &aad, body)
             .ok_or_else(|| TransformError::Failed("the value is too long to encrypt".into()))?;
         blob.extend_from_slice(&tag);
         envelope::encode(&blob)
     }
 
-    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        self.open(ctx, value).map(|opened| opened.payload)
-    }
-
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
-        let opened = self.open(ctx, value)?;
-        Ok(Unwrapped {
-            stale_key: opened.key_id != self.current.id,
-            expires_at: opened.expires_at,
-            value: opened.payload,
-        })
+    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        self.open(ctx, value)
+            .map(|opened| self.keys.unwrapped(opened))
     }
 
     fn describe(&self) -> String {
-        format!("Encrypt({}, key {})", self.format(), self.current.id)
+        format!("Encrypt({}, key {})", self.format(), self.keys.current_id())
     }
 }
 
 impl fmt::Debug for Encrypt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Encrypt")
-            .field("format", &self.format())
-            .field("current", &self.current.id)
-            .field(
-                "previous",
-                &self.previous.iter().map(|k| k.id).collect::<Vec<_>>(),
-            )
-            .finish()
+        self.keys.debug("Encrypt", self.format(), f)
     }
 }
 
@@ -345,7 +302,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Sign;
-    use crate::transform::tests_support::{every_byte_flipped, re_encodings};
+    use crate::transform::tests::support::{every_byte_flipped, re_encodings};
 
     const ALGORITHMS: [EncryptAlgorithm; 2] = [
         EncryptAlgorithm::XChaCha20Poly1305,
@@ -412,8 +369,8 @@ mod tests {
                     URL_SAFE_NO_PAD.decode(v).unwrap()[13..13 + algorithm.nonce_len()].to_vec()
                 };
                 assert_ne!(nonce(&a), nonce(&b));
-                assert_eq!(encrypt.read(&ctx(now), &a).unwrap(), payload);
-                assert_eq!(encrypt.read(&ctx(now), &b).unwrap(), payload);
+                assert_eq!(encrypt.read(&ctx(now), &a).unwrap().value, payload);
+                assert_eq!(encrypt.read(&ctx(now), &b).unwrap().value, payload);
             }
         }
     }
@@ -486,7 +443,10 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let value = encrypt.write(&ctx(now), "v").unwrap();
         let at = |secs| TransformContext::new("user_session", now + Duration::from_secs(secs));
-        assert_eq!(encrypt.read(&at(599), &value).as_deref(), Ok("v"));
+        assert_eq!(
+            encrypt.read(&at(599), &value).map(|r| r.value).as_deref(),
+            Ok("v")
+        );
         assert_eq!(encrypt.read(&at(600), &value), Err(Rejection::Expired));
         let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
         bytes[12] = bytes[12].wrapping_add(100);
@@ -537,12 +497,18 @@ mod tests {
         let before = Encrypt::new(old.clone()).write(&ctx(now), "old").unwrap();
         let ring = KeyRing::from_keys(new.clone(), [old.clone()]).unwrap();
         let rotated = Encrypt::new(ring);
-        assert_eq!(rotated.read(&ctx(now), &before).as_deref(), Ok("old"));
+        assert_eq!(
+            rotated.read(&ctx(now), &before).map(|r| r.value).as_deref(),
+            Ok("old")
+        );
         let after = rotated.write(&ctx(now), "new").unwrap();
         assert_eq!(rotated.open(&ctx(now), &after).unwrap().key_id, new.id());
         let dropped = Encrypt::new(new);
         assert_eq!(dropped.read(&ctx(now), &before), Err(Rejection::UnknownKey));
-        assert_eq!(dropped.read(&ctx(now), &after).as_deref(), Ok("new"));
+        assert_eq!(
+            dropped.read(&ctx(now), &after).map(|r| r.value).as_deref(),
+            Ok("new")
+        );
     }
 
     #[test]
@@ -559,6 +525,9 @@ mod tests {
         let fits = "x".repeat(3072 - 13 - 12 - 16);
         let value = encrypt.write(&ctx(SystemTime::now()), &fits).unwrap();
         assert_eq!(value.len(), 4096);
-        assert_eq!(encrypt.read(&ctx(SystemTime::now()), &value).unwrap(), fits);
+        assert_eq!(
+            encrypt.read(&ctx(SystemTime::now()), &value).unwrap().value,
+            fits
+        );
     }
 }

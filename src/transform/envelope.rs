@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::keys::KeyId;
+use super::keys::{DerivedKeys, KeyId};
 use super::{Rejection, TransformContext, TransformError};
 
 /// The longest value the modern formats write or accept, in characters (the browser limit for a
@@ -227,6 +227,24 @@ impl Header {
         }
         Ok(Some(at))
     }
+}
+
+/// The checks every modern format makes before its cryptography, in this order: the length
+/// and strict base64url ([`decode`]), the header, the format byte (only `format`), the key the
+/// value names (exactly one key of the ring: [`Rejection::UnknownKey`] otherwise). Returns the
+/// decoded value, its header and the key.
+pub(crate) fn open_header<'k, K>(
+    value: &str,
+    format: Format,
+    keys: &'k DerivedKeys<K>,
+) -> Result<(Vec<u8>, Header, &'k K), Rejection> {
+    let bytes = decode(value)?;
+    let (header, _) = Header::split(&bytes)?;
+    if header.format != format {
+        return Err(Rejection::Malformed);
+    }
+    let key = keys.get(header.key_id).ok_or(Rejection::UnknownKey)?;
+    Ok((bytes, header, key))
 }
 
 /// The session name as authenticated: its length (4 bytes, big-endian), then its bytes.

@@ -36,14 +36,14 @@ use super::{Rejection, TransformContext, TransformError, Transformer, Unwrapped}
 /// // A value a Ktor 1.x service wrote (SHA-384, salt "ktor") is still read, and marked for
 /// // re-sending in the new format.
 /// let from_ktor = KtorUnkeyedDigest::new().write(&ctx, "666")?;
-/// let read = migrate.read_detail(&ctx, &from_ktor).unwrap();
+/// let read = migrate.read(&ctx, &from_ktor).unwrap();
 /// assert_eq!(read.value, "666");
 /// assert!(read.stale_key);
 ///
 /// // What it writes is a signed value, which reads as current.
 /// let signed = migrate.write(&ctx, "666")?;
-/// assert_eq!(Sign::new(key).read(&ctx, &signed).as_deref(), Ok("666"));
-/// assert!(!migrate.read_detail(&ctx, &signed).unwrap().stale_key);
+/// assert_eq!(Sign::new(key).read(&ctx, &signed).unwrap().value, "666");
+/// assert!(!migrate.read(&ctx, &signed).unwrap().stale_key);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -65,17 +65,13 @@ impl<F: Transformer, T: Transformer> Transformer for Migrate<F, T> {
         self.to.write(ctx, value)
     }
 
-    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        self.read_detail(ctx, value).map(|read| read.value)
-    }
-
     /// `to`'s reading if it accepts the value; else `from`'s, marked stale.
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
-        let current = match self.to.read_detail(ctx, value) {
+    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        let current = match self.to.read(ctx, value) {
             Ok(read) => return Ok(read),
             Err(rejection) => rejection,
         };
-        match self.from.read_detail(ctx, value) {
+        match self.from.read(ctx, value) {
             Ok(old) => Ok(Unwrapped {
                 value: old.value,
                 stale_key: true,
@@ -122,7 +118,7 @@ mod tests {
         let ctx = TransformContext::new("s", now).with_expiry(Some(ttl));
         let t = digest_to_sign();
         let old = KtorUnkeyedDigest::new().write(&ctx, "payload").unwrap();
-        let read = t.read_detail(&ctx, &old).unwrap();
+        let read = t.read(&ctx, &old).unwrap();
         assert_eq!(read.value, "payload");
         assert!(read.stale_key);
         assert_eq!(
@@ -130,11 +126,20 @@ mod tests {
             Some(ttl),
             "the expiry a value written now gets"
         );
-        assert_eq!(t.read(&ctx, &old).as_deref(), Ok("payload"));
+        assert_eq!(
+            t.read(&ctx, &old).map(|r| r.value).as_deref(),
+            Ok("payload")
+        );
 
         let new = t.write(&ctx, "payload").unwrap();
-        assert_eq!(Sign::new(key()).read(&ctx, &new).as_deref(), Ok("payload"));
-        let read = t.read_detail(&ctx, &new).unwrap();
+        assert_eq!(
+            Sign::new(key())
+                .read(&ctx, &new)
+                .map(|r| r.value)
+                .as_deref(),
+            Ok("payload")
+        );
+        let read = t.read(&ctx, &new).unwrap();
         assert!(!read.stale_key);
         assert_eq!(read.expires_at, Some(ttl));
         // The digest never reads the new format.
@@ -151,7 +156,7 @@ mod tests {
             .write(&ctx.with_expiry(Some(old_expiry)), "v")
             .unwrap();
         let ctx = ctx.with_expiry(Some(now + Duration::from_secs(3600)));
-        let read = t.read_detail(&ctx, &old).unwrap();
+        let read = t.read(&ctx, &old).unwrap();
         assert!(read.stale_key);
         assert_eq!(read.expires_at, Some(old_expiry));
     }

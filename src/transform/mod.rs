@@ -164,8 +164,6 @@ mod keys;
 pub mod ktor;
 pub(crate) mod mac;
 mod migrate;
-#[cfg(test)]
-mod proptests;
 mod samples;
 mod sign;
 
@@ -173,6 +171,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::SystemTime;
 
+pub use crate::error::TransformError;
 pub use encrypt::{Encrypt, EncryptAlgorithm};
 pub use envelope::{Format, MAX_VALUE_LEN, Opened};
 pub use keys::{Key, KeyError, KeyId, KeyRing, MAX_KEY_LEN, MIN_KEY_LEN};
@@ -245,33 +244,14 @@ impl fmt::Display for Rejection {
     }
 }
 
-/// Why a transformer could not protect an outgoing value.
-///
-/// [`Sessions::set`](crate::Sessions::set) reports it as
-/// [`SessionError::TooLarge`](crate::SessionError::TooLarge) or
-/// [`SessionError::Transform`](crate::SessionError::Transform).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransformError {
-    /// The protected value would exceed what the format accepts back.
-    #[error("the protected value would be {size} bytes long, over the limit of {limit}")]
-    TooLarge {
-        /// The size it would have had.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// Any other failure (the message never contains the value or key material).
-    #[error("{0}")]
-    Failed(String),
-}
-
 /// One step of the chain: protects a string on the way out, checks and unwraps it on the way in.
 ///
 /// Implement it to add your own step; the built-in ones are in this module.
 ///
 /// ```
-/// use typed_sessions::transform::{Rejection, TransformContext, TransformError, Transformer};
+/// use typed_sessions::transform::{
+///     Rejection, TransformContext, TransformError, Transformer, Unwrapped,
+/// };
 ///
 /// /// Appends `;1` on write and requires it on read (the shape of Ktor's own chain test).
 /// struct Append;
@@ -279,28 +259,25 @@ pub enum TransformError {
 ///     fn write(&self, _: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
 ///         Ok(format!("{value};1"))
 ///     }
-///     fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-///         value.strip_suffix(";1").map(str::to_owned).ok_or(Rejection::Malformed)
+///     fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+///         let inner = value.strip_suffix(";1").ok_or(Rejection::Malformed)?;
+///         Ok(Unwrapped::new(inner.to_owned()))
 ///     }
 /// }
 /// let ctx = TransformContext::new("s", std::time::SystemTime::now());
 /// assert_eq!(Append.write(&ctx, "0").unwrap(), "0;1");
-/// assert_eq!(Append.read(&ctx, "0;1").unwrap(), "0");
+/// assert_eq!(Append.read(&ctx, "0;1").unwrap().value, "0");
 /// ```
 pub trait Transformer: Send + Sync + 'static {
     /// Protects `value`.
     fn write(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError>;
 
-    /// Checks `value` and returns what was protected. `value` comes from a client: every
-    /// failure must be a [`Rejection`], never a panic.
-    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection>;
-
-    /// Like [`read`](Self::read), and also says whether the value should be written again
-    /// under the current key (it was protected with a previous key of a [`KeyRing`]), and when
-    /// it expires. The default reports neither.
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
-        self.read(ctx, value).map(Unwrapped::new)
-    }
+    /// Checks `value` and returns what was protected, with what the transformer knows about
+    /// it: whether it should be written again under the current key (a previous key of a
+    /// [`KeyRing`] protected it) and when it expires ([`Unwrapped::new`] for a value with
+    /// neither). `value` comes from a client: every failure must be a [`Rejection`], never a
+    /// panic.
+    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection>;
 
     /// A short description for diagnostics (never key material).
     fn describe(&self) -> String {
@@ -312,7 +289,7 @@ pub trait Transformer: Send + Sync + 'static {
     }
 }
 
-/// What a transformer found inside a value it accepted.
+/// What a transformer found inside a value it accepted ([`Transformer::read`]).
 ///
 /// `Debug` shows the value's length, not the value (session content or an id).
 #[derive(Clone, PartialEq, Eq)]
@@ -337,7 +314,8 @@ impl fmt::Debug for Unwrapped {
 }
 
 impl Unwrapped {
-    /// A value with no key or expiry information.
+    /// A value protected with the current key (or by a transformer without keys) that carries
+    /// no expiry.
     pub fn new(value: String) -> Unwrapped {
         Unwrapped {
             value,
@@ -396,9 +374,9 @@ impl Chain {
                 expires_at: None,
             });
         };
-        let first = first.read_detail(ctx, value)?;
+        let first = first.read(ctx, value)?;
         let all = steps.try_fold(first, |acc, step| {
-            let next = step.read_detail(ctx, &acc.value)?;
+            let next = step.read(ctx, &acc.value)?;
             Ok(Unwrapped {
                 value: next.value,
                 stale_key: acc.stale_key || next.stale_key,
@@ -457,166 +435,5 @@ impl fmt::Debug for Chain {
     }
 }
 
-/// Helpers for the transformer tests.
 #[cfg(test)]
-pub(crate) mod tests_support {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    /// `value` (base64url) with each bit of each decoded byte flipped in turn, re-encoded
-    /// canonically: every single-bit change a client could make to the protected bytes.
-    pub(crate) fn every_byte_flipped(value: &str) -> Vec<String> {
-        let bytes = URL_SAFE_NO_PAD.decode(value).unwrap();
-        let mut out = Vec::with_capacity(bytes.len() * 8);
-        for i in 0..bytes.len() {
-            for bit in 0..8 {
-                let mut tampered = bytes.clone();
-                tampered[i] ^= 1 << bit;
-                out.push(URL_SAFE_NO_PAD.encode(&tampered));
-            }
-        }
-        out
-    }
-
-    /// ASCII `value` with each character from index `from` on replaced in turn by each byte of
-    /// `with` (a byte equal to the one it would replace is skipped): every single-character
-    /// change a client could make to a textual format.
-    pub(crate) fn every_char_replaced(value: &str, from: usize, with: &[u8]) -> Vec<String> {
-        let mut out = Vec::new();
-        for i in from..value.len() {
-            for &c in with {
-                let mut bytes = value.as_bytes().to_vec();
-                if bytes[i] != c {
-                    bytes[i] = c;
-                    out.push(String::from_utf8(bytes).unwrap());
-                }
-            }
-        }
-        out
-    }
-
-    /// Other spellings of the same bytes that a lenient decoder would accept: padded, the
-    /// standard alphabet, non-canonical trailing bits, embedded whitespace.
-    pub(crate) fn re_encodings(value: &str) -> Vec<String> {
-        let mut out = vec![
-            format!("{value}="),
-            format!("{value}=="),
-            format!("{value}\n"),
-            format!(" {value}"),
-        ];
-        let pad = (4 - value.len() % 4) % 4;
-        if pad > 0 {
-            out.push(format!("{value}{}", "=".repeat(pad)));
-        }
-        let standard = value.replace('-', "+").replace('_', "/");
-        if standard != value {
-            out.push(standard);
-        }
-        let unused_bits = match value.len() % 4 {
-            2 => 4,
-            3 => 2,
-            _ => 0,
-        };
-        if unused_bits > 0 {
-            const ALPHABET: &[u8] =
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-            let last = *value.as_bytes().last().unwrap();
-            let index = ALPHABET.iter().position(|&c| c == last).unwrap();
-            let mut noncanonical = value[..value.len() - 1].to_owned();
-            noncanonical.push(ALPHABET[index ^ 1] as char);
-            out.push(noncanonical);
-        }
-        out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn debug_never_shows_the_unwrapped_value() {
-        let unwrapped = Unwrapped::new("SECRET-SESSION".to_owned());
-        let chain_read = ChainRead {
-            value: Cow::Borrowed("SECRET-SESSION"),
-            stale_key: false,
-            expires_at: None,
-        };
-        let debug = format!("{unwrapped:?} {chain_read:?}");
-        assert!(!debug.contains("SECRET"), "{debug}");
-        assert!(debug.contains("value_len: 14"), "{debug}");
-    }
-
-    use super::*;
-
-    struct Append(&'static str);
-    impl Transformer for Append {
-        fn write(&self, _: &TransformContext<'_>, v: &str) -> Result<String, TransformError> {
-            Ok(format!("{v};{}", self.0))
-        }
-        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<String, Rejection> {
-            v.strip_suffix(&format!(";{}", self.0))
-                .map(str::to_owned)
-                .ok_or(Rejection::Malformed)
-        }
-    }
-
-    #[test]
-    fn chain_writes_in_order_and_reads_in_reverse() {
-        let mut chain = Chain::default();
-        chain.push(Box::new(Append("1")));
-        chain.push(Box::new(Append("2")));
-        let ctx = TransformContext::new("s", SystemTime::now());
-        assert_eq!(chain.write(&ctx, "0").unwrap(), "0;1;2");
-        assert_eq!(chain.read(&ctx, "0;1;2").unwrap().value, "0");
-        assert_eq!(chain.read(&ctx, "0;2;1"), Err(Rejection::Malformed));
-    }
-
-    /// Reports a fixed key state and expiry.
-    struct Detail(bool, Option<u64>);
-    impl Transformer for Detail {
-        fn write(&self, _: &TransformContext<'_>, v: &str) -> Result<String, TransformError> {
-            Ok(v.to_owned())
-        }
-        fn read(&self, _: &TransformContext<'_>, v: &str) -> Result<String, Rejection> {
-            Ok(v.to_owned())
-        }
-        fn read_detail(&self, ctx: &TransformContext<'_>, v: &str) -> Result<Unwrapped, Rejection> {
-            Ok(Unwrapped {
-                value: self.read(ctx, v)?,
-                stale_key: self.0,
-                expires_at: self
-                    .1
-                    .map(|s| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(s)),
-            })
-        }
-    }
-
-    #[test]
-    fn chain_read_is_stale_if_any_step_is_and_expires_at_the_earliest() {
-        let ctx = TransformContext::new("s", SystemTime::now());
-        let mut chain = Chain::default();
-        chain.push(Box::new(Detail(false, Some(20))));
-        chain.push(Box::new(Detail(true, None)));
-        chain.push(Box::new(Detail(false, Some(10))));
-        let read = chain.read(&ctx, "v").unwrap();
-        assert!(read.stale_key);
-        assert_eq!(
-            read.expires_at,
-            Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(10))
-        );
-        let mut fresh = Chain::default();
-        fresh.push(Box::new(Detail(false, None)));
-        let read = fresh.read(&ctx, "v").unwrap();
-        assert_eq!(read.value, "v");
-        assert!(!read.stale_key);
-        assert_eq!(read.expires_at, None);
-        let empty = Chain::default();
-        assert!(matches!(
-            empty.read(&ctx, "v").unwrap().value,
-            Cow::Borrowed("v")
-        ));
-        assert!(matches!(
-            empty.write(&ctx, "v").unwrap(),
-            Cow::Borrowed("v")
-        ));
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::envelope::{self, Format, HEADER_LEN, Header, Opened};
-use super::keys::{KeyId, KeyRing};
+use super::keys::{DerivedKeys, KeyId, KeyRing};
 use super::mac::{Hash, Keyed};
 use super::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
@@ -65,7 +65,7 @@ impl SignAlgorithm {
 /// let ctx = TransformContext::new("user_session", now).with_expiry(Some(now + Duration::from_secs(60)));
 ///
 /// let value = sign.write(&ctx, r#"{"id":"123abc"}"#)?;
-/// assert_eq!(sign.read(&ctx, &value), Ok(r#"{"id":"123abc"}"#.to_owned()));
+/// assert_eq!(sign.read(&ctx, &value).unwrap().value, r#"{"id":"123abc"}"#);
 ///
 /// // Another session name, or a minute later: refused.
 /// let other = TransformContext::new("admin_session", now);
@@ -77,26 +77,15 @@ impl SignAlgorithm {
 #[derive(Clone)]
 pub struct Sign {
     format: Format,
-    current: SignKey,
-    previous: Vec<SignKey>,
+    keys: DerivedKeys<Keyed>,
 }
 
-#[derive(Clone)]
-struct SignKey {
-    id: KeyId,
-    mac: Keyed,
-}
-
-impl SignKey {
-    fn derive(key: &super::Key, algorithm: SignAlgorithm) -> SignKey {
-        let hash = algorithm.hash();
-        let mut derived = Zeroizing::new(vec![0u8; hash.output_len()]);
-        key.derive(algorithm.format().info(), &mut derived);
-        SignKey {
-            id: key.id(),
-            mac: Keyed::new(hash, &derived),
-        }
-    }
+/// The MAC key `algorithm` derives from `key`.
+fn mac_key(key: &super::Key, algorithm: SignAlgorithm) -> Keyed {
+    let hash = algorithm.hash();
+    let mut derived = Zeroizing::new(vec![0u8; hash.output_len()]);
+    key.derive(algorithm.format().info(), &mut derived);
+    Keyed::new(hash, &derived)
 }
 
 impl Sign {
@@ -113,15 +102,9 @@ impl Sign {
     /// assert_eq!(sign.format(), Format::HmacSha512);
     /// ```
     pub fn with_algorithm(keys: impl Into<KeyRing>, algorithm: SignAlgorithm) -> Sign {
-        let ring = keys.into();
         Sign {
             format: algorithm.format(),
-            current: SignKey::derive(ring.current(), algorithm),
-            previous: ring
-                .previous()
-                .iter()
-                .map(|k| SignKey::derive(k, algorithm))
-                .collect(),
+            keys: DerivedKeys::new(&keys.into(), |key| mac_key(key, algorithm)),
         }
     }
 
@@ -132,13 +115,7 @@ impl Sign {
 
     /// The id of the key new values are signed with.
     pub fn current_key_id(&self) -> KeyId {
-        self.current.id
-    }
-
-    fn key(&self, id: KeyId) -> Option<&SignKey> {
-        std::iter::once(&self.current)
-            .chain(self.previous.iter())
-            .find(|k| k.id == id)
+        self.keys.current_id()
     }
 
     /// Verifies `value` for `ctx` and tells what it holds: format, key id, expiry and payload.
@@ -156,12 +133,8 @@ impl Sign {
     /// # Ok::<(), typed_sessions::transform::TransformError>(())
     /// ```
     pub fn open(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Opened, Rejection> {
-        let bytes = envelope::decode(value)?;
-        let (header, rest) = Header::split(&bytes)?;
-        if header.format != self.format {
-            return Err(Rejection::Malformed);
-        }
-        let key = self.key(header.key_id).ok_or(Rejection::UnknownKey)?;
+        let (bytes, header, mac_key) = envelope::open_header(value, self.format, &self.keys)?;
+        let rest = bytes.get(HEADER_LEN..).ok_or(Rejection::Malformed)?;
         let mac_len = self.format_mac_len();
         let payload_len = rest
             .len()
@@ -172,10 +145,7 @@ impl Sign {
             .ok_or(Rejection::Malformed)?;
         let head = bytes.get(..HEADER_LEN).ok_or(Rejection::Malformed)?;
         let name_len = envelope::name_prefix(ctx.name);
-        if !key
-            .mac
-            .verify(&[head, &name_len, ctx.name.as_bytes(), payload], mac)
-        {
+        if !mac_key.verify(&[head, &name_len, ctx.name.as_bytes(), payload], mac) {
             return Err(Rejection::BadSignature);
         }
         let expires_at = header.check_expiry(ctx)?;
@@ -199,12 +169,14 @@ impl Sign {
 
 impl Transformer for Sign {
     fn write(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, TransformError> {
-        let header = Header::new(self.format, self.current.id, ctx).to_bytes();
+        let header = Header::new(self.format, self.keys.current_id(), ctx).to_bytes();
         let name_len = envelope::name_prefix(ctx.name);
-        let mac =
-            self.current
-                .mac
-                .compute(&[&header, &name_len, ctx.name.as_bytes(), value.as_bytes()]);
+        let mac = self.keys.current().compute(&[
+            &header,
+            &name_len,
+            ctx.name.as_bytes(),
+            value.as_bytes(),
+        ]);
         let mut blob = Vec::with_capacity(HEADER_LEN + value.len() + mac.len());
         blob.extend_from_slice(&header);
         blob.extend_from_slice(value.as_bytes());
@@ -212,34 +184,19 @@ impl Transformer for Sign {
         envelope::encode(&blob)
     }
 
-    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        self.open(ctx, value).map(|opened| opened.payload)
-    }
-
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
-        let opened = self.open(ctx, value)?;
-        Ok(Unwrapped {
-            stale_key: opened.key_id != self.current.id,
-            expires_at: opened.expires_at,
-            value: opened.payload,
-        })
+    fn read(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+        self.open(ctx, value)
+            .map(|opened| self.keys.unwrapped(opened))
     }
 
     fn describe(&self) -> String {
-        format!("Sign({}, key {})", self.format, self.current.id)
+        format!("Sign({}, key {})", self.format, self.keys.current_id())
     }
 }
 
 impl fmt::Debug for Sign {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sign")
-            .field("format", &self.format)
-            .field("current", &self.current.id)
-            .field(
-                "previous",
-                &self.previous.iter().map(|k| k.id).collect::<Vec<_>>(),
-            )
-            .finish()
+        self.keys.debug("Sign", self.format, f)
     }
 }
 
@@ -252,7 +209,7 @@ mod tests {
 
     use super::*;
     use crate::transform::Key;
-    use crate::transform::tests_support::{every_byte_flipped, re_encodings};
+    use crate::transform::tests::support::{every_byte_flipped, re_encodings};
 
     fn key() -> Key {
         Key::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f").unwrap()
@@ -303,7 +260,7 @@ mod tests {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 );
-                assert_eq!(sign.read(&ctx(now), &value).unwrap(), payload);
+                assert_eq!(sign.read(&ctx(now), &value).unwrap().value, payload);
             }
         }
     }
@@ -375,7 +332,10 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let value = sign.write(&ctx(now), "v").unwrap();
         let at = |secs| TransformContext::new("user_session", now + Duration::from_secs(secs));
-        assert_eq!(sign.read(&at(599), &value).as_deref(), Ok("v"));
+        assert_eq!(
+            sign.read(&at(599), &value).map(|r| r.value).as_deref(),
+            Ok("v")
+        );
         assert_eq!(sign.read(&at(600), &value), Err(Rejection::Expired));
         assert_eq!(
             sign.open(&at(0), &value).unwrap().expires_at,
@@ -385,7 +345,10 @@ mod tests {
         let forever = sign
             .write(&TransformContext::new("user_session", now), "v")
             .unwrap();
-        assert_eq!(sign.read(&at(0), &forever).as_deref(), Ok("v"));
+        assert_eq!(
+            sign.read(&at(0), &forever).map(|r| r.value).as_deref(),
+            Ok("v")
+        );
         assert_eq!(sign.read(&ctx(now), &forever), Err(Rejection::Expired));
         // An expiry in the header is authenticated: pushing it later breaks the MAC.
         let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
@@ -402,13 +365,19 @@ mod tests {
         let now = SystemTime::now();
         let before = Sign::new(old.clone()).write(&ctx(now), "old").unwrap();
         let rotated = Sign::new(KeyRing::from_keys(new.clone(), [old.clone()]).unwrap());
-        assert_eq!(rotated.read(&ctx(now), &before).as_deref(), Ok("old"));
+        assert_eq!(
+            rotated.read(&ctx(now), &before).map(|r| r.value).as_deref(),
+            Ok("old")
+        );
         let after = rotated.write(&ctx(now), "new").unwrap();
         assert_eq!(Format::detect(&after).unwrap().1, new.id());
         assert_eq!(rotated.current_key_id(), new.id());
         let dropped = Sign::new(new.clone());
         assert_eq!(dropped.read(&ctx(now), &before), Err(Rejection::UnknownKey));
-        assert_eq!(dropped.read(&ctx(now), &after).as_deref(), Ok("new"));
+        assert_eq!(
+            dropped.read(&ctx(now), &after).map(|r| r.value).as_deref(),
+            Ok("new")
+        );
         // A value naming the right key id but signed with another key: refused by the MAC.
         let impostor = Key::generate();
         let forged = Sign::new(impostor).write(&ctx(now), "x").unwrap();

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
+use super::RenderError;
 use super::encoding::CookieEncoding;
 use super::http_date;
 use crate::error::ConfigError;
@@ -42,13 +43,14 @@ impl SameSite {
     }
 }
 
-/// The attributes of a session cookie.
+/// The attributes of a session cookie, set through the cookie settings of
+/// [`SessionBuilder`](crate::SessionBuilder).
 ///
 /// Defaults are secure: `Path=/`, `Max-Age` 7 days, `Secure`, `HttpOnly`, `SameSite=Lax`, no
 /// `Domain`, Ktor's URI encoding. [`CookieConfig::ktor_defaults`] gives Ktor's own defaults
 /// instead (`Secure` off, no `SameSite`, and Ktor's `$x-enc` marker attribute).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieConfig {
+pub(crate) struct CookieConfig {
     pub(crate) path: Option<String>,
     pub(crate) domain: Option<String>,
     pub(crate) max_age: Option<Duration>,
@@ -79,7 +81,7 @@ impl Default for CookieConfig {
 impl CookieConfig {
     /// Ktor's defaults exactly: `Path=/`, 7 days, `HttpOnly`, no `Secure`, no `SameSite`, URI
     /// encoding, and the `$x-enc=URI_ENCODING` attribute Ktor appends to every `Set-Cookie`.
-    pub fn ktor_defaults() -> CookieConfig {
+    pub(crate) fn ktor_defaults() -> CookieConfig {
         CookieConfig {
             secure: false,
             same_site: None,
@@ -171,7 +173,11 @@ impl CookieTransport {
     ///
     /// Fails when the value cannot be encoded or the cookie would exceed [`MAX_COOKIE_SIZE`]
     /// (the error carries the size it would have had).
-    pub(crate) fn render(&self, value: &str, now: SystemTime) -> Result<http::HeaderValue, Render> {
+    pub(crate) fn render(
+        &self,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<http::HeaderValue, RenderError> {
         self.render_lasting(value, now, self.max_age)
     }
 
@@ -182,7 +188,7 @@ impl CookieTransport {
         value: &str,
         now: SystemTime,
         until: SystemTime,
-    ) -> Result<http::HeaderValue, Render> {
+    ) -> Result<http::HeaderValue, RenderError> {
         let remaining = until.duration_since(now).unwrap_or(Duration::ZERO);
         self.render_lasting(value, now, Some(remaining))
     }
@@ -192,9 +198,9 @@ impl CookieTransport {
         value: &str,
         now: SystemTime,
         max_age: Option<Duration>,
-    ) -> Result<http::HeaderValue, Render> {
+    ) -> Result<http::HeaderValue, RenderError> {
         if !self.encoding.can_encode(value) {
-            return Err(Render::Unencodable);
+            return Err(RenderError::Unencodable);
         }
         let encoded = self.encoding.encode(value);
         let mut digits = itoa::Buffer::new();
@@ -228,24 +234,18 @@ impl CookieTransport {
         }
         line.push_str(&self.suffix);
         if line.len() > MAX_COOKIE_SIZE {
-            return Err(Render::TooLarge(line.len()));
+            return Err(RenderError::TooLarge {
+                size: line.len(),
+                limit: MAX_COOKIE_SIZE,
+            });
         }
         http::HeaderValue::from_maybe_shared(bytes::Bytes::from(line))
-            .map_err(|_| Render::Unencodable)
+            .map_err(|_| RenderError::Unencodable)
     }
 }
 
 const MAX_AGE: &str = "; Max-Age=";
 const EXPIRES: &str = "; Expires=";
-
-/// Why a cookie could not be rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Render {
-    /// The value holds characters the configured encoding cannot carry.
-    Unencodable,
-    /// The cookie would have this many bytes, over [`MAX_COOKIE_SIZE`].
-    TooLarge(usize),
-}
 
 /// RFC 6265 `cookie-name` = RFC 7230 `token`; a leading `$` is refused (such names are
 /// reserved, and Ktor skips them when parsing).
@@ -450,7 +450,9 @@ mod tests {
         let t = CookieTransport::new("s", &CookieConfig::default()).unwrap();
         let now = SystemTime::now();
         assert!(t.render(&"a".repeat(3900), now).is_ok());
-        assert!(matches!(t.render(&"a".repeat(4096), now), Err(Render::TooLarge(n)) if n > 4096));
+        assert!(
+            matches!(t.render(&"a".repeat(4096), now), Err(RenderError::TooLarge { size, limit: 4096 }) if size > 4096)
+        );
     }
 
     #[test]

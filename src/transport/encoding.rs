@@ -12,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 
+use crate::codec::percent::{self, Space};
+
 /// How a cookie value is encoded on the wire.
 ///
 /// ```
@@ -159,68 +161,22 @@ fn first_reserved(bytes: &[u8]) -> Option<usize> {
         .map(|i| start + i)
 }
 
-/// The uppercase hex digit of a nibble (`n < 16`).
-fn hex_upper(n: u8) -> char {
-    char::from(if n < 10 { b'0' + n } else { b'A' + (n - 10) })
-}
-
 /// Ktor's `encodeURLParameter(spaceToPlus = true)`.
 pub(crate) fn uri_encode(value: &str) -> Cow<'_, str> {
-    let bytes = value.as_bytes();
-    let Some(first) = first_reserved(bytes) else {
-        return Cow::Borrowed(value);
-    };
-    let mut out = String::with_capacity(value.len() + (value.len() - first) * 2);
-    for &b in bytes {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(hex_upper(b >> 4));
-            out.push(hex_upper(b & 0x0f));
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+    match first_reserved(value.as_bytes()) {
+        None => Cow::Borrowed(value),
+        Some(first) => Cow::Owned(percent::encode_from(
+            value,
+            first,
+            is_unreserved,
+            Space::Plus,
+        )),
     }
 }
 
 /// Ktor's `decodeURLQueryComponent(plusIsSpace = true)`, failing on malformed input.
 pub(crate) fn uri_decode(value: &str) -> Option<Cow<'_, str>> {
-    let bytes = value.as_bytes();
-    if memchr::memchr2(b'%', b'+', bytes).is_none() {
-        return Some(Cow::Borrowed(value));
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&b, tail)) = rest.split_first() {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                rest = tail;
-            }
-            b'%' => {
-                let (&hi, tail) = tail.split_first()?;
-                let (&lo, tail) = tail.split_first()?;
-                out.push(hex_value(hi)? << 4 | hex_value(lo)?);
-                rest = tail;
-            }
-            _ => {
-                out.push(b);
-                rest = tail;
-            }
-        }
-    }
-    String::from_utf8(out).ok().map(Cow::Owned)
+    percent::decode(value, true)
 }
 
 #[cfg(test)]

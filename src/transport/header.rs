@@ -2,6 +2,7 @@
 
 use http::{HeaderName, HeaderValue};
 
+use super::RenderError;
 use crate::error::ConfigError;
 
 /// The largest header value a session may produce or accept.
@@ -48,10 +49,13 @@ impl HeaderTransport {
     }
 
     /// The response header value for a transformed session value.
-    pub(crate) fn render(&self, value: &str) -> Result<HeaderValue, Option<usize>> {
+    pub(crate) fn render(&self, value: &str) -> Result<HeaderValue, RenderError> {
         if value.len() > MAX_HEADER_SIZE {
-            return Err(Some(value.len()));
+            return Err(RenderError::TooLarge {
+                size: value.len(),
+                limit: MAX_HEADER_SIZE,
+            });
         }
-        HeaderValue::from_str(value).map_err(|_| None)
+        HeaderValue::from_str(value).map_err(|_| RenderError::Unencodable)
     }
 }

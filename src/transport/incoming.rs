@@ -5,6 +5,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, header::COOKIE};
 use super::MAX_HEADER_SIZE;
 use super::Transport;
 use super::cookie::MAX_COOKIE_SIZE;
+use super::slots::SlotSet;
 
 /// Cookie headers larger than this in total are not scanned: no browser sends one, and
 /// scanning it would let a client make every request expensive.
@@ -104,9 +105,6 @@ impl SourceKinds {
     }
 }
 
-/// The most sessions one configuration may register (the scan tracks them in a bit set).
-pub(crate) const MAX_SESSIONS: usize = 128;
-
 /// The request headers that may hold session values, captured when the request arrives: cheap
 /// reference-counted handles on the header bytes, nothing parsed or copied. The scan happens
 /// only when a handler first uses a session ([`Captured::scan`]), so a request that never
@@ -177,15 +175,15 @@ impl Captured {
         sources: impl Iterator<Item = &'s Source> + Clone,
         mut found: impl FnMut(usize, Incoming),
     ) {
-        let mut wanted: u128 = 0;
-        for (slot, source) in sources.clone().enumerate().take(MAX_SESSIONS) {
+        let mut wanted = SlotSet::default();
+        for (slot, source) in sources.clone().enumerate() {
             match source {
                 Source::Header(_) => {
                     if let Some(Some(value)) = self.headers.get(slot) {
                         found(slot, Incoming::whole(value.clone()));
                     }
                 }
-                Source::Cookie(_) => wanted |= 1 << slot,
+                Source::Cookie(_) => wanted.insert(slot),
             }
         }
         let cookies = self.first_cookie.iter().chain(self.more_cookies.iter());
@@ -193,7 +191,7 @@ impl Captured {
             let bytes = header.as_bytes();
             let mut part_start = 0;
             while part_start <= bytes.len() {
-                if wanted == 0 {
+                if wanted.is_empty() {
                     return;
                 }
                 let rest = bytes.get(part_start..).unwrap_or_default();
@@ -204,10 +202,10 @@ impl Captured {
                 let Some((name, start, stop)) = split_pair(part) else {
                     continue;
                 };
-                for (slot, source) in sources.clone().enumerate().take(MAX_SESSIONS) {
+                for (slot, source) in sources.clone().enumerate() {
                     if let Source::Cookie(expected) = source
-                        && wanted & (1 << slot) != 0
                         && **expected == *name
+                        && wanted.remove(slot)
                     {
                         found(
                             slot,
@@ -217,7 +215,6 @@ impl Captured {
                                 end: this_start + stop,
                             },
                         );
-                        wanted &= !(1 << slot);
                     }
                 }
             }
@@ -299,6 +296,22 @@ mod tests {
             scan(&["a=1; s=two; b=3"], &["s", "b", "zz"]),
             vec![Some("two".into()), Some("3".into()), None]
         );
+    }
+
+    #[test]
+    fn finds_every_one_of_many_sessions() {
+        let names: Vec<String> = (0..300).map(|i| format!("s{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let header = [299, 0, 128, 127, 200]
+            .map(|i| format!("s{i}=v{i}"))
+            .join("; ");
+        let found = scan(&[&header], &names);
+        for (i, value) in found.iter().enumerate() {
+            let expected = [0, 127, 128, 200, 299]
+                .contains(&i)
+                .then(|| format!("v{i}"));
+            assert_eq!(value, &expected, "session {i}");
+        }
     }
 
     #[test]

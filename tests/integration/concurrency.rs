@@ -8,7 +8,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use tokio::sync::{Barrier, Notify};
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{CacheStorage, DirectoryStorage, MemoryStorage, SessionStorage};
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
@@ -45,7 +44,7 @@ impl Gates {
 
 fn app(storage: Arc<dyn SessionStorage>, gates: Gates) -> Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<Counter, CookieById>("s", storage, |c| c.secure(false))
+        .cookie_with_storage::<Counter, _>("s", storage, |c| c.secure(false))
         .build()
         .unwrap();
     Router::new()

@@ -419,11 +419,9 @@ async fn a_signed_id_is_re_signed_under_the_current_key() {
     let (old, new) = (master(), Key::generate());
     let app = |ring: KeyRing| {
         let layer = SessionsConfig::new()
-            .with_shared_storage::<UserSession, typed_sessions::config::kind::CookieById>(
-                "user_session",
-                storage.clone(),
-                |c| c.transform(Sign::new(ring)),
-            )
+            .cookie_with_storage::<UserSession, _>("user_session", storage.clone(), |c| {
+                c.transform(Sign::new(ring))
+            })
             .build()
             .unwrap();
         user_routes().layer(layer)
@@ -610,7 +608,7 @@ async fn example_session_cookie_client() {
         std::time::SystemTime::now(),
     );
     assert_eq!(
-        t.read(&ctx, &decoded).unwrap(),
+        t.read(&ctx, &decoded).unwrap().value,
         r#"{"id":"123abc","count":0}"#
     );
 

@@ -25,7 +25,7 @@ fn carried(protect: &impl Transformer, cookie: &str, now: SystemTime) -> SystemT
     let value = cookie.strip_prefix("s=").unwrap();
     let ctx = TransformContext::new("s", now);
     protect
-        .read_detail(&ctx, value)
+        .read(&ctx, value)
         .unwrap()
         .expires_at
         .expect("an expiry")

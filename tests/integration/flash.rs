@@ -7,7 +7,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::flash::{Flash, Flashed};
 use typed_sessions::storage::MemoryStorage;
 use typed_sessions::{Key, SessionError, Sessions, SessionsConfig};
@@ -68,7 +67,7 @@ fn in_cookie() -> Router {
 
 fn in_storage(storage: Arc<MemoryStorage>) -> Router {
     let sessions = SessionsConfig::new()
-        .with_shared_storage::<Flash<Notice>, CookieById>("notice", storage, |c| c.secure(false))
+        .cookie_with_storage::<Flash<Notice>, _>("notice", storage, |c| c.secure(false))
         .build()
         .unwrap();
     routes().layer(sessions)

@@ -211,8 +211,8 @@ trait Storage {
 
 fn by_id(storage: Arc<dyn SessionStorage>) -> Result<SessionsLayer, BoxError> {
     Ok(SessionsConfig::new()
-        .with_shared_storage::<Counter, kind::CookieById>(COUNTER_NAME, storage.clone(), |c| c)
-        .with_shared_storage::<Large, kind::CookieById>(LARGE_NAME, storage, |c| c)
+        .cookie_with_storage::<Counter, _>(COUNTER_NAME, storage.clone(), |c| c)
+        .cookie_with_storage::<Large, _>(LARGE_NAME, storage, |c| c)
         .build()?)
 }
 

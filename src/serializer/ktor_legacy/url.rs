@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 
 use super::error::{Error, Result};
+use crate::codec::percent::{self, Space};
 
 pub(super) use crate::transport::encoding::uri_encode as encode_url_parameter;
 
@@ -51,78 +52,18 @@ fn is_query_component_safe(b: u8) -> bool {
 /// Ktor's `encodeURLQueryComponent()` with its defaults (`encodeFull = false`,
 /// `spaceToPlus = false`). Weak: it leaves `#`, `&`, `=` and `+` unescaped.
 pub(super) fn encode_url_query_component(value: &str) -> Cow<'_, str> {
-    let bytes = value.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| !is_query_component_safe(b)) else {
-        return Cow::Borrowed(value);
-    };
-    let (head, tail) = bytes.split_at(first);
-    let mut out = String::with_capacity(value.len() + tail.len() * 2);
-    // `head` is all ASCII, so this is the same text.
-    out.extend(head.iter().map(|&b| char::from(b)));
-    for &b in tail {
-        if is_query_component_safe(b) {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push_str("%20");
-        } else {
-            out.push('%');
-            out.push(hex_digit_upper(b >> 4));
-            out.push(hex_digit_upper(b & 0x0f));
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// The uppercase hex digit of `nibble` (which is below 16).
-fn hex_digit_upper(nibble: u8) -> char {
-    match nibble {
-        0..=9 => char::from(b'0' + nibble),
-        _ => char::from(b'A' + (nibble & 0x0f) - 10),
-    }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    percent::encode(value, is_query_component_safe, Space::Escaped)
 }
 
 /// Ktor's `decodeURLQueryComponent(plusIsSpace)`: `%XX` escapes (hex in either case) are decoded,
 /// `+` becomes a space only when `plus_is_space`. A truncated or non-hex escape, or a result
 /// that is not UTF-8, is an error.
 pub(super) fn decode_url_query_component(value: &str, plus_is_space: bool) -> Result<Cow<'_, str>> {
-    let bytes = value.as_bytes();
-    if !bytes
-        .iter()
-        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
-    {
-        return Ok(Cow::Borrowed(value));
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' => {
-                let [hi, lo, tail @ ..] = rest else {
-                    return Err(Error::new("truncated `%` escape"));
-                };
-                let (Some(hi), Some(lo)) = (hex_value(*hi), hex_value(*lo)) else {
-                    return Err(Error::new("invalid `%` escape"));
-                };
-                out.push(hi << 4 | lo);
-                rest = tail;
-            }
-            _ => out.push(b),
-        }
-    }
-    String::from_utf8(out)
-        .map(Cow::Owned)
-        .map_err(|_| Error::new("a `%` escape decodes to bytes that are not UTF-8"))
+    percent::decode(value, plus_is_space).ok_or_else(|| {
+        Error::new(
+            "a malformed `%` escape (truncated, not hex, or decoding to bytes that are not UTF-8)",
+        )
+    })
 }
 
 #[cfg(test)]

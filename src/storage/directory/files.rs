@@ -279,7 +279,12 @@ impl Dir {
     pub(crate) fn unlink_locked(&self, location: &Location, locked: File) -> io::Result<bool> {
         let removed = remove_quietly(&location.file)?;
         drop(locked);
-        self.sync(&location.dir)?;
+        match self.sync(&location.dir) {
+            // In the Ktor layout a concurrent removal may prune the directory as soon as it is
+            // empty: gone, it has no entry left to make durable.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            synced => synced?,
+        }
         if matches!(self.layout, Layout::Ktor { .. }) {
             layout::prune_dirs(location);
         }

@@ -190,10 +190,6 @@ use self::sweep::Sweep;
 pub use self::trust::{DirectoryRole, UntrustedDirectory};
 use super::{SessionKey, StorageError};
 
-/// How long a session file lasts after its last write in the Ktor-compatible layout, by
-/// default: 7 days, Ktor's default cookie max age.
-pub const DEFAULT_KTOR_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// How old a temporary file must be before [`DirectoryStorage::open`] or a sweep removes it,
 /// by default.
 pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
@@ -351,8 +347,8 @@ impl DirectoryStorage {
     }
 
     /// Opens (creating if needed) a storage in `root` that reads and writes the files of Ktor's
-    /// `directorySessionStorage`, with records valid for [`DEFAULT_KTOR_MAX_AGE`] after their
-    /// last write.
+    /// `directorySessionStorage`, with records valid for Ktor's default cookie lifetime
+    /// ([`DEFAULT_MAX_AGE`](crate::transport::DEFAULT_MAX_AGE), 7 days) after their last write.
     ///
     /// ```
     /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
@@ -372,7 +368,7 @@ impl DirectoryStorage {
     /// ```
     pub fn ktor_compatible(root: impl AsRef<Path>) -> Result<DirectoryStorage, StorageError> {
         DirectoryStorage::builder(root)
-            .ktor_layout(DEFAULT_KTOR_MAX_AGE)
+            .ktor_layout(crate::transport::DEFAULT_MAX_AGE)
             .open()
     }
 

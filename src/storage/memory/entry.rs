@@ -47,23 +47,39 @@ impl Entry {
         }
     }
 
-    /// `record` as the next state of this entry, keeping the principal it was stored with (an
-    /// update never moves a session between principals: that is an id change).
-    pub(super) fn updated(&self, record: &Record) -> Entry {
-        let mut next = Entry::new(record);
-        let principal = self.principal().map(str::to_owned);
-        match (&mut next.extra, principal) {
-            (Some(extra), principal) => extra.principal = principal,
-            (None, Some(principal)) => {
-                next.extra = Some(Box::new(Extra {
-                    principal: Some(principal),
-                    device: None,
-                    address: None,
+    /// Makes `record` the next state of this entry in place, keeping the principal it was
+    /// stored with (an update never moves a session between principals: that is an id change).
+    /// Buffers of the same size are reused, so a renewal or a same-size change allocates nothing.
+    pub(super) fn update_from(&mut self, record: &Record) {
+        let meta = &record.meta;
+        if self.data.len() == record.data.len() {
+            self.data.copy_from_slice(&record.data);
+        } else {
+            self.data = record.data.as_slice().into();
+        }
+        self.created_at = record.created_at;
+        self.expires_at = record.expires_at;
+        self.last_seen = meta.last_seen;
+        self.lifetime_ends_at = meta.lifetime_ends_at;
+        self.revision = record.revision.as_u64();
+        self.version = meta.version;
+        match &mut self.extra {
+            Some(extra) => {
+                extra.device.clone_from(&meta.device);
+                extra.address.clone_from(&meta.address);
+                if extra.principal.is_none() && extra.device.is_none() && extra.address.is_none() {
+                    self.extra = None;
+                }
+            }
+            None if meta.device.is_some() || meta.address.is_some() => {
+                self.extra = Some(Box::new(Extra {
+                    principal: None,
+                    device: meta.device.clone(),
+                    address: meta.address.clone(),
                 }));
             }
-            (None, None) => {}
+            None => {}
         }
-        next
     }
 
     pub(super) fn record(&self) -> Record {

@@ -251,7 +251,7 @@ impl SessionStorage for MemoryStorage {
         let mut shard = self.table.shard(&key);
         match shard.get(&key) {
             Some(existing) if !existing.is_expired(now) => {
-                *existing = existing.updated(record);
+                existing.update_from(record);
                 Ok(true)
             }
             _ => Ok(false),
@@ -270,7 +270,7 @@ impl SessionStorage for MemoryStorage {
         Ok(match shard.get(&key) {
             Some(existing) if !existing.is_expired(now) => {
                 if existing.revision() == expected {
-                    *existing = existing.updated(record);
+                    existing.update_from(record);
                     Updated::Written
                 } else {
                     Updated::Conflict

@@ -9,7 +9,8 @@ use super::connection::{Conn, storage_error};
 use super::keeper;
 use super::keys::Keys;
 use super::target::Target;
-use super::{DEFAULT_PREFIX, DEFAULT_TIMEOUT, RedisStorage};
+use super::{DEFAULT_PREFIX, RedisStorage};
+use crate::storage::DEFAULT_CALL_TIMEOUT;
 use crate::storage::StorageError;
 
 /// Options for a [`RedisStorage`]: the key prefix, the time limit of each call, and
@@ -39,7 +40,7 @@ impl Default for RedisStorageBuilder {
     fn default() -> Self {
         RedisStorageBuilder {
             prefix: DEFAULT_PREFIX.into(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: DEFAULT_CALL_TIMEOUT,
             cache: None,
         }
     }
@@ -56,7 +57,7 @@ impl RedisStorageBuilder {
     }
 
     /// The longest one storage call may take, connecting included (default
-    /// [`DEFAULT_TIMEOUT`]). A call that takes longer fails as
+    /// [`DEFAULT_CALL_TIMEOUT`]). A call that takes longer fails as
     /// [`Unavailable`](crate::storage::StorageErrorKind::Unavailable).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;

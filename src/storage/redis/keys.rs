@@ -57,7 +57,7 @@ impl Principal {
         hasher.update(name);
         hasher.update(principal.as_bytes());
         let mut hex = String::with_capacity(HEX_LEN);
-        crate::id::push_hex(&mut hex, &hasher.finalize());
+        crate::codec::hex::push_lower(&mut hex, &hasher.finalize());
         Principal { hex }
     }
 
@@ -157,7 +157,7 @@ impl Keys {
         let mut key = String::with_capacity(self.prefix.len() + TAG_LEN + 2 + HEX_LEN);
         key.push_str(&self.prefix);
         if !self.tagged {
-            crate::id::push_hex(&mut key, digest);
+            crate::codec::hex::push_lower(&mut key, digest);
             return RecordKey { key, tag_at: None };
         }
         key.push('{');
@@ -165,10 +165,13 @@ impl Keys {
         match id_tag(session) {
             Some(tag) => key.push_str(tag),
             // The first four hex characters of the digest: its first two bytes.
-            None => crate::id::push_hex(&mut key, digest.get(..TAG_LEN / 2).unwrap_or_default()),
+            None => crate::codec::hex::push_lower(
+                &mut key,
+                digest.get(..TAG_LEN / 2).unwrap_or_default(),
+            ),
         }
         key.push('}');
-        crate::id::push_hex(&mut key, digest);
+        crate::codec::hex::push_lower(&mut key, digest);
         RecordKey {
             key,
             tag_at: Some(tag_at),

@@ -3,12 +3,13 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
 //! use std::time::Duration;
-//! use typed_sessions::storage::{PostgresStorage, SqliteStorage};
+//! use typed_sessions::storage::{PostgresStorage, SqliteStorage, spawn_sweeper};
 //!
 //! # #[cfg(feature = "postgres")] {
-//! let postgres = PostgresStorage::connect("postgres://app@db.internal/app").await?;
-//! let _sweeper = postgres.spawn_expiry_task(Duration::from_secs(300));
+//! let postgres = Arc::new(PostgresStorage::connect("postgres://app@db.internal/app").await?);
+//! let _sweeper = spawn_sweeper(&postgres, Duration::from_secs(300));
 //! # }
 //! # #[cfg(feature = "sqlite")] {
 //! let sqlite = SqliteStorage::open("data/sessions.db").await?;
@@ -75,8 +76,8 @@
 //! Every query compares `expires_at` with the `now` it is given: an expired row is never
 //! loaded, updated, moved or listed, whether or not it has been removed yet. Removing expired
 //! rows is [`delete_expired`](crate::storage::SessionStorage::delete_expired) (in batches of
-//! 1000, using the index), which [`PostgresStorage::spawn_expiry_task`] and
-//! [`SqliteStorage::spawn_expiry_task`] call periodically.
+//! 1000, using the index), which [`spawn_sweeper`](crate::storage::spawn_sweeper) calls
+//! periodically, as for every storage.
 //!
 //! # The principal index
 //!
@@ -131,7 +132,6 @@
 
 mod call;
 mod durability;
-mod expiry;
 mod maintenance;
 mod migrate;
 #[cfg(feature = "postgres")]
@@ -146,12 +146,8 @@ mod statements;
 mod table;
 
 pub use durability::Durability;
-pub use expiry::ExpiryTask;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresStorage, PostgresStorageBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteStorage, SqliteStorageBuilder};
 pub use table::{DEFAULT_TABLE, InvalidTableName, MAX_TABLE_LEN, TableName};
-
-/// The time limit of one storage call unless a builder sets another.
-pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);

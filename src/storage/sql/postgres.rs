@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
+use super::{Durability, TableName};
 use crate::storage::StorageError;
 
 /// Sessions in a PostgreSQL table, with conditional updates and the principal index. See the
@@ -78,7 +78,7 @@ impl Default for PostgresStorageBuilder {
     fn default() -> Self {
         PostgresStorageBuilder {
             table: TableName::default(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: crate::storage::DEFAULT_CALL_TIMEOUT,
             max_connections: 10,
             durability: Durability::Full,
         }
@@ -177,20 +177,6 @@ impl PostgresStorage {
     /// The connection pool, for queries of your own (such as counting sessions).
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// Starts a task that removes expired sessions every `period`, until the returned handle
-    /// is dropped. Needs a Tokio runtime.
-    ///
-    /// ```no_run
-    /// # async fn demo(storage: typed_sessions::storage::PostgresStorage) {
-    /// let sweeper = storage.spawn_expiry_task(std::time::Duration::from_secs(600));
-    /// // ... serve ...
-    /// drop(sweeper); // stops it
-    /// # }
-    /// ```
-    pub fn spawn_expiry_task(&self, period: Duration) -> ExpiryTask {
-        ExpiryTask::spawn(self.clone(), period)
     }
 }
 

@@ -12,7 +12,7 @@ use sqlx::sqlite::{
 use super::call::Limits;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
-use super::{DEFAULT_TIMEOUT, Durability, ExpiryTask, TableName};
+use super::{Durability, TableName};
 use crate::storage::StorageError;
 
 /// Sessions in an SQLite database file, with conditional updates and the principal index. See
@@ -84,7 +84,7 @@ impl Default for SqliteStorageBuilder {
     fn default() -> Self {
         SqliteStorageBuilder {
             table: TableName::default(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: crate::storage::DEFAULT_CALL_TIMEOUT,
             max_connections: 4,
             durability: Durability::Full,
         }
@@ -239,12 +239,6 @@ impl SqliteStorage {
     /// The connection pool, for queries of your own.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    /// Starts a task that removes expired sessions every `period`, until the returned handle
-    /// is dropped. Needs a Tokio runtime.
-    pub fn spawn_expiry_task(&self, period: Duration) -> ExpiryTask {
-        ExpiryTask::spawn(self.clone(), period)
     }
 }
 

@@ -26,19 +26,22 @@ pub(crate) struct Context<'c> {
 impl ById {
     /// The principal a session gets with this write: the one the handler set, else the one its
     /// (new) value names, else the one it had.
-    pub(crate) fn principal_of(
+    /// Borrowed where it can be: a request that keeps its principal copies nothing.
+    pub(crate) fn principal_of<'p>(
         &self,
-        intent: &Intent,
+        intent: &'p Intent,
         value: Option<&AnyValue>,
-        stored: Option<&Stored>,
-    ) -> Option<String> {
+        stored: Option<&'p Stored>,
+    ) -> Option<Cow<'p, str>> {
         if let Some(explicit) = &intent.principal {
-            return explicit.clone();
+            return explicit.as_deref().map(Cow::Borrowed);
         }
         if let (Some(of_value), Some(value)) = (&self.principals.of_value, value) {
-            return of_value(value.as_ref());
+            return of_value(value.as_ref()).map(Cow::Owned);
         }
-        stored.and_then(|s| s.meta.principal.clone())
+        stored
+            .and_then(|s| s.meta.principal.as_deref())
+            .map(Cow::Borrowed)
     }
 
     /// Whether uses of the stored session move its "last seen" time (sessions that list as
@@ -64,20 +67,24 @@ impl ById {
             (Change::Clear, _) => None,
             (Change::Set(new), Some(stored)) if !intent.ended => {
                 let principal = self.principal_of(intent, Some(&new.value), Some(stored));
-                let moves = intent.regenerate || principal != stored.meta.principal;
-                Some(moves.then_some(principal))
+                let moves = intent.regenerate || !keeps(&principal, stored);
+                Some(moves.then(|| owned(principal)))
             }
-            (Change::Set(new), _) => Some(Some(self.principal_of(intent, Some(&new.value), None))),
+            (Change::Set(new), _) => Some(Some(owned(self.principal_of(
+                intent,
+                Some(&new.value),
+                None,
+            )))),
             (Change::Written(written), _) => {
                 let stored = &written.stored;
                 let principal = self.principal_of(intent, None, Some(stored));
-                let moves = intent.regenerate || principal != stored.meta.principal;
-                Some(moves.then_some(principal))
+                let moves = intent.regenerate || !keeps(&principal, stored);
+                Some(moves.then(|| owned(principal)))
             }
             (Change::Keep, Some(stored)) => {
                 let principal = self.principal_of(intent, None, Some(stored));
-                let moves = intent.regenerate || principal != stored.meta.principal;
-                Some(moves.then_some(principal))
+                let moves = intent.regenerate || !keeps(&principal, stored);
+                Some(moves.then(|| owned(principal)))
             }
             (Change::Keep, None) => None,
         }
@@ -192,11 +199,13 @@ impl ById {
             Change::Set(ref new) => match stored {
                 Some(stored) if !intent.ended => {
                     let principal = self.principal_of(&intent, Some(&new.value), Some(stored));
-                    let new_id = intent.regenerate || principal != stored.meta.principal;
+                    // The principal of the session under its new id, if it gets one.
+                    let moving =
+                        (intent.regenerate || !keeps(&principal, stored)).then(|| owned(principal));
                     let Change::Set(new) = intent.change else {
                         return IdWrite::Nothing;
                     };
-                    if new_id {
+                    if let Some(principal) = moving {
                         IdWrite::Regenerate {
                             from: Cow::Borrowed(&stored.id),
                             to: intent.minted,
@@ -239,7 +248,7 @@ impl ById {
                     }
                 }
                 _ => {
-                    let principal = self.principal_of(&intent, Some(&new.value), None);
+                    let principal = owned(self.principal_of(&intent, Some(&new.value), None));
                     let Change::Set(new) = intent.change else {
                         return IdWrite::Nothing;
                     };
@@ -253,10 +262,11 @@ impl ById {
             },
             Change::Written(ref written) => {
                 let principal = self.principal_of(&intent, None, Some(&written.stored));
-                if !intent.regenerate && principal == written.stored.meta.principal {
+                if !intent.regenerate && keeps(&principal, &written.stored) {
                     // Written already, with its deadline renewed.
                     return IdWrite::Nothing;
                 }
+                let principal = owned(principal);
                 let Change::Written(written) = intent.change else {
                     return IdWrite::Nothing;
                 };
@@ -276,7 +286,9 @@ impl ById {
             Change::Keep => match (stored, valid) {
                 (Some(stored), Some(valid)) => {
                     let principal = self.principal_of(&intent, None, Some(stored));
-                    if intent.regenerate || principal != stored.meta.principal {
+                    let moving =
+                        (intent.regenerate || !keeps(&principal, stored)).then(|| owned(principal));
+                    if let Some(principal) = moving {
                         IdWrite::Regenerate {
                             from: Cow::Borrowed(&stored.id),
                             to: intent.minted,
@@ -335,4 +347,14 @@ impl ById {
             },
         }
     }
+}
+
+/// Whether a write for `principal` keeps the stored session's principal (no new id).
+fn keeps(principal: &Option<Cow<'_, str>>, stored: &Stored) -> bool {
+    principal.as_deref() == stored.meta.principal.as_deref()
+}
+
+/// The principal as the record will own it.
+fn owned(principal: Option<Cow<'_, str>>) -> Option<String> {
+    principal.map(Cow::into_owned)
 }

@@ -222,8 +222,76 @@ impl ById {
                 Created::Collision => break,
             }
         }
-        Err(SessionError::InvalidId(format!(
-            "session `{name}`: the id is already taken by another live session"
-        )))
+        Err(SessionError::IdTaken {
+            name: name.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::id::{IdGenerator, Namespace};
+    use crate::metrics::Metrics;
+    use crate::storage::MemoryStorage;
+    use crate::tracker::by_id::{Lifetime, Principals, StorageCalls, UpdateLocks};
+
+    /// A session `s` in a memory storage whose ids all come from `identity`.
+    fn with_ids(identity: &'static str) -> ById {
+        let storage = Arc::new(MemoryStorage::new());
+        ById {
+            storage: StorageCalls::new(storage, Namespace::new("s"), None, Metrics::default()),
+            lifetime: Lifetime {
+                lifetime: Duration::from_secs(60),
+                idle_timeout: None,
+                renew_fraction: 0.25,
+                max_lifetime: Duration::from_secs(60),
+            },
+            ids: IdGenerator::new(Some(Arc::new(move |_| identity.to_owned()))),
+            principals: Principals::default(),
+            send_only_if_modified: false,
+            version: None,
+            metrics: Metrics::default(),
+            update_locks: UpdateLocks::default(),
+        }
+    }
+
+    async fn create(by_id: &ById) -> Result<(), SessionError> {
+        let now = SystemTime::now();
+        let record = Record::new("{}", now, now + Duration::from_secs(60));
+        let request = RequestInfo::of(&http::Request::new(()));
+        let write = IdWrite::Create {
+            end: None,
+            cleared: false,
+            id: None,
+            record,
+        };
+        match by_id.execute(write, Some(&request), now).await {
+            Ok(_) => Ok(()),
+            Err(failed) => Err(failed.error),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_custom_id_already_taken_is_id_taken() {
+        let by_id = with_ids("device-1");
+        create(&by_id).await.unwrap();
+        let taken = create(&by_id).await.unwrap_err();
+        assert!(
+            matches!(&taken, SessionError::IdTaken { name } if name == "s"),
+            "{taken:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_custom_id_is_invalid_custom_id() {
+        let refused = create(&with_ids("../etc")).await.unwrap_err();
+        assert!(
+            matches!(&refused, SessionError::InvalidCustomId { name } if name == "s"),
+            "{refused:?}"
+        );
     }
 }

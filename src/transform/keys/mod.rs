@@ -21,8 +21,10 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::samples::is_refused_sample;
 
+mod derived;
 mod ring;
 
+pub(crate) use derived::DerivedKeys;
 pub use ring::KeyRing;
 
 /// The shortest master key the modern formats accept, in bytes (256 bits).
@@ -296,9 +298,7 @@ impl KeyId {
 
 impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
+        crate::codec::hex::push_lower(f, &self.0);
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::{KtorError, split_hex_tag, with_hex_tag};
 use crate::transform::mac::Hash;
-use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
+use crate::transform::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// The salt Ktor 1.x prepended by default.
 pub const KTOR_DIGEST_SALT: &str = "ktor";
@@ -51,12 +51,12 @@ pub const KTOR_DIGEST_SALT: &str = "ktor";
 /// // suite (`SessionTest.testSessionByIdDigest`).
 /// let ktor_1_0 = KtorUnkeyedDigest::new().with_algorithm("SHA-256")?;
 /// let value = "666/c2d4eaad4fe0bc6dbd0584cdf36929d79d52d7a748d1cc02835a71131a0963fb";
-/// assert_eq!(ktor_1_0.read(&ctx, value).as_deref(), Ok("666"));
+/// assert_eq!(ktor_1_0.read(&ctx, value).map(|r| r.value).as_deref(), Ok("666"));
 ///
 /// // Unkeyed: anyone can forge a value that reads, here the id "667".
 /// use sha2::Digest as _;
 /// let forged = format!("667/{}", hex::encode(sha2::Sha256::digest(b"ktor667")));
-/// assert_eq!(ktor_1_0.read(&ctx, &forged).as_deref(), Ok("667"));
+/// assert_eq!(ktor_1_0.read(&ctx, &forged).map(|r| r.value).as_deref(), Ok("667"));
 /// # Ok::<(), typed_sessions::transform::KtorError>(())
 /// ```
 #[derive(Clone)]
@@ -174,12 +174,12 @@ impl Transformer for KtorUnkeyedDigest {
         Ok(with_hex_tag(value, &self.digest(value)))
     }
 
-    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
+    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
         let (payload, provided) = split_hex_tag(value, self.hash.output_len())?;
         if !bool::from(self.digest(payload).ct_eq(&provided)) {
             return Err(Rejection::BadSignature);
         }
-        Ok(payload.to_owned())
+        Ok(Unwrapped::new(payload.to_owned()))
     }
 
     fn describe(&self) -> String {
@@ -193,7 +193,7 @@ mod tests {
 
     use super::*;
     use crate::transform::ktor::MAX_KTOR_VALUE_LEN;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())
@@ -218,10 +218,19 @@ mod tests {
     fn ktor_1_x_vector_round_trips() {
         let sha256 = KtorUnkeyedDigest::new().with_algorithm("SHA-256").unwrap();
         assert_eq!(sha256.write(&ctx(), "666").unwrap(), KTOR_1_SHA256);
-        assert_eq!(sha256.read(&ctx(), KTOR_1_SHA256).as_deref(), Ok("666"));
+        assert_eq!(
+            sha256
+                .read(&ctx(), KTOR_1_SHA256)
+                .map(|r| r.value)
+                .as_deref(),
+            Ok("666")
+        );
         let sha384 = KtorUnkeyedDigest::new();
         assert_eq!(sha384.write(&ctx(), "666").unwrap(), SHA384_666);
-        assert_eq!(sha384.read(&ctx(), SHA384_666).as_deref(), Ok("666"));
+        assert_eq!(
+            sha384.read(&ctx(), SHA384_666).map(|r| r.value).as_deref(),
+            Ok("666")
+        );
         // One algorithm never reads the other's values.
         assert_eq!(
             sha384.read(&ctx(), KTOR_1_SHA256),
@@ -235,7 +244,10 @@ mod tests {
         let json = "{\"userId\":\"id/2\",\"cart\":[]}";
         let t = KtorUnkeyedDigest::new();
         assert_eq!(t.write(&ctx(), json).unwrap(), JSON_SHA384);
-        assert_eq!(t.read(&ctx(), JSON_SHA384).as_deref(), Ok(json));
+        assert_eq!(
+            t.read(&ctx(), JSON_SHA384).map(|r| r.value).as_deref(),
+            Ok(json)
+        );
         for (name, salt, payload, digest) in [
             // python3 -c 'import hashlib; print(hashlib.sha256(b"ktor"+b"").hexdigest())'
             (
@@ -272,7 +284,11 @@ mod tests {
                 .with_salt(salt);
             let expected = format!("{payload}/{digest}");
             assert_eq!(t.write(&ctx(), payload).unwrap(), expected, "{name}");
-            assert_eq!(t.read(&ctx(), &expected).as_deref(), Ok(payload), "{name}");
+            assert_eq!(
+                t.read(&ctx(), &expected).map(|r| r.value).as_deref(),
+                Ok(payload),
+                "{name}"
+            );
         }
     }
 
@@ -329,7 +345,10 @@ mod tests {
         let payload = "p".repeat(MAX_KTOR_VALUE_LEN - 97);
         let longest = t.write(&ctx(), &payload).unwrap();
         assert_eq!(longest.len(), MAX_KTOR_VALUE_LEN);
-        assert_eq!(t.read(&ctx(), &longest).as_deref(), Ok(payload.as_str()));
+        assert_eq!(
+            t.read(&ctx(), &longest).map(|r| r.value).as_deref(),
+            Ok(payload.as_str())
+        );
     }
 
     #[test]
@@ -352,7 +371,10 @@ mod tests {
         );
         assert!(format!("{default:?}").contains("Ktor's default"));
         let value = salted.write(&ctx(), "666").unwrap();
-        assert_eq!(salted.read(&ctx(), &value).as_deref(), Ok("666"));
+        assert_eq!(
+            salted.read(&ctx(), &value).map(|r| r.value).as_deref(),
+            Ok("666")
+        );
         assert_eq!(default.read(&ctx(), &value), Err(Rejection::BadSignature));
         for (name, canonical) in [
             ("sha-1", "SHA-1"),

@@ -9,12 +9,10 @@ use cbc::cipher::{BlockModeDecrypt, BlockModeEncrypt, BlockSizeUser, InnerIvInit
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{
-    KtorError, MAX_KTOR_VALUE_LEN, check_key, decode_lower_hex, key_from_hex, mac_algorithm,
-    push_hex,
-};
+use super::{KtorError, MAX_KTOR_VALUE_LEN, check_key, key_from_hex, mac_algorithm};
+use crate::codec::hex::{decode_lower, push_lower};
 use crate::transform::mac::{Hash, Keyed};
-use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
+use crate::transform::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// The IV length: the AES block size (Ktor ≥ 3.5.1; before, Ktor used the key length, which
 /// only worked for AES-128).
@@ -54,7 +52,7 @@ const IV_LEN: usize = 16;
 /// let (iv, rest) = value.split_once('/').unwrap();
 /// assert_eq!(iv.len(), 32);
 /// assert!(rest.contains(':'));
-/// assert_eq!(encrypt.read(&ctx, &value).as_deref(), Ok(r#"{"id":"123abc","count":0}"#));
+/// assert_eq!(encrypt.read(&ctx, &value).map(|r| r.value).as_deref(), Ok(r#"{"id":"123abc","count":0}"#));
 /// # Ok::<(), typed_sessions::transform::KtorError>(())
 /// ```
 #[derive(Clone)]
@@ -249,25 +247,25 @@ impl Transformer for KtorEncrypt {
         let ciphertext = self.aes.encrypt(&iv, value.as_bytes());
         let mac = self.mac.compute(&[&ciphertext]);
         let mut out = String::with_capacity(2 * (IV_LEN + ciphertext.len() + mac.len()) + 2);
-        push_hex(&mut out, &iv);
+        push_lower(&mut out, &iv);
         out.push('/');
-        push_hex(&mut out, &ciphertext);
+        push_lower(&mut out, &ciphertext);
         out.push(':');
-        push_hex(&mut out, &mac);
+        push_lower(&mut out, &mac);
         Ok(out)
     }
 
-    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
+    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
         if value.len() > MAX_KTOR_VALUE_LEN {
             return Err(Rejection::TooLong);
         }
         let (iv_hex, rest) = value.rsplit_once('/').ok_or(Rejection::Malformed)?;
         let (ciphertext_hex, mac_hex) = rest.rsplit_once(':').ok_or(Rejection::Malformed)?;
-        let iv: [u8; IV_LEN] = decode_lower_hex(iv_hex)
+        let iv: [u8; IV_LEN] = decode_lower(iv_hex)
             .and_then(|iv| iv.try_into().ok())
             .ok_or(Rejection::Malformed)?;
-        let ciphertext = decode_lower_hex(ciphertext_hex).ok_or(Rejection::Malformed)?;
-        let mac = decode_lower_hex(mac_hex).ok_or(Rejection::Malformed)?;
+        let ciphertext = decode_lower(ciphertext_hex).ok_or(Rejection::Malformed)?;
+        let mac = decode_lower(mac_hex).ok_or(Rejection::Malformed)?;
         let plaintext = if self.mac.verify(&[&ciphertext], &mac) {
             // Authentic: decrypting cannot fail for a value this key wrote.
             self.aes
@@ -288,7 +286,7 @@ impl Transformer for KtorEncrypt {
             return Err(Rejection::BadSignature);
         };
         std::str::from_utf8(&plaintext)
-            .map(str::to_owned)
+            .map(|text| Unwrapped::new(text.to_owned()))
             .map_err(|_| Rejection::Malformed)
     }
 
@@ -317,7 +315,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     thread_local! {
         /// How many times this thread ran AES-CBC decryption.
@@ -357,7 +355,10 @@ mod tests {
             ktor().with_fixed_iv(IV).write(&ctx(), JSON).unwrap(),
             JSON_VECTOR
         );
-        assert_eq!(ktor().read(&ctx(), JSON_VECTOR).as_deref(), Ok(JSON));
+        assert_eq!(
+            ktor().read(&ctx(), JSON_VECTOR).map(|r| r.value).as_deref(),
+            Ok(JSON)
+        );
     }
 
     #[test]
@@ -371,11 +372,17 @@ mod tests {
             REFLECTION_VECTOR
         );
         assert_eq!(
-            compat.read(&ctx(), LEGACY_MAC_VECTOR).as_deref(),
+            compat
+                .read(&ctx(), LEGACY_MAC_VECTOR)
+                .map(|r| r.value)
+                .as_deref(),
             Ok(LEGACY_PAYLOAD)
         );
         assert_eq!(
-            compat.read(&ctx(), REFLECTION_VECTOR).as_deref(),
+            compat
+                .read(&ctx(), REFLECTION_VECTOR)
+                .map(|r| r.value)
+                .as_deref(),
             Ok(LEGACY_PAYLOAD)
         );
         // testSessionEncryptedNotBackwardCompatible: refused without the flag.
@@ -384,7 +391,10 @@ mod tests {
             Err(Rejection::BadSignature)
         );
         assert_eq!(
-            ktor().read(&ctx(), REFLECTION_VECTOR).as_deref(),
+            ktor()
+                .read(&ctx(), REFLECTION_VECTOR)
+                .map(|r| r.value)
+                .as_deref(),
             Ok(LEGACY_PAYLOAD)
         );
     }
@@ -449,10 +459,10 @@ mod tests {
         let at = JSON.find("id2").unwrap() + 2;
         iv[at] ^= b'2' ^ b'9';
         let mut forged = String::new();
-        push_hex(&mut forged, &iv);
+        push_lower(&mut forged, &iv);
         forged.push_str(&JSON_VECTOR[32..]);
         assert_eq!(
-            t.read(&ctx(), &forged).as_deref(),
+            t.read(&ctx(), &forged).map(|r| r.value).as_deref(),
             Ok("{\"userId\":\"id9\",\"cart\":[]}")
         );
         // Re-encodings and wrong lengths of the IV are still refused.
@@ -508,10 +518,13 @@ mod tests {
                 t.clone().with_fixed_iv(IV).write(&ctx(), JSON).unwrap(),
                 vector
             );
-            assert_eq!(t.read(&ctx(), vector).as_deref(), Ok(JSON));
+            assert_eq!(t.read(&ctx(), vector).map(|r| r.value).as_deref(), Ok(JSON));
             let random = t.write(&ctx(), JSON).unwrap();
             assert_eq!(random.find('/'), Some(32));
-            assert_eq!(t.read(&ctx(), &random).as_deref(), Ok(JSON));
+            assert_eq!(
+                t.read(&ctx(), &random).map(|r| r.value).as_deref(),
+                Ok(JSON)
+            );
         }
     }
 
@@ -529,7 +542,7 @@ mod tests {
                         || c == b'/'
                         || c == b':')
             );
-            assert_eq!(t.read(&ctx(), &v).as_deref(), Ok(payload));
+            assert_eq!(t.read(&ctx(), &v).map(|r| r.value).as_deref(), Ok(payload));
         }
     }
 
@@ -567,7 +580,7 @@ mod tests {
             assert_eq!(t.sign_algorithm(), name);
             let v = t.write(&ctx(), JSON).unwrap();
             assert_eq!(v.rsplit(':').next().unwrap().len(), mac_hex);
-            assert_eq!(t.read(&ctx(), &v).as_deref(), Ok(JSON));
+            assert_eq!(t.read(&ctx(), &v).map(|r| r.value).as_deref(), Ok(JSON));
             assert!(ktor().read(&ctx(), &v).is_err());
         }
     }

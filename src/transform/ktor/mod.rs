@@ -158,26 +158,12 @@ pub(crate) fn key_from_hex(
         .map_err(|_| KtorError::InvalidHex(which))
 }
 
-/// Appends lowercase hex (what Kotlin's `toHexString()` writes).
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = Vec::with_capacity(2 * bytes.len());
-    for &b in bytes {
-        let digit = |n: u8| DIGITS.get(usize::from(n)).copied().unwrap_or(b'0');
-        buf.extend_from_slice(&[digit(b >> 4), digit(b & 0x0f)]);
-    }
-    // Hex digits are ASCII, so this never fails (and validating ASCII is one fast pass).
-    if let Ok(text) = std::str::from_utf8(&buf) {
-        out.push_str(text);
-    }
-}
-
 /// `payload/lowercase-hex(tag)`: the shape of Ktor's signed and digest values.
 pub(crate) fn with_hex_tag(payload: &str, tag: &[u8]) -> String {
     let mut out = String::with_capacity(payload.len() + 1 + 2 * tag.len());
     out.push_str(payload);
     out.push('/');
-    push_hex(&mut out, tag);
+    crate::codec::hex::push_lower(&mut out, tag);
     out
 }
 
@@ -192,56 +178,13 @@ pub(crate) fn split_hex_tag(value: &str, tag_len: usize) -> Result<(&str, Vec<u8
     if tag_hex.len() != 2 * tag_len {
         return Err(Rejection::Malformed);
     }
-    let tag = decode_lower_hex(tag_hex).ok_or(Rejection::Malformed)?;
+    let tag = crate::codec::hex::decode_lower(tag_hex).ok_or(Rejection::Malformed)?;
     Ok((payload, tag))
-}
-
-/// The value of a lowercase hex digit; `0xff` for any other byte.
-fn nibble(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        _ => 0xff,
-    }
-}
-
-/// Decodes lowercase hex strictly: even length, `0-9a-f` only.
-pub(crate) fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
-    let pairs = text.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    let mut out = Vec::with_capacity(text.len() / 2);
-    let mut invalid = 0u8;
-    for pair in pairs {
-        let (hi, lo) = match *pair {
-            [hi, lo] => (nibble(hi), nibble(lo)),
-            _ => return None,
-        };
-        invalid |= (hi | lo) & 0xf0;
-        out.push(hi << 4 | (lo & 0x0f));
-    }
-    (invalid == 0).then_some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hex_is_lowercase_and_strict() {
-        let mut s = String::new();
-        push_hex(&mut s, &[0x00, 0xab, 0x5f, 0xff]);
-        assert_eq!(s, "00ab5fff");
-        assert_eq!(
-            decode_lower_hex("00ab5fff"),
-            Some(vec![0, 0xab, 0x5f, 0xff])
-        );
-        assert_eq!(decode_lower_hex(""), Some(vec![]));
-        for bad in ["0", "abc", "AB", "0A", "zz", "0x", "a b ", "éé"] {
-            assert_eq!(decode_lower_hex(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn short_keys_need_the_constructor_that_says_so() {

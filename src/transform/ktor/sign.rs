@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::{KtorError, check_key, key_from_hex, mac_algorithm, split_hex_tag, with_hex_tag};
 use crate::transform::mac::{Hash, Keyed};
-use crate::transform::{Rejection, TransformContext, TransformError, Transformer};
+use crate::transform::{Rejection, TransformContext, TransformError, Transformer, Unwrapped};
 
 /// Ktor's signed format: `payload/lowercase-hex(HMAC(payload))`, HMAC-SHA-256 by default.
 ///
@@ -29,7 +29,7 @@ use crate::transform::{Rejection, TransformContext, TransformError, Transformer}
 /// let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 /// let value = sign.write(&ctx, id).unwrap();
 /// assert_eq!(value, format!("{id}/95a45a79d01af15db1d27acb1ef80a63cd44628c5262103b35ab0c36c7bcec91"));
-/// assert_eq!(sign.read(&ctx, &value).as_deref(), Ok(id));
+/// assert_eq!(sign.read(&ctx, &value).map(|r| r.value).as_deref(), Ok(id));
 /// # Ok::<(), typed_sessions::transform::KtorError>(())
 /// ```
 #[derive(Clone)]
@@ -113,12 +113,12 @@ impl Transformer for KtorSign {
         Ok(with_hex_tag(value, &self.mac.compute(&[value.as_bytes()])))
     }
 
-    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
+    fn read(&self, _ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
         let (payload, mac) = split_hex_tag(value, self.hash.output_len())?;
         if !self.mac.verify(&[payload.as_bytes()], &mac) {
             return Err(Rejection::BadSignature);
         }
-        Ok(payload.to_owned())
+        Ok(Unwrapped::new(payload.to_owned()))
     }
 
     fn describe(&self) -> String {
@@ -140,7 +140,7 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::transform::tests_support::every_char_replaced;
+    use crate::transform::tests::support::every_char_replaced;
 
     fn ctx() -> TransformContext<'static> {
         TransformContext::new("s", SystemTime::now())
@@ -158,7 +158,7 @@ mod tests {
             VECTOR
         );
         assert_eq!(
-            sign.read(&ctx(), VECTOR).as_deref(),
+            sign.read(&ctx(), VECTOR).map(|r| r.value).as_deref(),
             Ok("{\"userId\":\"id 2\",\"cart\":[]}")
         );
     }
@@ -170,7 +170,10 @@ mod tests {
         let signed =
             format!("{id}/95a45a79d01af15db1d27acb1ef80a63cd44628c5262103b35ab0c36c7bcec91");
         assert_eq!(sign.write(&ctx(), id).unwrap(), signed);
-        assert_eq!(sign.read(&ctx(), &signed).as_deref(), Ok(id));
+        assert_eq!(
+            sign.read(&ctx(), &signed).map(|r| r.value).as_deref(),
+            Ok(id)
+        );
     }
 
     #[test]
@@ -225,7 +228,10 @@ mod tests {
     fn split_is_at_the_last_slash() {
         let sign = KtorSign::new_allowing_short_key(b"k").unwrap();
         let value = sign.write(&ctx(), "a/b/c").unwrap();
-        assert_eq!(sign.read(&ctx(), &value).as_deref(), Ok("a/b/c"));
+        assert_eq!(
+            sign.read(&ctx(), &value).map(|r| r.value).as_deref(),
+            Ok("a/b/c")
+        );
         assert_eq!(value.matches('/').count(), 3);
     }
 
@@ -244,7 +250,10 @@ mod tests {
                 .unwrap();
             let value = sign.write(&ctx(), payload).unwrap();
             assert_eq!(value.len(), payload.len() + 1 + hex_len, "{name}");
-            assert_eq!(sign.read(&ctx(), &value).as_deref(), Ok(payload));
+            assert_eq!(
+                sign.read(&ctx(), &value).map(|r| r.value).as_deref(),
+                Ok(payload)
+            );
             let sha256 = KtorSign::new_allowing_short_key(b"key").unwrap();
             if name != "HmacSHA256" {
                 assert!(sha256.read(&ctx(), &value).is_err());
@@ -284,7 +293,7 @@ mod tests {
         // A long key (over one SHA-256 block) is hashed first, as in the JCE.
         let long = KtorSign::new_allowing_short_key([7u8; 100]).unwrap();
         let v = long.write(&ctx(), "p").unwrap();
-        assert_eq!(long.read(&ctx(), &v).as_deref(), Ok("p"));
+        assert_eq!(long.read(&ctx(), &v).map(|r| r.value).as_deref(), Ok("p"));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `scenario` | the demo's features in Chromium: login, cart, theme, restart, "log out everywhere" |
+//! | `scenario` | the demo's features in Chromium: login, cart, theme, restart, "log out other devices" |
+//! | `devices` | two Chromium profiles as one user: the device list, "log out this device", a password change, "remember me" |
 //! | `cross_site` | another site auto-submits the demo's forms: refused, the victim unchanged |
 //! | `process` | the demo server as a process: its API over HTTP, its startup errors |
 //! | `harness`, `pages` | the demo server process, chromedriver and Chromium; page helpers |
@@ -23,6 +24,7 @@
 mod demo;
 
 mod cross_site;
+mod devices;
 mod harness;
 mod pages;
 mod process;

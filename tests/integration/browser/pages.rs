@@ -6,22 +6,35 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
-/// Fills and sends the login form of the current page.
+/// Fills and sends the login form of the current page ("remember me" not checked).
 pub async fn log_in(client: &Client, user: &str, password: &str) {
-    let field = |name: &'static str| client.find(Locator::Css(name));
-    field("#login input[name=username]")
-        .await
-        .unwrap()
-        .send_keys(user)
-        .await
-        .unwrap();
-    field("#login input[name=password]")
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
+    log_in_with(client, user, password, false).await;
+}
+
+/// Fills and sends the login form of the current page, checking "remember me" if `remember`.
+pub async fn log_in_with(client: &Client, user: &str, password: &str, remember: bool) {
+    fill(client, "#login input[name=username]", user).await;
+    fill(client, "#login input[name=password]", password).await;
+    if remember {
+        let checkbox = client.find(Locator::Css("#remember")).await.unwrap();
+        checkbox.click().await.unwrap();
+        assert_eq!(
+            checkbox.prop("checked").await.unwrap().as_deref(),
+            Some("true")
+        );
+    }
     click(client, "#login button").await;
+}
+
+/// Types `text` into the field `css` selects.
+pub async fn fill(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
 }
 
 /// Clicks what `css` selects and waits for the page that follows.

@@ -1,6 +1,7 @@
 //! The demo's features in headless Chromium: the login challenge, a refused and an accepted
 //! login (each told by a flash notice), the cookies' attributes, the cart, the theme, a
-//! restart of the server, "log out everywhere else", the logout and the back button.
+//! restart of the server, "log out other devices" (another browser and an API token), the
+//! logout and the back button.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -179,8 +180,8 @@ async fn scenario(server: &mut DemoServer, driver: &Driver, chromium: &Path, dir
     assert_eq!(opened.unwrap().payload, r#"{"theme":"dark"}"#);
     assert!(!prefs.value().contains("dark"), "the theme is encrypted");
 
-    // The account page: the id's first 8 characters only, the expiry, the storage, and the
-    // other sessions of alice, known from the index kept across the restart.
+    // The account page: the id's first 8 characters only, the expiry, the storage, and every
+    // session of alice, from the storage's principal index kept across the restart.
     a.goto(&url("/account")).await.unwrap();
     assert_eq!(page(&a).await, "account");
     let cookie_value = cookie(&a, "user_session").await.unwrap();
@@ -197,18 +198,27 @@ async fn scenario(server: &mut DemoServer, driver: &Driver, chromium: &Path, dir
     assert!(text(&a, "#expires").await.contains("GMT (in "));
     let storage = text(&a, "#storage").await;
     assert!(storage.starts_with("directory ("), "{storage}");
+    let mut listed = texts(&a, "#devices tr.device td.what").await;
+    listed.sort();
     assert_eq!(
-        texts(&a, "#other-sessions li").await.len(),
-        2,
-        "the second browser and the API token"
+        listed,
+        [
+            "API token",
+            "Chrome on Linux",
+            "Chrome on Linux (this device)"
+        ],
+        "this browser, the second browser and the API token"
     );
 
-    // Log out everywhere else: the second browser and the API token are logged out, this
+    // Log out other devices: the second browser and the API token are logged out, this
     // browser is not.
     click(&a, "#logout-others").await;
     assert_eq!(page(&a).await, "account");
-    assert_eq!(text(&a, "#flash").await, "Ended 2 other session(s).");
-    assert!(texts(&a, "#other-sessions li").await.is_empty());
+    assert_eq!(text(&a, "#flash").await, "Logged out 2 other device(s).");
+    assert_eq!(
+        texts(&a, "#devices tr.device td.what").await,
+        ["Chrome on Linux (this device)"]
+    );
     b.goto(&url("/account")).await.unwrap();
     assert_eq!(page(&b).await, "login", "the second browser was logged out");
     let (status, body) = api_cart(token).await;

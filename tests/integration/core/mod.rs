@@ -6,6 +6,7 @@ mod bad_input;
 mod by_id;
 mod config;
 mod cookie;
+mod errors;
 mod handle;
 mod header;
 mod ktor_cases;

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::routing::get as route;
-use typed_sessions::{SessionError, Sessions, SessionsConfig};
+use typed_sessions::{MissingSessionsLayer, SessionError, Sessions, SessionsConfig};
 
 use crate::common::{TestUserSession, get, user_routes};
 
@@ -37,7 +37,11 @@ async fn a_layer_on_a_nested_router_and_a_handler_outside_it() {
     assert_eq!(outside.body, "Internal Server Error");
     // The error itself says what to do.
     let error = Sessions::from_extensions(&http::Extensions::new()).unwrap_err();
-    assert!(matches!(error, SessionError::LayerMissing));
+    assert_eq!(error, MissingSessionsLayer);
+    assert!(matches!(
+        SessionError::from(error),
+        SessionError::LayerMissing
+    ));
     assert!(
         error.to_string().contains("add the `SessionsLayer`"),
         "{error}"

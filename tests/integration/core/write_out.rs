@@ -268,12 +268,9 @@ impl Transformer for Rotating {
         }
         Ok(value.to_owned())
     }
-    fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<String, Rejection> {
-        Ok(value.to_owned())
-    }
-    fn read_detail(&self, ctx: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
+    fn read(&self, _: &TransformContext<'_>, value: &str) -> Result<Unwrapped, Rejection> {
         Ok(Unwrapped {
-            value: self.read(ctx, value)?,
+            value: value.to_owned(),
             stale_key: self.refuse.load(Ordering::SeqCst),
             expires_at: None,
         })

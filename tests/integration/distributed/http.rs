@@ -5,14 +5,13 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use typed_sessions::SessionsConfig;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{SessionId, SessionStorage};
 
 use crate::common::{TestUserSession, cookie_client, get, serve, session_key, user_routes};
 
 fn app(storage: Arc<dyn SessionStorage>) -> Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<TestUserSession, CookieById>("s", storage, |c| c.secure(false))
+        .cookie_with_storage::<TestUserSession, _>("s", storage, |c| c.secure(false))
         .build()
         .unwrap();
     user_routes().layer(layer)

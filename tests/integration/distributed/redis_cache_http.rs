@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{RedisStorage, SessionId, SessionStorage};
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
@@ -22,7 +21,7 @@ use crate::support::servers;
 /// The usual routes, and `/regenerate` (a new id for the session, the old one ended).
 pub fn app(storage: Arc<dyn SessionStorage>) -> Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<TestUserSession, CookieById>("s", storage, |c| c.secure(false))
+        .cookie_with_storage::<TestUserSession, _>("s", storage, |c| c.secure(false))
         .build()
         .unwrap();
     user_routes()

@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::serializer::{BinarySerializer, SerializerError};
 use typed_sessions::storage::{Namespace, SessionId};
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
@@ -45,7 +44,7 @@ async fn binary_sessions_are_stored_as_bytes_on_every_storage() {
         let name = named.name;
         let storage = named.storage;
         let layer = SessionsConfig::new()
-            .with_shared_storage::<Blob, CookieById>("blob", storage.clone(), |c| {
+            .cookie_with_storage::<Blob, _>("blob", storage.clone(), |c| {
                 c.secure(false).binary_serializer(Raw)
             })
             .build()

@@ -10,7 +10,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::SessionStorage;
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
@@ -105,7 +104,7 @@ pub fn cart_routes() -> Router {
 
 pub fn cart_app(storage: Arc<dyn SessionStorage>) -> Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<Cart, CookieById>("cart", storage, |c| {
+        .cookie_with_storage::<Cart, _>("cart", storage, |c| {
             c.secure(false).storage_timeout(Duration::from_secs(3600))
         })
         .build()
@@ -179,7 +178,7 @@ async fn an_update_never_revives_a_session_ended_between_its_read_and_its_write(
         let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
         let slot = Arc::new(std::sync::Mutex::new(Some((read_tx, go_rx))));
         let layer = SessionsConfig::new()
-            .with_shared_storage::<Cart, CookieById>("cart", storage.clone(), |c| c.secure(false))
+            .cookie_with_storage::<Cart, _>("cart", storage.clone(), |c| c.secure(false))
             .build()
             .unwrap();
         let app = cart_routes()

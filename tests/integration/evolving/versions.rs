@@ -214,7 +214,7 @@ fn by_id<T: Sample + Serialize + serde::de::DeserializeOwned>(
     configure: impl FnOnce(SessionBuilder<T, CookieById>) -> SessionBuilder<T, CookieById>,
 ) -> Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<T, CookieById>("cart", storage, |c| configure(c.secure(false)))
+        .cookie_with_storage::<T, _>("cart", storage, |c| configure(c.secure(false)))
         .build()
         .unwrap();
     routes::<T>().layer(layer)
@@ -233,6 +233,7 @@ fn opened(answer: &Answer) -> String {
     Encrypt::new(key())
         .read(&TransformContext::new("cart", SystemTime::now()), &value)
         .expect("a valid envelope")
+        .value
 }
 
 #[tokio::test]

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use typed_sessions::SessionsConfig;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{
     DirectoryStorage, MemoryStorage, QuotaStorage, SessionStorage, contract,
 };
@@ -14,7 +13,7 @@ use crate::support::servers;
 
 fn app(storage: Arc<dyn SessionStorage>) -> axum::Router {
     let layer = SessionsConfig::new()
-        .with_shared_storage::<TestUserSession, CookieById>("s", storage, |c| c.secure(false))
+        .cookie_with_storage::<TestUserSession, _>("s", storage, |c| c.secure(false))
         .build()
         .unwrap();
     user_routes().layer(layer)

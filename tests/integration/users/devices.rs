@@ -284,18 +284,14 @@ async fn requests_that_keep_their_principal_cost_no_extra_storage_call() {
         let clock = ManualClock::new();
         let layer = typed_sessions::SessionsConfig::new()
             .clock(clock.clone())
-            .with_shared_storage::<super::Account, typed_sessions::config::kind::CookieById>(
-                "account",
-                storage.clone(),
-                |c| {
-                    let c = c.secure(false).idle_timeout(Duration::from_secs(600));
-                    if with_principal {
-                        c.principal(|a: &super::Account| Some(a.user.clone()))
-                    } else {
-                        c
-                    }
-                },
-            )
+            .cookie_with_storage::<super::Account, _>("account", storage.clone(), |c| {
+                let c = c.secure(false).idle_timeout(Duration::from_secs(600));
+                if with_principal {
+                    c.principal(|a: &super::Account| Some(a.user.clone()))
+                } else {
+                    c
+                }
+            })
             .build()
             .unwrap();
         let app = super::account_routes(Users::default()).layer(layer);

@@ -177,7 +177,7 @@ pub fn account_app_with(
     configure: impl FnOnce(SessionBuilder<Account, CookieById>) -> SessionBuilder<Account, CookieById>,
 ) -> Router {
     let layer = config(SessionsConfig::new().clock(clock.clone()))
-        .with_shared_storage::<Account, CookieById>("account", storage, |c| {
+        .cookie_with_storage::<Account, _>("account", storage, |c| {
             configure(
                 c.secure(false)
                     .principal(|account: &Account| Some(account.user.clone())),

@@ -92,7 +92,7 @@ pub fn inspect(
                 "yes (the value is intact; being unkeyed, this says nothing about who wrote it)",
             );
             out.field("expires", "not recorded (Ktor's formats carry no expiry)");
-            payload::show(&payload, settings.serializer, settings.show_id, out);
+            payload::show(&payload.value, settings.serializer, settings.show_id, out);
             Ok(())
         }
         Err(rejection) => {

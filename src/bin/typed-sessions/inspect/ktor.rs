@@ -92,7 +92,7 @@ pub fn inspect_signed(
         Ok(payload) => {
             out.field("verifies", "yes");
             out.field("expires", "not recorded (Ktor's formats carry no expiry)");
-            payload::show(&payload, settings.serializer, settings.show_id, out);
+            payload::show(&payload.value, settings.serializer, settings.show_id, out);
             Ok(())
         }
         Err(rejection) => {
@@ -169,7 +169,7 @@ pub fn inspect_encrypted(
         Ok(payload) => {
             out.field("verifies", "yes");
             out.field("expires", "not recorded (Ktor's formats carry no expiry)");
-            payload::show(&payload, settings.serializer, settings.show_id, out);
+            payload::show(&payload.value, settings.serializer, settings.show_id, out);
             Ok(())
         }
         Err(rejection) => {

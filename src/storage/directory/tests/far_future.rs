@@ -4,9 +4,10 @@
 use std::fs;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::super::DirectoryStorage;
 use super::super::files::ktor_expiry;
-use super::super::{DEFAULT_KTOR_MAX_AGE, DirectoryStorage};
 use crate::storage::{Record, SessionId, SessionStorage, test_key};
+use crate::transport::DEFAULT_MAX_AGE;
 
 /// The latest time a `SystemTime` holds here (64-bit seconds).
 fn latest() -> SystemTime {
@@ -16,16 +17,13 @@ fn latest() -> SystemTime {
 #[test]
 fn a_ktor_expiry_never_overflows() {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    assert_eq!(
-        ktor_expiry(now, DEFAULT_KTOR_MAX_AGE),
-        now + DEFAULT_KTOR_MAX_AGE
-    );
+    assert_eq!(ktor_expiry(now, DEFAULT_MAX_AGE), now + DEFAULT_MAX_AGE);
     for written in [
         latest(),
         latest() - Duration::from_secs(1),
-        latest() - DEFAULT_KTOR_MAX_AGE / 2,
+        latest() - DEFAULT_MAX_AGE / 2,
     ] {
-        assert!(ktor_expiry(written, DEFAULT_KTOR_MAX_AGE) >= written);
+        assert!(ktor_expiry(written, DEFAULT_MAX_AGE) >= written);
         assert!(ktor_expiry(written, Duration::MAX) >= written);
     }
 }

@@ -99,7 +99,7 @@ async fn entries_are_hashed_private_and_go_with_their_session() {
     );
     for path in tree(dir.path()) {
         assert!(
-            !path.contains("ada") && !path.contains(id.as_str()),
+            !path.contains("lovelace") && !path.contains(id.as_str()),
             "{path}"
         );
     }

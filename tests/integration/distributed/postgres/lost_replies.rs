@@ -9,7 +9,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get as route;
-use typed_sessions::config::kind::CookieById;
 use typed_sessions::storage::{
     Created, Namespace, PostgresStorage, Record, SessionHandle, SessionId, SessionStorage,
     StorageErrorKind, Updated,
@@ -186,7 +185,7 @@ fn app(storage: Arc<dyn SessionStorage>, custom_id: Option<SessionId>) -> Router
         }),
     );
     let layer = SessionsConfig::new()
-        .with_shared_storage::<TestUserSession, CookieById>("s", storage, move |c| {
+        .cookie_with_storage::<TestUserSession, _>("s", storage, move |c| {
             let c = c.secure(false);
             match custom_id {
                 Some(id) => c.identity(move |_| id.as_str().to_owned()),

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use typed_sessions::storage::sql::TableName;
-use typed_sessions::storage::{PostgresStorage, SessionId, SessionStorage, StorageErrorKind};
+use typed_sessions::storage::{
+    PostgresStorage, SessionId, SessionStorage, StorageErrorKind, spawn_sweeper,
+};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
@@ -168,7 +170,7 @@ async fn delete_expired_works_in_batches_and_keeps_live_rows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_expiry_task_sweeps_until_dropped() {
+async fn the_sweeper_sweeps_until_aborted() {
     let Some(storage) = fresh("the_expiry_task").await else {
         return;
     };
@@ -197,14 +199,16 @@ async fn the_expiry_task_sweeps_until_dropped() {
         .create(session_key(&keep), &record("long", now, HOUR), now)
         .await
         .unwrap();
-    let task = storage.spawn_expiry_task(Duration::from_millis(50));
+    let shared = Arc::new(storage.clone());
+    let task = spawn_sweeper(&shared, Duration::from_millis(50));
     let until = Instant::now() + Duration::from_secs(10);
     while count(storage.clone()).await > 1 {
-        assert!(Instant::now() < until, "the expiry task did not sweep");
+        assert!(Instant::now() < until, "the sweeper did not sweep");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!task.is_finished());
-    drop(task);
+    task.abort();
+    assert!(task.await.is_err_and(|e| e.is_cancelled()));
     // Stopped: an expired row now stays.
     let late = SessionId::generate();
     storage

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use typed_sessions::storage::{SessionId, SessionStorage, SqliteStorage};
+use typed_sessions::storage::{SessionId, SessionStorage, SqliteStorage, spawn_sweeper};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
@@ -93,8 +93,8 @@ async fn sessions_survive_reopening_the_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_expiry_task_sweeps() {
-    let storage = fresh("the_expiry_task").await.unwrap();
+async fn the_sweeper_sweeps() {
+    let storage = Arc::new(fresh("the_sweeper").await.unwrap());
     let now = SystemTime::now();
     for _ in 0..5 {
         storage
@@ -106,7 +106,7 @@ async fn the_expiry_task_sweeps() {
             .await
             .unwrap();
     }
-    let _task = storage.spawn_expiry_task(Duration::from_millis(50));
+    let _sweeper = spawn_sweeper(&storage, Duration::from_millis(50));
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM typed_sessions")
@@ -116,7 +116,7 @@ async fn the_expiry_task_sweeps() {
         if n == 0 {
             break;
         }
-        assert!(Instant::now() < until, "the expiry task did not sweep");
+        assert!(Instant::now() < until, "the sweeper did not sweep");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

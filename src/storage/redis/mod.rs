@@ -217,9 +217,6 @@ use super::{Namespace, SessionKey, StorageError};
 /// The key prefix used unless [`RedisStorageBuilder::prefix`] sets another.
 pub const DEFAULT_PREFIX: &str = "typed-sessions:";
 
-/// The time limit of one storage call unless [`RedisStorageBuilder::timeout`] sets another.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Sessions in Redis or a Redis Cluster. See the [module documentation](self) for the key
 /// and value layout, expiry, the principal index, atomicity and outage behaviour.
 ///
