@@ -169,18 +169,7 @@ fn run() -> Result<i32, String> {
             eprintln!("\n{}", report::perf_table(&results.load).text());
         }
     }
-    let inproc_pairs: Vec<(Variant, Scenario)> = options
-        .variants
-        .iter()
-        .filter(|v| v.in_process())
-        .flat_map(|v| {
-            options
-                .scenarios
-                .iter()
-                .filter(|s| v.unsupported(**s).is_none())
-                .map(move |s| (*v, *s))
-        })
-        .collect();
+    let inproc_pairs = pairs(&options, Variant::in_process);
     if options.allocs {
         eprintln!("\nallocations per request (in-process):");
         results.allocations = inproc::allocations(&binaries, &inproc_pairs, &options.inproc);
@@ -190,18 +179,7 @@ fn run() -> Result<i32, String> {
         eprintln!("\ninstructions per request (callgrind, in-process):");
         let out = target_dir.join("bench-results").join("callgrind");
         // The Redis variants too, against a Redis server of their own.
-        let with_redis: Vec<(Variant, Scenario)> = options
-            .variants
-            .iter()
-            .filter(|v| v.in_process_with_redis())
-            .flat_map(|v| {
-                options
-                    .scenarios
-                    .iter()
-                    .filter(|s| v.unsupported(**s).is_none())
-                    .map(move |s| (*v, *s))
-            })
-            .collect();
+        let with_redis = pairs(&options, Variant::in_process_with_redis);
         let mut services = Services::default();
         let mut settings = options.inproc.clone();
         if !with_redis.is_empty() {
@@ -254,6 +232,22 @@ fn run() -> Result<i32, String> {
             .iter()
             .any(|r| r.status == Status::Failed);
     Ok(i32::from(failed))
+}
+
+/// The variants that `which` selects, each with every scenario it supports.
+fn pairs(options: &Options, which: fn(Variant) -> bool) -> Vec<(Variant, Scenario)> {
+    options
+        .variants
+        .iter()
+        .filter(|v| which(**v))
+        .flat_map(|v| {
+            options
+                .scenarios
+                .iter()
+                .filter(|s| v.unsupported(**s).is_none())
+                .map(move |s| (*v, *s))
+        })
+        .collect()
 }
 
 fn options(args: &Args) -> Result<Options, String> {
