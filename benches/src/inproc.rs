@@ -58,6 +58,12 @@ pub fn server_poll<F: Future>(future: Pin<&mut F>, cx: &mut Context<'_>) -> Poll
     future.poll(cx)
 }
 
+/// Where tokio polls a spawned task: `bench --callgrind` collects inside it as well as inside
+/// [`server_poll`], so work a server does in its own tasks (a Redis client's connection task:
+/// writing commands, reading and parsing replies, push messages) counts. The driver spawns no
+/// task, and the two never nest (tasks run between polls of the driver's future).
+pub const TASK_POLL: &str = "tokio::runtime::task::raw::poll*";
+
 /// What a service answered.
 #[derive(Debug)]
 pub struct Reply {
@@ -205,9 +211,23 @@ fn absorb(jar: &mut Jar, reply: &Reply, keep: bool) -> Result<(), String> {
 
 /// Runs `drive` in-process against `variant` (which must not need a storage service).
 pub fn run(variant: Variant, drive: &Drive, probe: &dyn Probe) -> Result<u64, String> {
-    if !variant.in_process() {
+    run_with(variant, drive, probe, None)
+}
+
+/// Runs `drive` in-process against `variant`, which may need the Redis server at `redis`
+/// (`redis://127.0.0.1:PORT`). Work the variant does in tasks of its own (a Redis client's
+/// connection task) runs outside [`server_poll`]: `bench --callgrind` counts it by also
+/// collecting inside tokio's task polls (see [`TASK_POLL`]).
+pub fn run_with(
+    variant: Variant,
+    drive: &Drive,
+    probe: &dyn Probe,
+    redis: Option<&str>,
+) -> Result<u64, String> {
+    let served = variant.in_process() || (variant.in_process_with_redis() && redis.is_some());
+    if !served {
         return Err(format!(
-            "{variant} needs a storage service; it is not run in-process"
+            "{variant} needs a storage service; it is not run in-process (Redis variants: pass --redis URL)"
         ));
     }
     match variant.framework() {
@@ -223,6 +243,7 @@ pub fn run(variant: Variant, drive: &Drive, probe: &dyn Probe) -> Result<u64, St
                         "typed-sessions-bench-inproc-{}",
                         std::process::id()
                     ))),
+                    redis_url: redis.map(str::to_owned),
                     ..ServerEnv::default()
                 };
                 // `with_state` turns every handler into a route once, as `axum::serve` does

@@ -43,6 +43,15 @@ impl Key {
         Key { tag, id }
     }
 
+    /// The key of a session known by its [digest](SessionKey::digest) (the SHA-256 of its
+    /// namespace and id), for a table filled from a backend that names records by their digest
+    /// (the Redis storage's client-side cache). Never equal to a key made by [`of`](Self::of)
+    /// for the same session: keep one kind of key per table.
+    #[cfg(feature = "redis")]
+    pub(crate) fn of_digest(digest: [u8; 32]) -> Key {
+        Key { tag: 0, id: digest }
+    }
+
     /// A well-mixed 64-bit value of the key, for picking a shard.
     pub(crate) fn spread(&self) -> u64 {
         let [a, b, c, d, e, f, g, h, ..] = self.id;

@@ -122,7 +122,7 @@ fn run() -> Result<(), String> {
             };
             ALLOCATIONS.store(0, Ordering::Relaxed);
             BYTES.store(0, Ordering::Relaxed);
-            match inproc::run(*variant, &drive, &CountingProbe) {
+            match inproc::run_with(*variant, &drive, &CountingProbe, args.value("redis")) {
                 Ok(n) => {
                     let n = n.max(1) as f64;
                     result.allocations_per_request = ALLOCATIONS.load(Ordering::Relaxed) as f64 / n;

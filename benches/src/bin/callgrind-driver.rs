@@ -1,6 +1,6 @@
 //! A fixed number of in-process requests for one variant, to run under callgrind:
 //! `callgrind-driver --variant NAME --scenario sticky --requests N [--warmup 1000]
-//! [--clients 32]`.
+//! [--clients 32] [--redis redis://127.0.0.1:PORT]` (the Redis variants need `--redis`).
 //!
 //! `bench --callgrind` runs it for N and 2N requests and reports the difference divided by N
 //! (start-up and warm-up cancel out), counting only inside the server's polls (the driver's
@@ -9,6 +9,7 @@
 //! ```text
 //! valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=cg.out \
 //!     --toggle-collect='typed_sessions_bench::inproc::server_poll*' \
+//!     --toggle-collect='tokio::runtime::task::raw::poll*' \
 //!     target/release/callgrind-driver --variant typed-id-memory --scenario sticky --requests 4000
 //! callgrind_annotate --inclusive=yes cg.out | head -60
 //! ```
@@ -42,7 +43,7 @@ fn run() -> Result<(), String> {
         warmup: args.get("warmup", 1_000)?,
         requests: args.get("requests", 2_000)?,
     };
-    let n = inproc::run(variant, &drive, &NoProbe)?;
+    let n = inproc::run_with(variant, &drive, &NoProbe, args.value("redis"))?;
     eprintln!("{variant} {scenario}: {n} requests");
     Ok(())
 }

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use super::launch::Binaries;
 use super::report::{AllocResult, InstrResult, Status};
 use super::services::find_program;
+use crate::inproc::TASK_POLL;
 use crate::scenario::Scenario;
 use crate::variants::Variant;
 
@@ -25,6 +26,8 @@ pub struct InprocSettings {
     pub callgrind_requests: u64,
     /// The core to run on.
     pub core: usize,
+    /// The Redis server for the Redis variants' instruction counts.
+    pub redis_url: Option<String>,
 }
 
 /// The function callgrind counts in: the driver polls the server's future only through it.
@@ -116,12 +119,20 @@ pub fn instructions(
             command
                 .args(["--tool=callgrind", "--dump-instr=no", "--collect-jumps=no"])
                 .arg(format!("--toggle-collect={SERVER_POLL}"))
+                .arg(format!("--toggle-collect={TASK_POLL}"))
                 .arg(format!("--callgrind-out-file={}", file.display()))
                 .arg(binaries.get("callgrind-driver"))
                 .args(["--variant", variant.name(), "--scenario", scenario.name()])
                 .args(["--requests", &requests.to_string()])
                 .args(["--warmup", &settings.warmup.to_string()])
                 .args(["--clients", &settings.clients.to_string()])
+                .args(
+                    settings
+                        .redis_url
+                        .iter()
+                        .filter(|_| variant.in_process_with_redis())
+                        .flat_map(|url| ["--redis", url.as_str()]),
+                )
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
             crate::affinity::pin_command(&mut command, settings.core);

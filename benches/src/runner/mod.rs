@@ -169,18 +169,7 @@ fn run() -> Result<i32, String> {
             eprintln!("\n{}", report::perf_table(&results.load).text());
         }
     }
-    let inproc_pairs: Vec<(Variant, Scenario)> = options
-        .variants
-        .iter()
-        .filter(|v| v.in_process())
-        .flat_map(|v| {
-            options
-                .scenarios
-                .iter()
-                .filter(|s| v.unsupported(**s).is_none())
-                .map(move |s| (*v, *s))
-        })
-        .collect();
+    let inproc_pairs = pairs(&options, Variant::in_process);
     if options.allocs {
         eprintln!("\nallocations per request (in-process):");
         results.allocations = inproc::allocations(&binaries, &inproc_pairs, &options.inproc);
@@ -189,8 +178,26 @@ fn run() -> Result<i32, String> {
     if options.callgrind {
         eprintln!("\ninstructions per request (callgrind, in-process):");
         let out = target_dir.join("bench-results").join("callgrind");
-        results.instructions =
-            inproc::instructions(&binaries, &inproc_pairs, &options.inproc, &out);
+        // The Redis variants too, against a Redis server of their own.
+        let with_redis = pairs(&options, Variant::in_process_with_redis);
+        let mut services = Services::default();
+        let mut settings = options.inproc.clone();
+        if !with_redis.is_empty() {
+            match services.prepare(Some(Backend::Redis), options.inproc.core, &work) {
+                Ok((env, _)) => settings.redis_url = env.redis_url,
+                Err(e) => eprintln!("  callgrind: Redis variants skipped: {e}"),
+            }
+        }
+        let pairs: Vec<(Variant, Scenario)> = inproc_pairs
+            .iter()
+            .copied()
+            .chain(
+                with_redis
+                    .into_iter()
+                    .filter(|_| settings.redis_url.is_some()),
+            )
+            .collect();
+        results.instructions = inproc::instructions(&binaries, &pairs, &settings, &out);
         eprintln!("\n{}", report::instr_table(&results.instructions).text());
     }
     results.machine.loadavg_end = loadavg();
@@ -225,6 +232,22 @@ fn run() -> Result<i32, String> {
             .iter()
             .any(|r| r.status == Status::Failed);
     Ok(i32::from(failed))
+}
+
+/// The variants that `which` selects, each with every scenario it supports.
+fn pairs(options: &Options, which: fn(Variant) -> bool) -> Vec<(Variant, Scenario)> {
+    options
+        .variants
+        .iter()
+        .filter(|v| which(**v))
+        .flat_map(|v| {
+            options
+                .scenarios
+                .iter()
+                .filter(|s| v.unsupported(**s).is_none())
+                .map(move |s| (*v, *s))
+        })
+        .collect()
 }
 
 fn options(args: &Args) -> Result<Options, String> {
@@ -273,6 +296,7 @@ fn options(args: &Args) -> Result<Options, String> {
             alloc_requests: args.get("alloc-requests", allocs)?,
             callgrind_requests: args.get("callgrind-requests", callgrind)?,
             core: client_core,
+            redis_url: None,
         },
         json: args.value("json").map(PathBuf::from),
         markdown: args.value("markdown").map(PathBuf::from),

@@ -42,6 +42,8 @@ pub enum Variant {
     TypedIdDirectory,
     /// Ours, by id, Redis storage.
     TypedIdRedis,
+    /// Ours, by id, Redis storage with its client-side cache.
+    TypedIdRedisCached,
     /// Ours, by id, PostgreSQL storage.
     TypedIdPostgres,
     /// [`Variant::TypedIdPostgres`] with relaxed durability (`synchronous_commit=off`).
@@ -137,7 +139,7 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 23] = [
+    pub const ALL: [Variant; 24] = [
         Variant::Baseline,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -148,6 +150,7 @@ impl Variant {
         Variant::TypedIdMemory1M,
         Variant::TypedIdDirectory,
         Variant::TypedIdRedis,
+        Variant::TypedIdRedisCached,
         Variant::TypedIdPostgres,
         Variant::TypedIdPostgresRelaxed,
         Variant::TypedIdMemoryPrincipal,
@@ -176,6 +179,7 @@ impl Variant {
             Variant::TypedIdMemory1M => "typed-id-memory-1m",
             Variant::TypedIdDirectory => "typed-id-directory",
             Variant::TypedIdRedis => "typed-id-redis",
+            Variant::TypedIdRedisCached => "typed-id-redis-cached",
             Variant::TypedIdPostgres => "typed-id-postgres",
             Variant::TypedIdPostgresRelaxed => "typed-id-postgres-relaxed",
             Variant::TypedIdMemoryPrincipal => "typed-id-memory-principal",
@@ -205,6 +209,7 @@ impl Variant {
             | Variant::TypedIdMemory1M
             | Variant::TypedIdDirectory
             | Variant::TypedIdRedis
+            | Variant::TypedIdRedisCached
             | Variant::TypedIdPostgres
             | Variant::TypedIdPostgresRelaxed
             | Variant::TypedIdMemoryPrincipal
@@ -227,6 +232,7 @@ impl Variant {
     pub fn backend(self) -> Option<Backend> {
         match self {
             Variant::TypedIdRedis
+            | Variant::TypedIdRedisCached
             | Variant::TypedIdRedisPrincipal
             | Variant::TypedIdRedisModify
             | Variant::TowerSessionsRedis
@@ -261,6 +267,12 @@ impl Variant {
         self.backend().is_none()
     }
 
+    /// Whether it can run in-process given a Redis server (for the instruction counts): the
+    /// axum variants on Redis.
+    pub fn in_process_with_redis(self) -> bool {
+        self.backend() == Some(Backend::Redis) && self.framework() == Framework::Axum
+    }
+
     /// The configuration, for the report.
     pub fn configuration(self) -> &'static str {
         match self {
@@ -288,6 +300,9 @@ impl Variant {
                 "typed-sessions, cookie by id, directory storage, id unsigned"
             }
             Variant::TypedIdRedis => "typed-sessions, cookie by id, Redis storage, id unsigned",
+            Variant::TypedIdRedisCached => {
+                "typed-sessions, cookie by id, Redis storage with its client-side cache (default options), id unsigned"
+            }
             Variant::TypedIdPostgres => {
                 "typed-sessions, cookie by id, PostgreSQL storage, id unsigned"
             }
@@ -361,6 +376,7 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedIdMemory1M
         | Variant::TypedIdDirectory
         | Variant::TypedIdRedis
+        | Variant::TypedIdRedisCached
         | Variant::TypedIdPostgres
         | Variant::TypedIdPostgresRelaxed
         | Variant::TypedIdMemoryPrincipal

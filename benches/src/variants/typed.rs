@@ -37,7 +37,9 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
             by_id(Memory::open(variant, env).await?)?
         }
         Variant::TypedIdDirectory => by_id(Directory::open(variant, env).await?)?,
-        Variant::TypedIdRedis => by_id(Redis::open(variant, env).await?)?,
+        Variant::TypedIdRedis | Variant::TypedIdRedisCached => {
+            by_id(Redis::open(variant, env).await?)?
+        }
         Variant::TypedIdPostgres | Variant::TypedIdPostgresRelaxed => {
             by_id(Postgres::open(variant, env).await?)?
         }
@@ -253,14 +255,17 @@ impl Storage for Directory {
     }
 }
 
-/// Redis storage.
+/// Redis storage (with its client-side cache for [`Variant::TypedIdRedisCached`]).
 struct Redis;
 impl Storage for Redis {
     async fn open(variant: Variant, env: &ServerEnv) -> Result<Arc<dyn SessionStorage>, BoxError> {
         let url = env.redis(variant)?;
-        Ok(Arc::new(
-            typed_sessions::storage::RedisStorage::connect(url).await?,
-        ))
+        let mut builder = typed_sessions::storage::RedisStorage::builder();
+        if variant == Variant::TypedIdRedisCached {
+            builder =
+                builder.client_side_cache(typed_sessions::storage::redis::ClientSideCache::new());
+        }
+        Ok(Arc::new(builder.connect(url).await?))
     }
 }
 

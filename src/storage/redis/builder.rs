@@ -1,15 +1,20 @@
 //! [`RedisStorageBuilder`]: the options of a [`RedisStorage`] and the connection to its
 //! server or Cluster.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::connection::{Conn, Target, storage_error};
+use super::cache::{ClientSideCache, LocalCache};
+use super::connection::{Conn, storage_error};
+use super::keeper;
 use super::keys::Keys;
+use super::target::Target;
 use super::{DEFAULT_PREFIX, RedisStorage};
 use crate::storage::DEFAULT_CALL_TIMEOUT;
 use crate::storage::StorageError;
 
-/// Options for a [`RedisStorage`]: the key prefix and the time limit of each call.
+/// Options for a [`RedisStorage`]: the key prefix, the time limit of each call, and
+/// client-side caching.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
@@ -28,6 +33,7 @@ use crate::storage::StorageError;
 pub struct RedisStorageBuilder {
     prefix: String,
     timeout: Duration,
+    cache: Option<ClientSideCache>,
 }
 
 impl Default for RedisStorageBuilder {
@@ -35,6 +41,7 @@ impl Default for RedisStorageBuilder {
         RedisStorageBuilder {
             prefix: DEFAULT_PREFIX.into(),
             timeout: DEFAULT_CALL_TIMEOUT,
+            cache: None,
         }
     }
 }
@@ -54,6 +61,27 @@ impl RedisStorageBuilder {
     /// [`Unavailable`](crate::storage::StorageErrorKind::Unavailable).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Turns on client-side caching (off by default): loads of sessions this process has
+    /// read or written are answered from a bounded local cache, which Redis keeps correct by
+    /// telling the process about every change made elsewhere. See [`ClientSideCache`] for how,
+    /// what it costs, and how stale a session can be.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
+    /// use typed_sessions::storage::RedisStorage;
+    /// use typed_sessions::storage::redis::ClientSideCache;
+    ///
+    /// let storage = RedisStorage::builder()
+    ///     .client_side_cache(ClientSideCache::new().capacity(50_000))
+    ///     .connect("redis+cluster://10.0.0.1:7001,10.0.0.2:7002")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn client_side_cache(mut self, cache: ClientSideCache) -> Self {
+        self.cache = Some(cache);
         self
     }
 
@@ -87,8 +115,23 @@ impl RedisStorageBuilder {
     async fn open(self, target: Target) -> Result<RedisStorage, StorageError> {
         let keys = Keys::new(&self.prefix, target.is_cluster())
             .map_err(|error| StorageError::backend(error.to_string()).with_source(error))?;
-        let conn = match tokio::time::timeout(self.timeout, Conn::open(target, self.timeout)).await
-        {
+        let cache = self
+            .cache
+            .as_ref()
+            .map(|options| Arc::new(LocalCache::new(options, keys.clone())));
+        let opening = async {
+            let conn = Conn::open(
+                target,
+                self.timeout,
+                cache.as_ref().map(|c| (c, self.prefix.as_str())),
+            )
+            .await?;
+            if let (Conn::Cluster(_), Some(cache)) = (&conn, &cache) {
+                keeper::audit(&mut conn.clone(), cache, &self.prefix).await?;
+            }
+            Ok::<Conn, ::redis::RedisError>(conn)
+        };
+        let conn = match tokio::time::timeout(self.timeout, opening).await {
             Ok(Ok(conn)) => conn,
             Ok(Err(error)) => return Err(storage_error("connect", error)),
             Err(_) => {
@@ -98,10 +141,18 @@ impl RedisStorageBuilder {
                 )));
             }
         };
+        match (&conn, &cache) {
+            (Conn::Tracked(tracked), _) => keeper::spawn_single(tracked, self.timeout),
+            (Conn::Cluster(_), Some(cache)) => {
+                keeper::spawn_cluster(conn.clone(), cache, self.prefix.clone());
+            }
+            _ => {}
+        }
         Ok(RedisStorage {
             conn,
             keys,
             timeout: self.timeout,
+            cache,
         })
     }
 }

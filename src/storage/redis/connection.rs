@@ -1,12 +1,17 @@
-//! Where the Redis storage connects to, and the connection it holds.
+//! The connection a Redis storage holds.
 //!
 //! A single node is reached through a redis-rs [`ConnectionManager`]: one multiplexed
 //! connection (many requests in flight on one socket, no pool to size) that reconnects by
-//! itself after the server went away. A Cluster is reached through a redis-rs
-//! [`ClusterConnection`]: one multiplexed connection per node, routed by hash slot, that
-//! follows `MOVED`/`ASK` redirections and refreshes its slot map.
+//! itself after the server went away; with a client-side cache, through a [`Tracked`]
+//! connection instead (one multiplexed RESP3 connection that runs `CLIENT TRACKING` before it
+//! is used). A Cluster is reached through a redis-rs [`ClusterConnection`]: one multiplexed
+//! connection per node, routed by hash slot, that follows `MOVED`/`ASK` redirections and
+//! refreshes its slot map; with a client-side cache it speaks RESP3 and hands its push messages
+//! to the cache.
 
+use std::convert::Infallible;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -14,154 +19,50 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{
-    Cmd, ConnectionInfo, ErrorKind, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
-    RedisResult, ServerErrorKind, Value,
+    AsyncConnectionConfig, Cmd, ErrorKind, FromRedisValue, Pipeline, ProtocolVersion, PushInfo,
+    RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
 };
 
+use super::cache::SharedCache;
+use super::keeper::tracking_command;
+pub(crate) use super::target::Target;
+use super::tracked::Tracked;
 use crate::storage::StorageError;
-
-/// What a URL names: one server, or the seed nodes of a Cluster.
-pub(crate) enum Target {
-    Single(Box<ConnectionInfo>),
-    Cluster(Vec<ConnectionInfo>),
-}
-
-impl Target {
-    /// Parses `redis://`, `rediss://`, `redis+unix://`, `unix://`, and the Cluster forms
-    /// `redis+cluster://host1:port1,host2:port2` and `rediss+cluster://...`.
-    ///
-    /// The error never repeats the URL (it may hold a password).
-    pub(crate) fn parse(url: &str) -> Result<Target, String> {
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            "a Redis URL starts with redis://, rediss:// or redis+cluster://".to_owned()
-        })?;
-        let scheme = scheme.to_ascii_lowercase();
-        check_tls(&scheme)?;
-        match scheme.as_str() {
-            "redis+cluster" | "rediss+cluster" => {
-                let nodes = cluster_nodes(&scheme, rest)?;
-                Ok(Target::Cluster(nodes))
-            }
-            "redis" | "rediss" | "redis+unix" | "unix" | "valkey" | "valkeys" => {
-                Ok(Target::Single(Box::new(info(url)?)))
-            }
-            other => Err(format!("`{other}` is not a Redis URL scheme")),
-        }
-    }
-
-    /// Seed-node URLs of a Cluster, each `redis://` or `rediss://`.
-    pub(crate) fn cluster<I, S>(nodes: I) -> Result<Target, String>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let nodes = nodes
-            .into_iter()
-            .map(|url| {
-                let url = url.as_ref();
-                if let Some((scheme, _)) = url.split_once("://") {
-                    check_tls(&scheme.to_ascii_lowercase())?;
-                }
-                info(url)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if nodes.is_empty() {
-            return Err("a Redis Cluster needs at least one node URL".into());
-        }
-        Ok(Target::Cluster(nodes))
-    }
-
-    /// Whether this names a Cluster.
-    pub(crate) fn is_cluster(&self) -> bool {
-        matches!(self, Target::Cluster(_))
-    }
-}
-
-fn info(url: &str) -> Result<ConnectionInfo, String> {
-    url.into_connection_info().map_err(|e| {
-        format!(
-            "invalid Redis URL: {}",
-            e.detail().unwrap_or("cannot be parsed")
-        )
-    })
-}
-
-/// `rediss` needs the `rustls` feature; say so instead of redis-rs's generic message.
-fn check_tls(scheme: &str) -> Result<(), String> {
-    let tls = scheme.starts_with("rediss") || scheme.starts_with("valkeys");
-    if tls && !cfg!(feature = "rustls") {
-        return Err(format!(
-            "`{scheme}://` (TLS) needs the `rustls` feature of typed-sessions"
-        ));
-    }
-    Ok(())
-}
-
-/// `[user[:password]@]host:port,host:port[/][?query]` → one URL per node.
-fn cluster_nodes(scheme: &str, rest: &str) -> Result<Vec<ConnectionInfo>, String> {
-    let node_scheme = if scheme.starts_with("rediss") {
-        "rediss"
-    } else {
-        "redis"
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let tail = tail.strip_prefix('/').unwrap_or(tail);
-    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
-    if !(path.is_empty() || path == "0") {
-        return Err("a Redis Cluster has only database 0".into());
-    }
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
-        None => (String::new(), authority),
-    };
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    let nodes = hosts
-        .split(',')
-        .filter(|h| !h.is_empty())
-        .map(|host| info(&format!("{node_scheme}://{userinfo}{host}{query}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    if nodes.is_empty() {
-        return Err(
-            "a redis+cluster URL names its nodes: redis+cluster://host1:port1,host2:port2".into(),
-        );
-    }
-    Ok(nodes)
-}
 
 /// The connection a storage holds; clones share it.
 #[derive(Clone)]
 pub(crate) enum Conn {
     Single(ConnectionManager),
+    Tracked(Tracked),
     Cluster(ClusterConnection),
 }
 
 impl fmt::Debug for Conn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Conn::Single(_) => "single node",
+            Conn::Single(_) | Conn::Tracked(_) => "single node",
             Conn::Cluster(_) => "cluster",
         })
     }
 }
 
 impl Conn {
-    /// Connects, waiting at most `timeout` for each attempt.
-    pub(crate) async fn open(target: Target, timeout: Duration) -> Result<Conn, RedisError> {
+    /// Connects, waiting at most `timeout` for each attempt. With `cache`, every connection
+    /// speaks RESP3 and tracks the keys under `prefix` for it (a Cluster's nodes are checked
+    /// by the caller, see [`keeper::audit`](super::keeper::audit)).
+    pub(crate) async fn open(
+        target: Target,
+        timeout: Duration,
+        cache: Option<(&SharedCache, &str)>,
+    ) -> Result<Conn, RedisError> {
         #[cfg(feature = "rustls")]
         {
             // redis-rs builds its rustls configuration from the process-wide provider; make
             // sure there is one (ring), whatever else the application links.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        match target {
-            Target::Single(info) => {
+        match (target, cache) {
+            (Target::Single(info), None) => {
                 let client = redis::Client::open(*info)?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
@@ -175,17 +76,56 @@ impl Conn {
                     ConnectionManager::new_with_config(client, config).await?,
                 ))
             }
-            Target::Cluster(nodes) => {
-                let client = ClusterClient::builder(nodes)
+            (Target::Single(info), Some((cache, prefix))) => {
+                let settings = info
+                    .redis_settings()
+                    .clone()
+                    .set_protocol(ProtocolVersion::RESP3);
+                let client = redis::Client::open((*info).set_redis_settings(settings))?;
+                // No response timeout of the connection's own: every call runs under the
+                // storage's (one timer per call, not two), and a call that times out drops the
+                // connection (see `RedisStorage::run`).
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(None);
+                let tracked =
+                    Tracked::open(client, config, tracking_command(prefix), Arc::clone(cache))
+                        .await?;
+                Ok(Conn::Tracked(tracked))
+            }
+            (Target::Cluster(nodes), cache) => {
+                let mut builder = ClusterClient::builder(nodes)
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
                     .retries(2)
                     .min_retry_wait(20)
-                    .max_retry_wait(250)
-                    .build()?;
-                Ok(Conn::Cluster(client.get_async_connection().await?))
+                    .max_retry_wait(250);
+                if let Some((cache, _)) = cache {
+                    let weak = Arc::downgrade(cache);
+                    builder = builder.use_protocol(ProtocolVersion::RESP3).push_sender(
+                        move |push: PushInfo| {
+                            if let Some(cache) = weak.upgrade() {
+                                cache.on_push(&push);
+                            }
+                            Ok::<(), Infallible>(())
+                        },
+                    );
+                }
+                Ok(Conn::Cluster(
+                    builder.build()?.get_async_connection().await?,
+                ))
             }
         }
+    }
+
+    /// Sends one command and reads its reply; the same as `req_packed_command`, one boxed
+    /// future fewer on a tracked connection.
+    pub(crate) async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        let reply = match self {
+            Conn::Tracked(tracked) => tracked.send(cmd).await?,
+            conn => conn.req_packed_command(cmd).await?,
+        };
+        Ok(redis::from_redis_value(reply.extract_error()?)?)
     }
 
     pub(crate) fn is_cluster(&self) -> bool {
@@ -291,6 +231,7 @@ impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Tracked(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -303,6 +244,7 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Tracked(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
@@ -310,6 +252,7 @@ impl ConnectionLike for Conn {
     fn get_db(&self) -> i64 {
         match self {
             Conn::Single(c) => c.get_db(),
+            Conn::Tracked(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
         }
     }
@@ -351,47 +294,5 @@ pub(crate) fn storage_error(what: &str, error: RedisError) -> StorageError {
             .with_source(error)
     } else {
         StorageError::backend(format!("Redis {what} failed")).with_source(error)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        assert!(matches!(
-            Target::parse("redis://127.0.0.1:6379/2"),
-            Ok(Target::Single(_))
-        ));
-        let Ok(Target::Cluster(nodes)) =
-            Target::parse("redis+cluster://user:secret@10.0.0.1:7001,10.0.0.2:7002/")
-        else {
-            panic!("cluster URL not parsed");
-        };
-        assert_eq!(nodes.len(), 2);
-        for bad in [
-            "127.0.0.1:6379",
-            "http://localhost",
-            "redis+cluster://",
-            "redis+cluster://h:1/3",
-        ] {
-            assert!(Target::parse(bad).is_err(), "{bad}");
-        }
-        let err = Target::parse("redis://user:hunter2@host:notaport")
-            .err()
-            .unwrap_or_default();
-        assert!(!err.contains("hunter2"), "{err}");
-        assert!(Target::cluster(Vec::<String>::new()).is_err());
-        assert!(Target::cluster(["redis://a:1", "redis://b:2"]).is_ok());
-    }
-
-    #[cfg(not(feature = "rustls"))]
-    #[test]
-    fn tls_without_the_feature_says_which_feature() {
-        let err = Target::parse("rediss://host:6380")
-            .err()
-            .unwrap_or_default();
-        assert!(err.contains("`rustls` feature"), "{err}");
     }
 }

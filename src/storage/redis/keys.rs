@@ -149,27 +149,29 @@ impl Keys {
 
     /// The key of `session`'s record.
     pub(super) fn record(&self, session: SessionKey<'_>) -> RecordKey {
+        self.record_of(session, &session.digest())
+    }
+
+    /// The key of `session`'s record, whose [digest](SessionKey::digest) the caller has.
+    pub(super) fn record_of(&self, session: SessionKey<'_>, digest: &[u8; 32]) -> RecordKey {
         let mut key = String::with_capacity(self.prefix.len() + TAG_LEN + 2 + HEX_LEN);
         key.push_str(&self.prefix);
         if !self.tagged {
-            session.push_storage_key(&mut key);
+            crate::codec::hex::push_lower(&mut key, digest);
             return RecordKey { key, tag_at: None };
         }
         key.push('{');
         let tag_at = key.len();
         match id_tag(session) {
-            Some(tag) => {
-                key.push_str(tag);
-                key.push('}');
-                session.push_storage_key(&mut key);
-            }
-            None => {
-                let storage_key = session.storage_key();
-                key.push_str(storage_key.get(..TAG_LEN).unwrap_or_default());
-                key.push('}');
-                key.push_str(&storage_key);
-            }
+            Some(tag) => key.push_str(tag),
+            // The first four hex characters of the digest: its first two bytes.
+            None => crate::codec::hex::push_lower(
+                &mut key,
+                digest.get(..TAG_LEN / 2).unwrap_or_default(),
+            ),
         }
+        key.push('}');
+        crate::codec::hex::push_lower(&mut key, digest);
         RecordKey {
             key,
             tag_at: Some(tag_at),
@@ -220,6 +222,18 @@ impl Keys {
              principal's index share a hash slot",
         )
         .with_source(MisplacedSession))
+    }
+
+    /// The digest a record key of this layout names (its last 64 hex characters decoded), or
+    /// `None` for any other key.
+    pub(super) fn record_digest(&self, key: &[u8]) -> Option<[u8; 32]> {
+        if !self.is_record_key(key) {
+            return None;
+        }
+        let mut digest = [0u8; 32];
+        let hex = key.get(key.len().checked_sub(HEX_LEN)?..)?;
+        hex::decode_to_slice(hex, &mut digest).ok()?;
+        Some(digest)
     }
 
     /// Whether `key` is a record key of this layout (prefix, tag if any, 64 lowercase hex).
@@ -307,7 +321,13 @@ mod tests {
         assert_eq!(key.member(), ns.key(&id).storage_key());
         assert_eq!(key.tag(), "");
         assert!(keys.is_record_key(key.as_str().as_bytes()));
+        assert_eq!(
+            keys.record_digest(key.as_str().as_bytes()),
+            Some(ns.key(&id).digest())
+        );
         let ada = Principal::of(&ns, "ada");
+        assert_eq!(keys.record_digest(keys.index(&ada).as_bytes()), None);
+        assert_eq!(keys.record_digest(b"p:"), None);
         assert_eq!(keys.index(&ada), format!("p:principal:{}", ada.hex()));
         assert!(!keys.is_record_key(keys.index(&ada).as_bytes()));
         assert_eq!(keys.id_prefix(&ns, "ada"), None);
@@ -338,6 +358,10 @@ mod tests {
         );
         assert!(keys.check_placement(&key, &ada).is_ok());
         assert!(keys.is_record_key(key.as_str().as_bytes()));
+        assert_eq!(
+            keys.record_digest(key.as_str().as_bytes()),
+            Some(ns.key(&id).digest())
+        );
         assert!(!keys.is_record_key(keys.index(&ada).as_bytes()));
         // Another principal's session may not be filed under this id.
         let bob = Principal::of(&ns, "bob");

@@ -146,6 +146,33 @@
 //! finds its own revision counts as written; an update that gets back its own value counts as
 //! written. A delete sent twice still deletes, but may report that it found nothing.
 //!
+//! # Client-side caching
+//!
+//! [`RedisStorageBuilder::client_side_cache`] (off by default) keeps the records this process
+//! has read or written in a bounded local table (the memory storage's, with its eviction
+//! order), and Redis reports every change of them made by anyone else: each connection runs
+//! `CLIENT TRACKING ON BCAST PREFIX <prefix> NOLOOP` over RESP3. A load of a cached session
+//! then costs no round trip; a request that changes its session costs one (the update, with
+//! the same server-side conditions as without the cache). A lost or doubtful connection
+//! empties the cache before it serves again. See [`ClientSideCache`] for the guarantees, how
+//! stale a session can be (the time an invalidation takes to arrive; an optional hard bound),
+//! and the costs; BENCHMARKS.md for the figures.
+//!
+//! | operation, with the cache | round trips | Redis commands |
+//! |---|---|---|
+//! | `load` of a session this process read or wrote, unchanged since | 0 | |
+//! | `load` of any other session | 1 | `GET` (then cached) |
+//! | `update` | as without the cache | as without; the written record is cached |
+//! | `create` | as without the cache | as without; cached by the session's first load |
+//! | `update_if`, `delete`, `change_id`, principal ends | as without the cache | as without; the session's entry is dropped |
+//!
+//! redis-rs 1.x has a client-side cache of its own (feature `cache-aio`), which this storage
+//! does not use: it tracks keys in Redis's default mode (a record written by this process is
+//! no longer tracked until it is read again, so a session changed on every request would be
+//! read on every request), keeps raw replies in an LRU of its own, and adds a `PTTL` to every
+//! cached read. What this storage uses from redis-rs is RESP3 and its push messages: the
+//! invalidations, and its notice that a connection closed.
+//!
 //! # Why redis-rs
 //!
 //! The client is [redis-rs](https://docs.rs/redis) 1.x (`tokio-comp`, `connection-manager`,
@@ -163,23 +190,26 @@
 //! * It is the client maintained by Redis itself, and the one actix-session uses.
 
 mod builder;
+mod cache;
+mod calls;
 pub(crate) mod connection;
+mod keeper;
 mod keys;
 mod principals;
 mod record;
 mod records;
 mod scripts;
 mod stats;
+mod target;
+mod tracked;
 mod writes;
 
-use std::future::Future;
 use std::time::Duration;
 
-use ::redis::RedisResult;
-use tokio::time::{Instant, timeout_at};
-
 pub use self::builder::RedisStorageBuilder;
-use self::connection::{Conn, is_retryable, storage_error};
+use self::cache::SharedCache;
+pub use self::cache::{ClientSideCache, ClientSideCacheStats, DEFAULT_CLIENT_CACHE_CAPACITY};
+use self::connection::Conn;
 pub use self::keys::{BraceInPrefix, MisplacedSession};
 use self::keys::{Keys, Principal};
 use super::{Namespace, SessionKey, StorageError};
@@ -196,6 +226,7 @@ pub struct RedisStorage {
     conn: Conn,
     keys: Keys,
     timeout: Duration,
+    cache: Option<SharedCache>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -204,6 +235,10 @@ impl std::fmt::Debug for RedisStorage {
             .field("mode", &self.conn)
             .field("prefix", &self.keys.prefix())
             .field("timeout", &self.timeout)
+            .field(
+                "client_side_cache",
+                &self.cache.as_ref().map(|c| c.capacity()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -259,6 +294,35 @@ impl RedisStorage {
         self.conn.is_cluster()
     }
 
+    /// What the [client-side cache](ClientSideCache) holds and has done, or `None` if this
+    /// storage has none.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), typed_sessions::storage::StorageError> {
+    /// use typed_sessions::storage::RedisStorage;
+    /// use typed_sessions::storage::redis::ClientSideCache;
+    /// let storage = RedisStorage::builder()
+    ///     .client_side_cache(ClientSideCache::new())
+    ///     .connect("redis://127.0.0.1:6379")
+    ///     .await?;
+    /// let stats = storage.client_side_cache_stats().expect("caching is on");
+    /// assert!(stats.serving);
+    /// assert_eq!(stats.entries, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn client_side_cache_stats(&self) -> Option<ClientSideCacheStats> {
+        self.cache.as_ref().map(|cache| cache.stats())
+    }
+
+    /// Whether a load of `session` at `now` would be answered by the client-side cache,
+    /// without asking Redis (`false` without a cache). For tests and diagnostics; it does not
+    /// count as a use of the session.
+    pub fn is_cached(&self, session: SessionKey<'_>, now: std::time::SystemTime) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|cache| cache.would_serve(session.digest(), now))
+    }
+
     /// The Redis key of a session on a single node or under a prefix with a hash tag: the
     /// prefix and its [storage key](SessionKey::storage_key) (the SHA-256 of its namespace and
     /// id) in hex. [`record_key`](Self::record_key) gives the key of a storage in any mode.
@@ -312,42 +376,5 @@ impl RedisStorage {
     /// ```
     pub fn principal_key(&self, namespace: &Namespace, principal: &str) -> String {
         self.keys.index(&Principal::of(namespace, principal))
-    }
-
-    /// How long the tombstone of a move between two hash slots stays: longer than any retry
-    /// of the move (ours and the Cluster client's all end with the call's timeout), short
-    /// enough not to matter.
-    fn tombstone_millis(&self) -> u64 {
-        let timeout = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-        timeout.saturating_add(1000)
-    }
-
-    /// Runs `op` on the connection within the timeout, once more if the connection was lost.
-    ///
-    /// The connection may have been lost after the server ran the command (only its reply
-    /// lost): every `op` given here is a read, or a write that recognises its own earlier
-    /// effect (see the [module documentation](self#outages-and-retries)).
-    async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StorageError>
-    where
-        F: Fn(Conn) -> Fut,
-        Fut: Future<Output = RedisResult<T>>,
-    {
-        let deadline = Instant::now() + self.timeout;
-        let timed_out = || {
-            StorageError::unavailable(format!("Redis {what}: no answer within {:?}", self.timeout))
-        };
-        match timeout_at(deadline, op(self.conn.clone())).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) if is_retryable(&error) => {
-                tracing::debug!(%error, "Redis connection lost; sending once more");
-                match timeout_at(deadline, op(self.conn.clone())).await {
-                    Ok(Ok(value)) => Ok(value),
-                    Ok(Err(error)) => Err(storage_error(what, error)),
-                    Err(_) => Err(timed_out()),
-                }
-            }
-            Ok(Err(error)) => Err(storage_error(what, error)),
-            Err(_) => Err(timed_out()),
-        }
     }
 }

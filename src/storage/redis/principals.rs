@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use super::cache::key_of_member;
 use super::keys::Principal;
 use super::record::{self, Stored};
 use super::{RedisStorage, scripts};
@@ -61,6 +62,10 @@ impl RedisStorage {
         let filed = Principal::of(namespace, principal);
         let (index, records) = (self.keys.index(&filed), self.keys.records_of(&filed));
         let member = handle.storage_key();
+        let _ticket = self
+            .cache
+            .as_deref()
+            .and_then(|cache| Some(cache.begin_write(key_of_member(member.as_bytes())?)));
         let ended: i64 = self
             .run("delete_of", |mut conn| {
                 let (index, records, filed, member) = (&index, &records, &filed, &member);
@@ -88,7 +93,7 @@ impl RedisStorage {
         let filed = Principal::of(namespace, principal);
         let (index, records) = (self.keys.index(&filed), self.keys.records_of(&filed));
         let keep = except.map(SessionHandle::storage_key).unwrap_or_default();
-        let ended: u64 = self
+        let ended: Result<Vec<Vec<u8>>, StorageError> = self
             .run("delete_all_of", |mut conn| {
                 let (index, records, filed, keep) = (&index, &records, &filed, &keep);
                 async move {
@@ -101,8 +106,15 @@ impl RedisStorage {
                         .await
                 }
             })
-            .await?;
-        Ok(ended)
+            .await;
+        if let Some(cache) = self.cache.as_deref() {
+            match &ended {
+                Ok(members) => cache.invalidate_members(members),
+                // Which sessions ended is unknown: forget them all.
+                Err(_) => cache.invalidate_all(),
+            }
+        }
+        Ok(ended?.len() as u64)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use super::cache::{LocalCache, Lookup, SessionDigest, WriteTicket, key_of_member};
 use super::keys::RecordKey;
 use super::record::{self, Encoded, Stored};
 use super::{RedisStorage, scripts};
@@ -39,6 +40,8 @@ impl RedisStorage {
         let expected = record::revision_bytes(expected);
         let revision = record::revision_bytes(record.revision);
         let check = if check_principal { "1" } else { "0" };
+        // A script: Redis reports its writes back to this connection, so they are not cached.
+        let _ticket = self.write_ticket(&key);
         let outcome: i64 = self
             .run("update_if", |mut conn| {
                 let (key, value) = (&key, &encoded.value);
@@ -84,13 +87,44 @@ impl RedisStorage {
 
     /// The value under `key`, if any.
     async fn get(&self, what: &str, key: &RecordKey) -> Result<Option<Vec<u8>>, StorageError> {
-        self.run(what, |mut conn| async move {
-            ::redis::cmd("GET")
-                .arg(key.as_str())
-                .query_async(&mut conn)
-                .await
+        let mut get = ::redis::Cmd::with_capacity(2, 3 + key.as_str().len());
+        get.arg("GET").arg(key.as_str());
+        self.run(what, |mut conn| {
+            let get = &get;
+            async move { conn.query(get).await }
         })
         .await
+    }
+
+    /// A ticket for a write of `key` by this process, if the storage caches: no fill of the
+    /// key happens while it is held (see [`WriteTicket`]).
+    pub(super) fn write_ticket(&self, key: &RecordKey) -> Option<WriteTicket<'_>> {
+        let cache = self.cache.as_deref()?;
+        Some(cache.begin_write(key_of_member(key.member().as_bytes())?))
+    }
+
+    /// [`write_ticket`](Self::write_ticket) for the session with `digest`.
+    fn write_ticket_of(&self, digest: [u8; 32]) -> Option<WriteTicket<'_>> {
+        Some(self.cache.as_deref()?.begin_write(LocalCache::key(digest)))
+    }
+
+    /// The digest of `session` (its Redis key's tail): remembered by the cache if it has seen
+    /// the session, computed otherwise.
+    fn digest(&self, session: SessionKey<'_>) -> (Option<SessionDigest>, [u8; 32]) {
+        match self.cache.as_deref() {
+            Some(cache) => {
+                let digest = cache.digest(session);
+                (Some(digest), digest.bytes)
+            }
+            None => (None, session.digest()),
+        }
+    }
+
+    /// Remembers the digest of a session found in Redis, for its next requests.
+    fn remember(&self, digest: Option<SessionDigest>) {
+        if let (Some(cache), Some(digest)) = (self.cache.as_deref(), digest) {
+            cache.remember(&digest);
+        }
     }
 
     /// `record` encoded for `session`'s namespace, refused if it would land outside its
@@ -116,13 +150,30 @@ impl SessionStorage for RedisStorage {
         key: SessionKey<'_>,
         now: SystemTime,
     ) -> Result<Option<Record>, StorageError> {
-        let (session, key) = (key, self.keys.record(key));
+        let session = key;
+        let (known, digest) = self.digest(session);
+        let ticket = match self
+            .cache
+            .as_deref()
+            .map(|c| c.lookup(LocalCache::key(digest), now))
+        {
+            Some(Lookup::Hit(record)) => return Ok(Some(record)),
+            Some(Lookup::Miss(ticket)) => Some(ticket),
+            None => None,
+        };
+        let key = self.keys.record_of(session, &digest);
         let Some(value) = self.get("load", &key).await? else {
             return Ok(None);
         };
         match record::decode(value) {
             Stored::Record(record) if record.is_expired(now) => Ok(None),
-            Stored::Record(record) => Ok(Some(record)),
+            Stored::Record(record) => {
+                if let (Some(cache), Some(ticket)) = (self.cache.as_deref(), ticket) {
+                    cache.fill_read(ticket, record.clone(), now);
+                }
+                self.remember(known);
+                Ok(Some(record))
+            }
             Stored::Tombstone => Ok(None),
             Stored::Foreign => {
                 tracing::warn!(
@@ -156,26 +207,27 @@ impl SessionStorage for RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        let (session, key) = (key, self.keys.record(key));
+        let session = key;
+        let (known, digest) = self.digest(session);
+        let key = self.keys.record_of(session, &digest);
         let encoded = self.encode(&key, session, record)?;
         let pxat = record::pxat(record);
+        let ticket = self.write_ticket_of(digest);
         // One command, no script: `XX` writes only over an existing key (a deleted session
         // stays deleted), `GET` returns what it replaced, so the clock rule is judged here.
         // Sent twice (a lost reply), it gets back its own value, live: written.
+        let mut set = ::redis::Cmd::with_capacity(7, 40 + key.as_str().len() + encoded.value.len());
+        set.arg("SET")
+            .arg(key.as_str())
+            .arg(&encoded.value)
+            .arg("XX")
+            .arg("PXAT")
+            .arg(pxat)
+            .arg("GET");
         let replaced: Option<Vec<u8>> = self
             .run("update", |mut conn| {
-                let (key, value) = (&key, &encoded.value);
-                async move {
-                    ::redis::cmd("SET")
-                        .arg(key.as_str())
-                        .arg(value)
-                        .arg("XX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .arg("GET")
-                        .query_async(&mut conn)
-                        .await
-                }
+                let set = &set;
+                async move { conn.query(set).await }
             })
             .await?;
         match replaced {
@@ -184,9 +236,16 @@ impl SessionStorage for RedisStorage {
                 if record::principal_ref(&old) != encoded.principal_ref() {
                     // The record names another principal than the one the session was
                     // stored with (a caller that updates in place what only an id change may
-                    // move): the stored principal stays, as the index says.
+                    // move): the stored principal stays, as the index says. Not cached: the
+                    // ticket, held until the rewrite ends, only ends the write.
                     self.restore_principal(session, record, old, now).await?;
+                } else if let (Some(ticket), Stored::Record(written)) =
+                    (ticket, record::decode(encoded.value))
+                {
+                    // Redis holds exactly what was written: keep it.
+                    ticket.written(written, true, now);
                 }
+                self.remember(known);
                 Ok(true)
             }
             Some(_) => {
@@ -245,6 +304,7 @@ impl SessionStorage for RedisStorage {
     ) -> Result<bool, StorageError> {
         let (old_key, new_key) = (self.keys.record(old), self.keys.record(new));
         let encoded = self.encode(&new_key, new, record)?;
+        let _tickets = (self.write_ticket(&old_key), self.write_ticket(&new_key));
         if old_key.tag() == new_key.tag() {
             // One hash slot: a single node, a prefix with a hash tag, or ids with one tag.
             self.move_in_slot(&old_key, &new_key, &encoded, record, now)

@@ -249,22 +249,22 @@ return 0
 /// `KEYS[1]` = the principal's index; `ARGV` = the member to keep (`''` for none), the prefix
 /// of its record keys, its reference.
 ///
-/// Ends every record in the index but the one kept; how many it ended.
+/// Ends every record in the index but the one kept; the members of the records it ended.
 pub(super) static DELETE_ALL_OF: LazyLock<Script> = LazyLock::new(|| {
     script(
         r"
-local n = 0
+local ended = {}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if m ~= ARGV[1] then
     local k = ARGV[2] .. m
     if ref(head(k)) == ARGV[3] then
       redis.call('DEL', k)
-      n = n + 1
+      ended[#ended + 1] = m
     end
     redis.call('ZREM', KEYS[1], m)
   end
 end
-return n
+return ended
 ",
     )
 });

@@ -22,18 +22,22 @@ impl RedisStorage {
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
+        // Held while the write is in flight; what a create writes is not cached: a session's
+        // first load fills the cache (most new sessions of a flood are never loaded again).
+        let _ticket = self.write_ticket(key);
         if encoded.principal.is_none() {
-            let pxat = record::pxat(record);
+            let mut set =
+                ::redis::Cmd::with_capacity(6, 40 + key.as_str().len() + encoded.value.len());
+            set.arg("SET")
+                .arg(key.as_str())
+                .arg(&encoded.value)
+                .arg("NX")
+                .arg("PXAT")
+                .arg(record::pxat(record));
             let set: Value = self
-                .run("create", |mut conn| async move {
-                    ::redis::cmd("SET")
-                        .arg(key.as_str())
-                        .arg(&encoded.value)
-                        .arg("NX")
-                        .arg("PXAT")
-                        .arg(pxat)
-                        .query_async(&mut conn)
-                        .await
+                .run("create", |mut conn| {
+                    let set = &set;
+                    async move { conn.query(set).await }
                 })
                 .await?;
             if !matches!(set, Value::Nil) {
@@ -55,6 +59,7 @@ impl RedisStorage {
 
     /// Deletes the value under `key` and its index entry; whether there was a value.
     pub(super) async fn remove(&self, key: &RecordKey) -> Result<bool, StorageError> {
+        let _ticket = self.write_ticket(key);
         let removed: i64 = self
             .run("delete", |mut conn| async move {
                 scripts::DELETE

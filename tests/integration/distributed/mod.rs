@@ -13,6 +13,14 @@ pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "redis")]
+pub mod redis_cache;
+#[cfg(feature = "redis")]
+mod redis_cache_faults;
+#[cfg(feature = "redis")]
+mod redis_cache_http;
+#[cfg(feature = "redis")]
+mod redis_cache_process;
+#[cfg(feature = "redis")]
 pub mod redis_cluster;
 #[cfg(feature = "redis")]
 mod redis_faults;

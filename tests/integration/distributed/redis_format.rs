@@ -7,8 +7,8 @@ use super::semantics::{HOUR, base, record};
 use crate::common::session_key;
 use crate::support::servers::{self, Redis};
 
-/// `calls` of `command` in `INFO commandstats`.
-fn calls(server: &Redis, command: &str) -> u64 {
+/// How many times `server` ran `command` (lowercase) since its last `CONFIG RESETSTAT`.
+pub fn calls(server: &Redis, command: &str) -> u64 {
     let stats = server.command("INFO commandstats").unwrap();
     let line = format!("cmdstat_{command}:calls=");
     stats

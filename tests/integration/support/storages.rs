@@ -1,7 +1,7 @@
 //! Every storage the crate has, fresh and empty, for tests that must hold on all of them:
 //! memory, directory, the cache over a directory, and (with their features, unless
-//! `TYPED_SESSIONS_SKIP` turns them off) Redis, Redis Cluster, PostgreSQL and SQLite on the
-//! real servers the tests start.
+//! `TYPED_SESSIONS_SKIP` turns them off) Redis (also with its client-side cache), Redis
+//! Cluster, PostgreSQL and SQLite on the real servers the tests start.
 
 use std::sync::Arc;
 
@@ -54,6 +54,12 @@ async fn distributed(test: &str, all: &mut Vec<Named>) {
             all.push(Named {
                 name: "redis cluster",
                 storage: Arc::new(cluster),
+            });
+        }
+        if let Some(cached) = crate::distributed::redis_cache::fresh(test).await {
+            all.push(Named {
+                name: "redis with client-side cache",
+                storage: Arc::new(cached),
             });
         }
     }
