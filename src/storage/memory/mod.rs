@@ -158,10 +158,14 @@ impl MemoryStorage {
             let tag = key.namespace().tag();
             self.index
                 .add(tag, principal, SessionHandle::of(key), table_key);
-            if self.index.len() > self.table.capacity().saturating_mul(2) {
-                // Entries of sessions evicted from a full storage: drop them before they pile up.
-                self.prune_index(None);
-            }
+        }
+    }
+
+    /// Drops the index entries of sessions evicted from a full storage before they pile up.
+    /// Called with no shard locked: the pruning locks each entry's shard in turn.
+    fn prune_index_if_overgrown(&self) {
+        if self.index.len() > self.table.capacity().saturating_mul(2) {
+            self.prune_index(None);
         }
     }
 
@@ -238,6 +242,7 @@ impl SessionStorage for MemoryStorage {
         self.index_added(key, table_key, record);
         drop(shard);
         self.evicted(evicted);
+        self.prune_index_if_overgrown();
         Ok(Created::Inserted)
     }
 
@@ -320,6 +325,7 @@ impl SessionStorage for MemoryStorage {
         match outcome {
             Some(evicted) => {
                 self.evicted(evicted);
+                self.prune_index_if_overgrown();
                 Ok(true)
             }
             None => Ok(false),
@@ -553,6 +559,43 @@ mod tests {
         // the capacity would have to evict one; with 500 users in 1000 places it does not).
         assert_eq!(live(&storage, &users, now).await, 500);
         assert!(storage.evictions() >= 19_000, "{}", storage.evictions());
+    }
+
+    #[test]
+    fn logins_that_overflow_a_full_storage_prune_its_index_without_deadlock() {
+        // Every login beyond the capacity evicts one; past twice the capacity in index entries
+        // the index is pruned, which locks shards: it once ran with the new record's shard
+        // still locked and hung the thread. Run on a thread of its own, so a hang fails the
+        // test instead of blocking the suite.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let storage = MemoryStorage::with_capacity(8);
+                let now = SystemTime::now();
+                let mut record = Record::new("login", now, now + Duration::from_secs(3600));
+                for n in 0..200 {
+                    record.meta.principal = Some(format!("user{}", n % 3));
+                    let id = SessionId::generate();
+                    storage.create(test_key(&id), &record, now).await.unwrap();
+                    let moved = SessionId::generate();
+                    storage
+                        .change_id(test_key(&id), test_key(&moved), &record, now)
+                        .await
+                        .unwrap();
+                }
+                let _ = done.send(storage.index.len());
+            });
+        });
+        let entries = finished
+            .recv_timeout(Duration::from_secs(30))
+            .expect("logins into a full storage hung");
+        assert!(
+            entries <= 2 * 8 + 1,
+            "the index was not pruned: {entries} entries"
+        );
     }
 
     async fn live(storage: &MemoryStorage, ids: &[SessionId], now: SystemTime) -> usize {
