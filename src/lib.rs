@@ -117,7 +117,7 @@ pub use config::{SessionBuilder, SessionData, SessionsConfig};
 pub use error::{ConfigError, SessionError};
 pub use id::{LogTag, RequestInfo, SessionId};
 pub use layer::{ResponseFuture, SessionsLayer, SessionsService};
-pub use sessions::{MODIFY_ATTEMPTS, Sessions};
+pub use sessions::{MODIFY_TIMEOUT, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
 

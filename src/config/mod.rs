@@ -380,6 +380,7 @@ fn compile(
                 send_only_if_modified: draft.send_only_if_modified,
                 version: codec.version(),
                 metrics,
+                update_locks: crate::tracker::UpdateLocks::default(),
             })
         }
     };

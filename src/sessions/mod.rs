@@ -7,7 +7,7 @@ use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
-pub use modify::MODIFY_ATTEMPTS;
+pub use modify::MODIFY_TIMEOUT;
 
 use crate::error::SessionError;
 use crate::id::SessionId;

@@ -8,16 +8,15 @@ use crate::error::SessionError;
 use crate::storage::Updated;
 use crate::tracker::{Change, Stored, Written};
 
-/// How many times a conditional update applies its change (the first try and the retries
-/// after conflicts) before it gives up.
-pub const MODIFY_ATTEMPTS: u32 = 16;
+/// How long a conditional update keeps retrying after conflicts before it gives up.
+pub const MODIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest a retry waits before the first retry; the ceiling doubles with each further
 /// conflict, up to [`BACKOFF_MAX`].
 const BACKOFF_FIRST: Duration = Duration::from_millis(1);
 
 /// The ceiling of the random wait before a retry.
-const BACKOFF_MAX: Duration = Duration::from_millis(64);
+const BACKOFF_MAX: Duration = Duration::from_millis(32);
 
 impl Sessions {
     /// Changes the by-id session of type `T` with `change`, losing nothing to concurrent
@@ -26,8 +25,10 @@ impl Sessions {
     /// compared under the storage's lock, in one script, or in an `UPDATE ... WHERE`). On a
     /// conflict it waits a short random time (growing with each conflict, so that requests
     /// contending for one session spread out), reads the session again and applies `change`
-    /// again, up to [`MODIFY_ATTEMPTS`] times in all, then fails with
-    /// [`SessionError::Conflict`] (a 503). Use it for
+    /// again, for up to [`MODIFY_TIMEOUT`], then fails with [`SessionError::Conflict`] (a
+    /// 503). Conditional updates of one session from the same
+    /// process take turns instead of conflicting (each then starts from what the previous one
+    /// wrote); conflicts come from other processes sharing the storage. Use it for
     /// changes that depend on the current value ("add this item to the cart"); a plain
     /// [`set`](Self::set) keeps last-writer-wins.
     ///
@@ -80,7 +81,7 @@ impl Sessions {
                 }),
             Change::Clear => Base::Gone,
         });
-        let (mut value, mut stored) = match pending {
+        let (value, stored) = match pending {
             Base::Pending(value) => {
                 let next = change(&value);
                 self.set(next.clone())?;
@@ -98,9 +99,28 @@ impl Sessions {
             }
         };
         let now = entry.state.now();
-        for attempt in 0..MODIFY_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(back_off(attempt)).await;
+        // Updates of this session from this process take turns; one that had to wait starts
+        // from what the previous one wrote.
+        let lock = by_id.update_locks.of(&stored.id);
+        let (_turn, mut current) = match lock.try_lock() {
+            Ok(turn) => (turn, Some((value, stored))),
+            Err(_) => {
+                let turn = lock.lock().await;
+                let id = stored.id;
+                (turn, reread::<T>(&entry, &id, now).await?)
+            }
+        };
+        let started = tokio::time::Instant::now();
+        let mut attempt = 0;
+        while attempt == 0 || started.elapsed() < MODIFY_TIMEOUT {
+            attempt += 1;
+            let Some((value, stored)) = current.take() else {
+                // Ended meanwhile: deletion wins, and the client drops its copy.
+                let _ = entry.change(|intent| intent.clear());
+                return Ok(None);
+            };
+            if attempt > 1 {
+                tokio::time::sleep(back_off(attempt - 1)).await;
             }
             let next = change(&value);
             let new = entry.pipeline.prepare(Box::new(next.clone()), || now)?;
@@ -114,32 +134,34 @@ impl Sessions {
                     });
                     return Ok(Some(next));
                 }
-                Updated::Gone => {
-                    // Ended meanwhile: deletion wins, and the client drops its copy.
-                    let _ = entry.change(|intent| intent.clear());
-                    return Ok(None);
-                }
-                Updated::Conflict => {
-                    let loaded = entry.pipeline.reload(&stored.id, now).await?;
-                    let current = loaded.value.as_ref().and_then(|v| v.downcast_ref::<T>());
-                    match (current, loaded.stored()) {
-                        (Some(current), Some(again)) => {
-                            value = current.clone();
-                            stored = again.clone();
-                        }
-                        _ => {
-                            let _ = entry.change(|intent| intent.clear());
-                            return Ok(None);
-                        }
-                    }
-                }
+                Updated::Gone => current = None,
+                // Another process wrote in between: start again from what it wrote.
+                Updated::Conflict => current = reread::<T>(&entry, &stored.id, now).await?,
+            }
+            if current.is_none() {
+                let _ = entry.change(|intent| intent.clear());
+                return Ok(None);
             }
         }
         Err(SessionError::Conflict {
             name: entry.pipeline.name.clone(),
-            attempts: MODIFY_ATTEMPTS,
+            attempts: attempt,
         })
     }
+}
+
+/// The stored session `id` read again: its value and record, or `None` if it has ended.
+async fn reread<T: Clone + 'static>(
+    entry: &crate::state::Entry<'_>,
+    id: &crate::id::SessionId,
+    now: std::time::SystemTime,
+) -> Result<Option<(T, Stored)>, SessionError> {
+    let loaded = entry.pipeline.reload(id, now).await?;
+    let value = loaded.value.as_ref().and_then(|v| v.downcast_ref::<T>());
+    Ok(match (value, loaded.stored()) {
+        (Some(value), Some(stored)) => Some((value.clone(), stored.clone())),
+        _ => None,
+    })
 }
 
 /// A random wait before retry `retry` (1 for the first): uniform below a ceiling that starts
@@ -173,7 +195,7 @@ mod tests {
     #[test]
     fn back_off_grows_to_its_ceiling() {
         for retry in 1..40 {
-            let ceiling = Duration::from_millis(1 << (retry - 1).min(6));
+            let ceiling = Duration::from_millis(1 << (retry - 1).min(5));
             for _ in 0..50 {
                 assert!(back_off(retry) < ceiling, "retry {retry}");
             }

@@ -14,7 +14,7 @@ pub(crate) mod by_value;
 mod intent;
 mod loaded;
 
-pub(crate) use by_id::ById;
+pub(crate) use by_id::{ById, UpdateLocks};
 pub(crate) use by_value::{ByValue, ValueWrite};
 pub(crate) use intent::{Change, Header, Intent, NewValue, Written};
 pub(crate) use loaded::{AnyValue, Invalid, Loaded, Outcome, Stored};

@@ -1,18 +1,13 @@
-//! The file protocol: blocking operations, run on tokio's blocking pool.
+//! The file protocol's building blocks: blocking operations, run on tokio's blocking pool.
 //!
 //! * Reads open the file and read it whole; no lock (writes replace files atomically, so a
 //!   reader sees one version or another, never a mix).
 //! * Every write goes into a fresh temporary file in the target's directory first
-//!   (`create_new`, `0600`, written, `sync_all`).
-//! * `create` publishes it with `link(2)`, which fails if the name exists: of two creators
-//!   only one can win, in one process or several. An expired or corrupt record in the way is
-//!   replaced while holding its lock.
-//! * `update`, `delete` and `change_id` first lock the current file ([`Dir::lock_current`]:
-//!   `flock` on it, then a check that the name still points at it). A delete and an update of
-//!   one session therefore never interleave: an update checks the record is live and renames
-//!   its temporary file over it under the lock, a delete unlinks it under the lock, and
-//!   whichever comes second sees what the first did. `flock` locks are held per open file, so
-//!   this also orders threads of one process and processes sharing the directory.
+//!   (`create_new`, `0600`, written, `sync_all`), which then gets its final name (see
+//!   `records.rs`).
+//! * A file is locked with [`Dir::lock_current`]: `flock` on it, then a check that the name
+//!   still points at it. `flock` locks are held per open file, so this orders threads of one
+//!   process and processes sharing the directory alike.
 //! * After a name changes, the directory is fsynced (when durable).
 
 use std::fs::{self, File, OpenOptions};
@@ -21,13 +16,20 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::format::{self, MAX_DATA};
+use super::format::{self, MAX_FILE, Stored};
 use super::layout::{self, Layout, Location};
 use crate::id::LogTag;
-use crate::storage::{Created, Record};
+use crate::storage::Record;
 
 /// How often an operation retries when the file it works on keeps being replaced under it.
-const RETRIES: usize = 64;
+pub(crate) const RETRIES: usize = 64;
+
+/// How often [`Dir::lock_current`] takes a lock that turns out to be on a replaced file before
+/// it gives up. Each such miss means that another writer replaced the file meanwhile (progress
+/// elsewhere), so under a storm of writes to one session a waiter may miss once per writer
+/// ahead of it: the bound is far above any real number of concurrent requests of one session,
+/// and is there only against a program that replaces the file forever.
+const LOCK_MISSES: usize = 1 << 16;
 
 /// A directory storage's settings, shared by its operations.
 #[derive(Debug)]
@@ -40,21 +42,29 @@ pub(crate) struct Dir {
 
 /// What a session file holds.
 pub(crate) enum Contents {
-    Record(Record),
+    Record(Stored),
     /// Empty, truncated, altered or otherwise unreadable as a record.
     Corrupt,
 }
 
 impl Contents {
-    fn is_live(&self, now: SystemTime) -> bool {
-        matches!(self, Contents::Record(r) if !r.is_expired(now))
+    pub(crate) fn is_live(&self, now: SystemTime) -> bool {
+        matches!(self, Contents::Record(s) if !s.record.is_expired(now))
+    }
+
+    /// The record, if the file holds one.
+    pub(crate) fn stored(self) -> Option<Stored> {
+        match self {
+            Contents::Record(stored) => Some(stored),
+            Contents::Corrupt => None,
+        }
     }
 }
 
 /// A temporary file, removed when dropped unless it was renamed into place.
-struct Temp {
-    path: PathBuf,
-    armed: bool,
+pub(crate) struct Temp {
+    pub(crate) path: PathBuf,
+    pub(crate) armed: bool,
 }
 
 impl Drop for Temp {
@@ -68,13 +78,13 @@ impl Drop for Temp {
 fn too_large() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        "the session is larger than a directory storage keeps (16 MiB)",
+        "the session is larger than a directory storage keeps (16 MiB of data, 64 KiB of metadata)",
     )
 }
 
 /// Whether a file exists at `path` (a cheap look before any write: nothing is written, and no
 /// directory created, for a session that is already gone).
-fn exists(path: &Path) -> io::Result<bool> {
+pub(crate) fn exists(path: &Path) -> io::Result<bool> {
     match fs::symlink_metadata(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
@@ -117,18 +127,36 @@ pub(crate) fn ktor_expiry(written: SystemTime, max_age: Duration) -> SystemTime 
         .unwrap_or(written)
 }
 
-fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+pub(crate) fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
+/// Opens the session file (or index entry) at `path` for reading, as [`open_record`] does;
+/// `None` if there is no file.
+pub(crate) fn open_existing(path: &Path) -> io::Result<Option<File>> {
+    match open_record(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a file; `false` if it was already gone.
+pub(crate) fn remove_quietly(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 impl Dir {
-    /// The bytes of the file that holds `record`.
-    fn contents_of(&self, record: &Record) -> io::Result<Vec<u8>> {
-        if record.data.len() > MAX_DATA {
-            return Err(too_large());
-        }
+    /// The bytes of the file that holds `record`, written under `namespace`.
+    pub(crate) fn contents_of(&self, record: &Record, namespace: &str) -> io::Result<Vec<u8>> {
         match self.layout {
-            Layout::Hashed => Ok(format::encode(record)),
+            Layout::Hashed if !format::fits(record, namespace) => Err(too_large()),
+            Layout::Hashed => Ok(format::encode(record, namespace)),
+            Layout::Ktor { .. } if record.data.len() > format::MAX_DATA => Err(too_large()),
             Layout::Ktor { .. } if record.data.is_empty() => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "the Ktor-compatible layout cannot keep an empty session (Ktor reads an empty file as an error)",
@@ -140,7 +168,7 @@ impl Dir {
     /// Reads and decodes an open session file.
     pub(crate) fn read(&self, file: &mut File) -> io::Result<Contents> {
         let metadata = file.metadata()?;
-        if metadata.len() > (MAX_DATA + 256) as u64 {
+        if metadata.len() > MAX_FILE as u64 {
             return Ok(Contents::Corrupt);
         }
         let mut bytes = Vec::with_capacity(metadata.len() as usize);
@@ -150,15 +178,26 @@ impl Dir {
             Layout::Ktor { max_age } => match bytes {
                 data if !data.is_empty() => {
                     let written = metadata.modified()?;
-                    Contents::Record(Record::new(data, written, ktor_expiry(written, max_age)))
+                    Contents::Record(Stored {
+                        record: Record::new(data, written, ktor_expiry(written, max_age)),
+                        namespace: None,
+                    })
                 }
                 _ => Contents::Corrupt,
             },
         })
     }
 
+    /// Reads the file at `path` without a lock; `None` if there is none.
+    pub(crate) fn peek(&self, path: &Path) -> io::Result<Option<Contents>> {
+        match open_existing(path)? {
+            Some(mut file) => self.read(&mut file).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Writes `bytes` into a new temporary file next to `location`'s file.
-    fn write_temp(&self, location: &Location, bytes: &[u8]) -> io::Result<Temp> {
+    pub(crate) fn write_temp(&self, location: &Location, bytes: &[u8]) -> io::Result<Temp> {
         let mut last_error = None;
         for _ in 0..RETRIES {
             // In the Ktor layout a concurrent delete may prune a directory this just made or
@@ -206,11 +245,9 @@ impl Dir {
     /// `None` if there is no file. With `wait == false`, a file locked by someone else is
     /// reported as `Err(WouldBlock)` instead of waited for.
     pub(crate) fn lock_current(&self, path: &Path, wait: bool) -> io::Result<Option<File>> {
-        for _ in 0..RETRIES {
-            let file = match open_record(path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
+        for _ in 0..LOCK_MISSES {
+            let Some(file) = open_existing(path)? else {
+                return Ok(None);
             };
             if wait {
                 file.lock()?;
@@ -231,7 +268,7 @@ impl Dir {
         Err(io::Error::other("a session file kept being replaced"))
     }
 
-    fn sync(&self, dir: &Path) -> io::Result<()> {
+    pub(crate) fn sync(&self, dir: &Path) -> io::Result<()> {
         if self.durable {
             layout::sync_dir(&self.root, dir)?;
         }
@@ -239,12 +276,8 @@ impl Dir {
     }
 
     /// Removes the file at `location` that `locked` (locked, and named by the path) holds.
-    fn unlink_locked(&self, location: &Location, locked: File) -> io::Result<bool> {
-        let removed = match fs::remove_file(&location.file) {
-            Ok(()) => true,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-            Err(e) => return Err(e),
-        };
+    pub(crate) fn unlink_locked(&self, location: &Location, locked: File) -> io::Result<bool> {
+        let removed = remove_quietly(&location.file)?;
         drop(locked);
         self.sync(&location.dir)?;
         if matches!(self.layout, Layout::Ktor { .. }) {
@@ -261,150 +294,36 @@ impl Dir {
         now: SystemTime,
         tag: LogTag,
     ) -> io::Result<Option<Record>> {
-        let mut file = match open_record(&location.file) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(mut file) = open_existing(&location.file)? else {
+            return Ok(None);
         };
         match self.read(&mut file)? {
-            Contents::Record(record) => Ok((!record.is_expired(now)).then_some(record)),
+            Contents::Record(stored) => {
+                Ok((!stored.record.is_expired(now)).then_some(stored.record))
+            }
             Contents::Corrupt => {
-                if self.layout == Layout::Hashed {
-                    let read = file.metadata()?;
-                    drop(file);
-                    if let Some(locked) = self.lock_current(&location.file, true)?
-                        && same_file(&locked.metadata()?, &read)
-                    {
-                        self.unlink_locked(location, locked)?;
-                        tracing::warn!(id = %tag, "corrupt session file removed");
-                    }
+                if self.remove_corrupt(location, file)? {
+                    tracing::warn!(id = %tag, "corrupt session file removed");
                 }
                 Ok(None)
             }
         }
     }
 
-    pub(crate) fn create(
-        &self,
-        location: &Location,
-        record: &Record,
-        now: SystemTime,
-    ) -> io::Result<Created> {
-        let mut temp = self.write_temp(location, &self.contents_of(record)?)?;
-        for _ in 0..RETRIES {
-            match fs::hard_link(&temp.path, &location.file) {
-                Ok(()) => {
-                    drop(temp); // removes the temporary name; the file keeps the final one
-                    self.sync(&location.dir)?;
-                    return Ok(Created::Inserted);
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let Some(mut current) = self.lock_current(&location.file, true)? else {
-                        continue; // removed meanwhile: link again
-                    };
-                    if self.read(&mut current)?.is_live(now) {
-                        return Ok(Created::Collision);
-                    }
-                    // Expired or corrupt: replace it while holding its lock.
-                    fs::rename(&temp.path, &location.file)?;
-                    temp.armed = false;
-                    drop(current);
-                    self.sync(&location.dir)?;
-                    return Ok(Created::Inserted);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(io::Error::other("a session file kept being replaced"))
-    }
-
-    pub(crate) fn update(
-        &self,
-        location: &Location,
-        record: &Record,
-        now: SystemTime,
-    ) -> io::Result<bool> {
-        if !exists(&location.file)? {
-            return Ok(false); // no temporary file, no directories for a session that is gone
-        }
-        let mut temp = self.write_temp(location, &self.contents_of(record)?)?;
-        let Some(mut current) = self.lock_current(&location.file, true)? else {
+    /// Removes the file at `location` if it is still `file`, which was read as corrupt
+    /// (default layout only: in the Ktor layout an empty file may be a Ktor server halfway
+    /// through a write). Whether it removed it.
+    pub(crate) fn remove_corrupt(&self, location: &Location, file: File) -> io::Result<bool> {
+        if self.layout != Layout::Hashed {
             return Ok(false);
-        };
-        match self.read(&mut current)? {
-            contents if contents.is_live(now) => {}
-            Contents::Corrupt if self.layout == Layout::Hashed => {
-                self.unlink_locked(location, current)?;
-                return Ok(false);
-            }
-            _ => return Ok(false),
         }
-        fs::rename(&temp.path, &location.file)?;
-        temp.armed = false;
-        drop(current);
-        self.sync(&location.dir)?;
-        Ok(true)
-    }
-
-    pub(crate) fn delete(&self, location: &Location) -> io::Result<bool> {
+        let read = file.metadata()?;
+        drop(file);
         match self.lock_current(&location.file, true)? {
-            Some(current) => self.unlink_locked(location, current),
-            None => Ok(false),
-        }
-    }
-
-    pub(crate) fn change_id(
-        &self,
-        old: &Location,
-        new: &Location,
-        record: &Record,
-        now: SystemTime,
-    ) -> io::Result<bool> {
-        if old.file == new.file || !exists(&old.file)? {
-            return Ok(false);
-        }
-        let mut temp = self.write_temp(new, &self.contents_of(record)?)?;
-        let Some(mut current) = self.lock_current(&old.file, true)? else {
-            return Ok(false);
-        };
-        if !self.read(&mut current)?.is_live(now) {
-            return Ok(false);
-        }
-        // Claim the new name while holding the old file's lock.
-        let mut claimed = false;
-        for _ in 0..RETRIES {
-            match fs::hard_link(&temp.path, &new.file) {
-                Ok(()) => {
-                    claimed = true;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    // Never wait for a second lock while holding one: a file someone else
-                    // holds counts as taken.
-                    let held = match self.lock_current(&new.file, false) {
-                        Ok(None) => continue,
-                        Ok(Some(held)) => held,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                        Err(e) => return Err(e),
-                    };
-                    let mut held = held;
-                    if self.read(&mut held)?.is_live(now) {
-                        return Ok(false);
-                    }
-                    fs::rename(&temp.path, &new.file)?;
-                    temp.armed = false;
-                    claimed = true;
-                    break;
-                }
-                Err(e) => return Err(e),
+            Some(locked) if same_file(&locked.metadata()?, &read) => {
+                self.unlink_locked(location, locked)
             }
+            _ => Ok(false),
         }
-        if !claimed {
-            return Err(io::Error::other("a session file kept being replaced"));
-        }
-        drop(temp);
-        self.sync(&new.dir)?;
-        self.unlink_locked(old, current)?;
-        Ok(true)
     }
 }

@@ -1,181 +1,254 @@
-//! The file format of the default layout: one header line, then the data.
+//! The file format of the default layout: one header line of ASCII, then the body in bytes.
 //!
 //! ```text
-//! typed-sessions/1 <created> <expires> <length> <check>\n<data>
+//! typed-sessions/2 <created> <expires> <revision> <last seen> <lifetime ends> <version>
+//!     <namespace length> <principal length> <device length> <address length> <data length>
+//!     <check>\n<namespace><principal><device><address><data>
 //! ```
 //!
-//! * `created`, `expires`: nanoseconds since the Unix epoch, in decimal (negative before it);
-//! * `length`: the byte length of `data`;
-//! * `check`: 16 hex characters, the first 8 bytes of SHA-256 over everything before it (the
-//!   header up to and including `<length>`, without the space that follows) and the data.
+//! (one line, fields separated by single spaces):
 //!
-//! A file that is empty, truncated, extended, altered, not UTF-8, or of another version does not
-//! decode, and the storage then treats it as absent. Atomic writes make a torn file impossible
-//! short of disk corruption; the check catches that too.
+//! * `created`, `expires`, `last seen`, `lifetime ends`: nanoseconds since the Unix epoch, in
+//!   decimal (negative before it);
+//! * `revision`: 16 lowercase hex characters;
+//! * `version`: the session type's version in decimal, or `-` for none;
+//! * the lengths, in bytes, of the parts of the body, in order: the namespace (the name the
+//!   session is registered under, always there), the principal, the device and the address
+//!   (`-` for none: absent is not the same as empty), and the data (any bytes);
+//! * `check`: 16 hex characters, the first 8 bytes of SHA-256 over everything before it (the
+//!   header up to and including the data length, without the space that follows), a newline,
+//!   and the body.
+//!
+//! Files of the first format, `typed-sessions/1 <created> <expires> <data length> <check>\n<data>`
+//! (checked the same way), still load: with the metadata a record without any gets (last seen
+//! at creation, the lifetime ending at the expiry), no namespace, and the check as revision,
+//! so a conditional update of such a record compares something stable. Every write stores the
+//! new format.
+//!
+//! A file that is empty, truncated, extended, altered, of another version, whose times do not
+//! fit a `SystemTime`, or whose strings are not UTF-8, does not decode, and the storage then
+//! treats it as absent. Atomic writes make a torn file impossible short of disk corruption;
+//! the check catches that too.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::Record;
+use crate::storage::{Metadata, Record, Revision};
 
-const MAGIC: &str = "typed-sessions/1";
+const MAGIC_V1: &str = "typed-sessions/1";
+const MAGIC_V2: &str = "typed-sessions/2";
 
-/// The longest header line: the magic, two i128s, a u64 and the check, with spaces.
-const MAX_HEADER: usize = 128;
+/// The longest header line: the magic, four i128s, the revision, a u32, five u64s and the
+/// check, with spaces (about 330 bytes), with room to spare.
+const MAX_HEADER: usize = 512;
 
 /// The largest session payload a directory storage writes or reads (16 MiB).
 pub(crate) const MAX_DATA: usize = 16 * 1024 * 1024;
 
-/// The bytes of a file holding `record`.
-pub(crate) fn encode(record: &Record) -> Vec<u8> {
+/// The most bytes the namespace, principal, device and address of one record may take
+/// together (64 KiB).
+pub(crate) const MAX_META: usize = 64 * 1024;
+
+/// The largest file the default layout reads as a record.
+pub(crate) const MAX_FILE: usize = MAX_HEADER + MAX_META + MAX_DATA;
+
+/// What a session file of the default layout holds: the record and the namespace it was
+/// written under (`None` for files of the first format, which did not keep it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) record: Record,
+    pub(crate) namespace: Option<String>,
+}
+
+/// Whether `record`, written under `namespace`, fits the limits of the format.
+pub(crate) fn fits(record: &Record, namespace: &str) -> bool {
+    let meta = &record.meta;
+    let strings = [
+        Some(namespace),
+        meta.principal.as_deref(),
+        meta.device.as_deref(),
+        meta.address.as_deref(),
+    ];
+    let meta_len: usize = strings.iter().flatten().map(|s| s.len()).sum();
+    record.data.len() <= MAX_DATA && meta_len <= MAX_META
+}
+
+/// The bytes of a file holding `record`, written under `namespace`.
+pub(crate) fn encode(record: &Record, namespace: &str) -> Vec<u8> {
+    let meta = &record.meta;
+    let optional = |s: Option<&str>| s.map_or_else(|| "-".to_owned(), |s| s.len().to_string());
     let line = format!(
-        "{MAGIC} {} {} {}",
+        "{MAGIC_V2} {} {} {:016x} {} {} {} {} {} {} {} {}",
         nanos(record.created_at),
         nanos(record.expires_at),
-        record.data.len()
+        record.revision.as_u64(),
+        nanos(meta.last_seen),
+        nanos(meta.lifetime_ends_at),
+        meta.version
+            .map_or_else(|| "-".to_owned(), |v| v.to_string()),
+        namespace.len(),
+        optional(meta.principal.as_deref()),
+        optional(meta.device.as_deref()),
+        optional(meta.address.as_deref()),
+        record.data.len(),
     );
-    let check = check(line.as_bytes(), &record.data);
-    let mut bytes = Vec::with_capacity(line.len() + 18 + record.data.len());
+    let parts = [
+        Some(namespace),
+        meta.principal.as_deref(),
+        meta.device.as_deref(),
+        meta.address.as_deref(),
+    ];
+    let mut body = Vec::with_capacity(
+        parts.iter().flatten().map(|s| s.len()).sum::<usize>() + record.data.len(),
+    );
+    for part in parts.into_iter().flatten() {
+        body.extend_from_slice(part.as_bytes());
+    }
+    body.extend_from_slice(&record.data);
+    let check = hex::encode(check(line.as_bytes(), &body));
+    let mut bytes = Vec::with_capacity(line.len() + 18 + body.len());
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b' ');
     bytes.extend_from_slice(check.as_bytes());
     bytes.push(b'\n');
-    bytes.extend_from_slice(&record.data);
+    bytes.extend_from_slice(&body);
     bytes
 }
 
-/// The record in `bytes`, or `None` if they are not a whole, intact record.
-pub(crate) fn decode(mut bytes: Vec<u8>) -> Option<Record> {
+/// What a file holds, or `None` if its bytes are not a whole, intact record of either format.
+pub(crate) fn decode(mut bytes: Vec<u8>) -> Option<Stored> {
     let newline = bytes.iter().take(MAX_HEADER).position(|b| *b == b'\n')?;
-    let data = bytes.split_off(newline + 1);
+    let body = bytes.split_off(newline.checked_add(1)?);
     let header = std::str::from_utf8(bytes.get(..newline)?).ok()?;
     let (line, check_hex) = header.rsplit_once(' ')?;
-    let mut fields = line.split(' ');
-    let (Some(MAGIC), Some(created), Some(expires), Some(length), None) = (
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-        fields.next(),
-    ) else {
-        return None;
-    };
-    if length.parse::<usize>().ok()? != data.len() || check(line.as_bytes(), &data) != check_hex {
+    let sum = check(line.as_bytes(), &body);
+    if check_hex.len() != 16 || hex::encode(sum) != check_hex {
         return None;
     }
-    Some(Record::new(
-        data,
-        time(created.parse().ok()?)?,
-        time(expires.parse().ok()?)?,
-    ))
+    let mut fields = line.split(' ');
+    match fields.next()? {
+        MAGIC_V2 => decode_v2(fields, body),
+        MAGIC_V1 => decode_v1(fields, body, sum),
+        _ => None,
+    }
 }
 
-fn check(line: &[u8], data: &[u8]) -> String {
+/// `typed-sessions/1 <created> <expires> <length>`: the data and its times only.
+fn decode_v1<'a>(
+    mut fields: impl Iterator<Item = &'a str>,
+    data: Vec<u8>,
+    sum: [u8; 8],
+) -> Option<Stored> {
+    let (Some(created), Some(expires), Some(length), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    if length.parse::<usize>().ok()? != data.len() {
+        return None;
+    }
+    let record = Record::new(data, time(created)?, time(expires)?)
+        .with_revision(Revision::from_u64(u64::from_be_bytes(sum)));
+    Some(Stored {
+        record,
+        namespace: None,
+    })
+}
+
+fn decode_v2<'a>(mut fields: impl Iterator<Item = &'a str>, mut body: Vec<u8>) -> Option<Stored> {
+    let mut next = || fields.next();
+    let created = time(next()?)?;
+    let expires = time(next()?)?;
+    let revision = revision(next()?)?;
+    let last_seen = time(next()?)?;
+    let lifetime_ends_at = time(next()?)?;
+    let version = optional(next()?, |v| v.parse::<u32>().ok())?;
+    let namespace_len = next()?.parse::<usize>().ok()?;
+    let principal_len = optional(next()?, |l| l.parse::<usize>().ok())?;
+    let device_len = optional(next()?, |l| l.parse::<usize>().ok())?;
+    let address_len = optional(next()?, |l| l.parse::<usize>().ok())?;
+    let data_len = next()?.parse::<usize>().ok()?;
+    if next().is_some() {
+        return None;
+    }
+    let lengths = [Some(namespace_len), principal_len, device_len, address_len];
+    let meta_len = lengths
+        .iter()
+        .flatten()
+        .try_fold(0usize, |sum, len| sum.checked_add(*len))?;
+    if meta_len.checked_add(data_len)? != body.len() {
+        return None;
+    }
+    let data = body.split_off(meta_len);
+    let mut rest = body.as_slice();
+    let mut take = |len: Option<usize>| -> Option<Option<String>> {
+        let Some(len) = len else {
+            return Some(None);
+        };
+        let (part, after) = rest.split_at_checked(len)?;
+        rest = after;
+        Some(Some(std::str::from_utf8(part).ok()?.to_owned()))
+    };
+    let namespace = take(Some(namespace_len))?;
+    let mut meta = Metadata::new(last_seen, lifetime_ends_at);
+    meta.principal = take(principal_len)?;
+    meta.device = take(device_len)?;
+    meta.address = take(address_len)?;
+    meta.version = version;
+    let record = Record::new(data, created, expires)
+        .with_revision(revision)
+        .with_meta(meta);
+    Some(Stored { record, namespace })
+}
+
+/// `-` for `None`, or what `parse` makes of `text` (`None` if it cannot).
+fn optional<T>(text: &str, parse: impl FnOnce(&str) -> Option<T>) -> Option<Option<T>> {
+    match text {
+        "-" => Some(None),
+        text => parse(text).map(Some),
+    }
+}
+
+fn revision(text: &str) -> Option<Revision> {
+    if text.len() != 16 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    u64::from_str_radix(text, 16).ok().map(Revision::from_u64)
+}
+
+/// The first 8 bytes of SHA-256 over `line`, a newline and `body`.
+pub(crate) fn check(line: &[u8], body: &[u8]) -> [u8; 8] {
     let digest = Sha256::new()
         .chain_update(line)
         .chain_update(b"\n")
-        .chain_update(data)
+        .chain_update(body)
         .finalize();
-    hex::encode(digest.get(..8).unwrap_or_default())
+    let mut first = [0u8; 8];
+    for (to, from) in first.iter_mut().zip(digest.iter()) {
+        *to = *from;
+    }
+    first
 }
 
 fn nanos(time: SystemTime) -> i128 {
     match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => after.as_nanos() as i128,
-        Err(before) => -(before.duration().as_nanos() as i128),
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => i128::try_from(before.duration().as_nanos()).map_or(i128::MIN, |n| -n),
     }
 }
 
-fn time(nanos: i128) -> Option<SystemTime> {
+/// The time `text` (nanoseconds since the epoch) stands for, or `None` if it is not a number
+/// or does not fit a `SystemTime`.
+fn time(text: &str) -> Option<SystemTime> {
+    let nanos: i128 = text.parse().ok()?;
     let magnitude = Duration::new(
         u64::try_from(nanos.unsigned_abs() / 1_000_000_000).ok()?,
-        (nanos.unsigned_abs() % 1_000_000_000) as u32,
+        u32::try_from(nanos.unsigned_abs() % 1_000_000_000).ok()?,
     );
     if nanos >= 0 {
         UNIX_EPOCH.checked_add(magnitude)
     } else {
         UNIX_EPOCH.checked_sub(magnitude)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Record {
-        let now = SystemTime::now();
-        Record::new(
-            "{\"a\":\"ü\\n\"}\nline two",
-            now,
-            now + Duration::from_nanos(3_600_000_000_123),
-        )
-    }
-
-    #[test]
-    fn round_trips_exactly() {
-        let record = sample();
-        assert_eq!(decode(encode(&record)), Some(record));
-        let before_epoch = Record::new("", UNIX_EPOCH - Duration::from_nanos(5), UNIX_EPOCH);
-        assert_eq!(decode(encode(&before_epoch)), Some(before_epoch));
-    }
-
-    #[test]
-    fn every_truncation_and_every_flipped_byte_is_refused() {
-        let bytes = encode(&sample());
-        for len in 0..bytes.len() {
-            assert_eq!(decode(bytes[..len].to_vec()), None, "truncated to {len}");
-        }
-        for at in 0..bytes.len() {
-            let mut flipped = bytes.clone();
-            flipped[at] ^= 0x01;
-            assert_eq!(decode(flipped), None, "byte {at} flipped");
-        }
-        let mut extended = bytes.clone();
-        extended.push(b' ');
-        assert_eq!(decode(extended), None);
-    }
-
-    #[test]
-    fn the_extremes_of_the_clock_round_trip() {
-        let latest = UNIX_EPOCH + Duration::new(i64::MAX as u64, 999_999_999);
-        let earliest = UNIX_EPOCH - Duration::new(i64::MAX as u64, 999_999_999);
-        let record = Record::new("{}", earliest, latest);
-        assert_eq!(decode(encode(&record)), Some(record));
-    }
-
-    #[test]
-    fn out_of_range_times_with_a_valid_check_are_refused_without_panicking() {
-        // A writer of the directory can compute the (unkeyed) check: times beyond what the
-        // clock holds must still only make the file unreadable.
-        for (created, expires) in [
-            (i128::MAX, 0),
-            (0, i128::MAX),
-            (i128::MIN, i128::MIN),
-            (i128::from(u64::MAX) * 1_000_000_000 + 999_999_999, 0),
-        ] {
-            let line = format!("{MAGIC} {created} {expires} 2");
-            let mut bytes = line.clone().into_bytes();
-            bytes.push(b' ');
-            bytes.extend_from_slice(check(line.as_bytes(), b"{}").as_bytes());
-            bytes.extend_from_slice(b"\n{}");
-            assert_eq!(decode(bytes), None, "{created} {expires}");
-        }
-    }
-
-    #[test]
-    fn garbage_is_refused_without_panicking() {
-        for garbage in [
-            &b""[..],
-            b"\n",
-            b"typed-sessions/1\n",
-            b"typed-sessions/1 1 2 0 0000000000000000\n",
-            b"typed-sessions/2 1 2 0 0000000000000000\n",
-            b"typed-sessions/1 99999999999999999999999999999999999999999 2 0 x\n",
-            &[0xff; 300],
-            b"{\"userID\":\"123\"}",
-        ] {
-            assert_eq!(decode(garbage.to_vec()), None, "{garbage:?}");
-        }
     }
 }

@@ -32,6 +32,23 @@ pub(crate) struct Location {
     pub(crate) file: PathBuf,
 }
 
+impl Location {
+    /// The file `name` in the directories `dirs` under `root`.
+    pub(crate) fn new(root: &Path, dirs: Vec<String>, name: String) -> Location {
+        let mut dir = root.to_path_buf();
+        for part in &dirs {
+            dir.push(part);
+        }
+        let file = dir.join(&name);
+        Location {
+            dirs,
+            name,
+            dir,
+            file,
+        }
+    }
+}
+
 impl Layout {
     /// Where `key`'s record lives under `root`, or `None` if this layout cannot hold its id
     /// (the Ktor layout refuses ids with capital letters: on a case-insensitive file system
@@ -62,17 +79,17 @@ impl Layout {
                 (parts, format!("{last}.dat"))
             }
         };
-        let mut dir = root.to_path_buf();
-        for part in &dirs {
-            dir.push(part);
+        Some(Location::new(root, dirs, name))
+    }
+
+    /// Where the hashed layout files the record of `storage_key`, if it is one (64 lowercase
+    /// hex characters, as the principal index names its entries).
+    pub(crate) fn hashed(root: &Path, storage_key: &str) -> Option<Location> {
+        if !Layout::Hashed.is_session_file(storage_key, 1) {
+            return None;
         }
-        let file = dir.join(&name);
-        Some(Location {
-            dirs,
-            name,
-            dir,
-            file,
-        })
+        let fan_out = storage_key.get(..2)?.to_owned();
+        Some(Location::new(root, vec![fan_out], storage_key.to_owned()))
     }
 
     /// Whether `name`, in a directory `depth` levels below the root, is a session file of this

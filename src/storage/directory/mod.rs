@@ -3,19 +3,32 @@
 //! # Layout
 //!
 //! One file per session, `root/<k0k1>/<k>`: `k` is [`SessionKey::storage_key`], the SHA-256 of
-//! the session's name and id in hex, and `k0k1` its first two characters (256 fan-out directories, created when
-//! first written to). Nothing the client sends ever becomes part of a path, and a listing of
-//! the directory does not reveal live ids. Reads never create directories.
+//! the session's name and id in hex, and `k0k1` its first two characters (256 fan-out
+//! directories, created when first written to). Nothing the client sends ever becomes part of
+//! a path, and a listing of the directory does not reveal live ids. Reads never create
+//! directories. The principal index lives beside the records in `root/principals/` (see
+//! [below](#the-principal-index)).
 //!
-//! Each file holds one header line and the serialized session:
+//! Each file holds one header line of ASCII and the body, any bytes:
 //!
 //! ```text
-//! typed-sessions/1 <created ns> <expires ns> <length> <check>\n<data>
+//! typed-sessions/2 <created> <expires> <revision> <last seen> <lifetime ends> <version>
+//!     <namespace length> <principal length> <device length> <address length> <data length>
+//!     <check>\n<namespace><principal><device><address><data>
 //! ```
 //!
-//! where `check` is 16 hex characters of a SHA-256 over the rest. A file that is empty,
-//! truncated, altered or otherwise undecodable reads as absent and is removed; it is never an
-//! error. Files are created `0600` and directories `0700`.
+//! on one line, fields separated by single spaces: times in nanoseconds since the Unix epoch
+//! (negative before it), the [revision](crate::storage::Revision) in 16 hex characters, the
+//! type [version](crate::storage::Metadata::version) or `-`, the byte lengths of the parts of
+//! the body (`-` for a principal, device or address that is not set), and `check`, 16 hex
+//! characters of a SHA-256 over everything before it, a newline and the body. So a record's
+//! data (text or binary), revision and every [`Metadata`](crate::storage::Metadata) field come
+//! back exactly as written, with the name of the session it belongs to. Files of the previous
+//! format, `typed-sessions/1 <created> <expires> <length> <check>\n<data>`, still load (with
+//! the metadata of a record that has none, and a revision derived from their check, stable
+//! until the record is written again in the new format). A file that is empty, truncated,
+//! altered, has times no `SystemTime` holds, or is otherwise undecodable reads as absent and is
+//! removed; it is never an error, nor a panic. Files are created `0600` and directories `0700`.
 //!
 //! The check is not keyed: it catches corruption (a torn or truncated write, a flipped bit on
 //! disk, a file of another version), not an attacker. Anyone who can write to the directory
@@ -53,20 +66,74 @@
 //!
 //! Updates, deletes and id changes lock the current file with `flock(2)` and check that the
 //! name still points at it before acting, so a delete and an update of one session never
-//! interleave: a stale update can never bring back a session that a logout deleted. `flock`
-//! orders threads of one process and processes sharing the directory alike (on local file
-//! systems; not on NFS). Reads take no lock.
+//! interleave: a stale update can never bring back a session that a logout deleted. A
+//! [conditional update](super::SessionStorage::update_if) compares the revision under the same
+//! lock, so it is atomic also across processes sharing the directory, and a deleted or expired
+//! record is never written (deletion wins). It reads the current file, locks that very file
+//! and checks that the name still points at it (files are replaced whole, never changed in
+//! place), and only then writes its temporary file: a request that lost a race learns it from
+//! one read. `flock` orders threads of one process and processes sharing the directory alike
+//! (on local file systems; not on NFS). Reads take no lock.
 //!
 //! Requirements: a Unix system, and a local file system with hard links (ext4, xfs, btrfs,
 //! APFS, tmpfs, ...), private to the server's user (see above).
 //!
 //! Blocking file I/O runs on tokio's blocking pool, never on the runtime's worker threads.
 //!
-//! Cost: a read is an `open` and a `read` (about 60 µs with the hop to the blocking pool); a
-//! durable write is two `fsync`s, a few milliseconds on a real disk (see `BENCHMARKS.md`). Put
-//! a [`CacheStorage`](super::CacheStorage) in front to serve repeated reads from memory.
+//! # The principal index
 //!
-//! Expired files are removed by [`delete_expired`](SessionStorage::delete_expired); run it
+//! A record with a [principal](crate::storage::Metadata::principal) is filed under it: an empty
+//! file `root/principals/<o0o1>/<o>/<k>`, where `k` is the record's storage key (its
+//! [`SessionHandle`](crate::storage::SessionHandle) in hex) and `o` the SHA-256 of the
+//! session's name and the principal in hex, so no user name becomes part of a path (a user name
+//! can still be confirmed by someone who can list the directory and guesses it). Sessions of
+//! one principal in one namespace share a directory; [`sessions_of`](super::SessionStorage::sessions_of)
+//! lists it.
+//!
+//! A directory cannot change two files at once, so the index is kept in an order that makes it
+//! never disagree with the records as seen through this API:
+//!
+//! * A write that files a record under a principal (a create, an id change, an update to
+//!   another principal) creates the entry first, locks it with `flock`, fsyncs it, and only
+//!   then publishes the record, holding that lock.
+//! * Removing an entry takes its lock and checks the record it names: the entry goes only if
+//!   the record is gone, unreadable or says another principal (or, in a sweep, has expired, and
+//!   then goes with it). A delete, an id change or an update that takes a record away from a
+//!   principal drops the entry this way after the record is gone. No entry is ever removed
+//!   while a write that needs it is under way.
+//! * Lock order: an entry's lock before a record's, never the other way round.
+//!
+//! So a killed process (or a power failure, when durable) can leave an entry whose record is
+//! missing or says otherwise, never a record missing from its principal's index. Every listing
+//! checks each entry against its record (same principal, live) and drops stale ones on the way;
+//! [`open`](DirectoryStorage::open) and every [sweep](super::SessionStorage::delete_expired) reconcile
+//! the whole index (stale entries go, and the entries of expired sessions go with their
+//! records), so nothing accumulates. A sweep also files a live record whose entry is missing
+//! (possible only with durability off, after a power failure) under its principal again.
+//! [`delete_of`](super::SessionStorage::delete_of) ends a session only if the principal's own index
+//! holds it and its record says so. Updates that keep the principal do not touch the index.
+//!
+//! # Costs
+//!
+//! A read is an `open` and a `read`, plus the hop to the blocking pool; a durable write is two
+//! `fsync`s, which dominate on a real disk (`BENCHMARKS.md` has the figures). A login (a
+//! write that files a record under a principal) adds the entry: a file, its lock and, durable,
+//! two more `fsync`s; a logout adds a read of the record (to learn its principal) and the
+//! entry's removal (not fsynced: a removal lost to a power failure is a stale entry, dropped
+//! later). [`sessions_of`](super::SessionStorage::sessions_of) is one directory listing and one read
+//! per session of the principal; [`delete_all_of`](super::SessionStorage::delete_all_of) adds a delete
+//! per session. [`open`](DirectoryStorage::open) and every sweep read the record of every index
+//! entry once. Put a [`CacheStorage`](super::CacheStorage) in front to serve repeated reads
+//! from memory.
+//!
+//! Conditional updates of one session are serial, and each durable one waits for its
+//! `fsync`s: a session that many requests change at once gets about one conditional update
+//! per disk commit, and the rest retry. On a disk whose commits take milliseconds, hundreds of
+//! requests racing to change one session can run out of retries (see
+//! [`Sessions::modify`](crate::Sessions::modify)); requests for different sessions do not wait
+//! for each other.
+//!
+//! Expired files are removed by [`delete_expired`](super::SessionStorage::delete_expired); run it
 //! periodically with [`spawn_sweeper`](super::spawn_sweeper). Reads ignore expired files
 //! whether or not a sweep has run.
 //!
@@ -87,6 +154,11 @@
 //!   absent, cannot be created): on a case-insensitive file system `Ab` and `aB` would share a
 //!   file. Reads never create directories (Ktor's do); deletes remove the emptied directories,
 //!   as Ktor does.
+//! * **Data only.** The files hold the serialized session, nothing else, as Ktor's do: no
+//!   revision (so no [conditional updates](super::SessionStorage::update_if)) and no metadata (so no
+//!   [principal index](super::SessionStorage::supports_principals)); both refuse with
+//!   [`Unsupported`](crate::storage::StorageErrorKind::Unsupported), and a record's metadata
+//!   is not kept. The data may be any bytes.
 //! * **Ktor's own writes are not atomic** (it truncates and rewrites the file in place), so a
 //!   read that meets a Ktor write halfway can see a partial file. An unreadable file therefore
 //!   reads as absent but is not removed by a read in this layout; sweeps remove it only once
@@ -98,7 +170,10 @@
 
 mod files;
 mod format;
+mod index;
 mod layout;
+mod records;
+mod session_storage;
 mod sweep;
 mod trust;
 
@@ -108,16 +183,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
-
 use self::files::Dir;
 use self::layout::{Layout, Location};
+use self::records::Target;
 use self::sweep::Sweep;
 pub use self::trust::{DirectoryRole, UntrustedDirectory};
-use super::{
-    Created, PurgeBatch, PurgeCursor, Record, SessionKey, SessionStorage, StorageError,
-    StorageStats, blocking,
-};
+use super::{SessionKey, StorageError};
 
 /// How long a session file lasts after its last write in the Ktor-compatible layout, by
 /// default: 7 days, Ktor's default cookie max age.
@@ -134,7 +205,8 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
 /// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
 /// use std::time::{Duration, SystemTime};
 /// use typed_sessions::storage::{
-///     Created, DirectoryStorage, Namespace, Record, SessionId, SessionStorage,
+///     Created, DirectoryStorage, Namespace, Record, SessionHandle, SessionId, SessionStorage,
+///     Updated,
 /// };
 ///
 /// # let dir = tempfile::tempdir().unwrap();
@@ -143,10 +215,24 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60);
 /// let id = SessionId::generate();
 /// let key = user.key(&id);
 /// let now = SystemTime::now();
-/// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60));
+/// let record = Record::new(r#"{"userID":"123"}"#, now, now + Duration::from_secs(60))
+///     .with_principal("ada");
 /// assert_eq!(storage.create(key, &record, now).await?, Created::Inserted);
-/// assert_eq!(storage.load(key, now).await?, Some(record));
+/// assert_eq!(storage.load(key, now).await?, Some(record.clone()));
 /// assert!(storage.path_of(key).unwrap().ends_with(key.storage_key()));
+///
+/// // A conditional update compares the revision it read, under the file's lock.
+/// let next = Record::new(r#"{"userID":"123","n":1}"#, now, now + Duration::from_secs(60))
+///     .with_principal("ada");
+/// assert_eq!(storage.update_if(key, &next, record.revision, now).await?, Updated::Written);
+/// assert_eq!(storage.update_if(key, &next, record.revision, now).await?, Updated::Conflict);
+///
+/// // The principal index: ada's sessions, and "log out this device".
+/// let listed = storage.sessions_of(&user, "ada", now).await?;
+/// assert_eq!(listed.len(), 1);
+/// assert_eq!(listed[0].handle, SessionHandle::of(key));
+/// assert!(storage.delete_of(&user, "ada", &listed[0].handle).await?);
+/// assert_eq!(storage.load(key, now).await?, None);
 /// # Ok::<(), typed_sessions::storage::StorageError>(()) }).unwrap();
 /// ```
 #[derive(Debug, Clone)]
@@ -201,8 +287,11 @@ impl DirectoryStorageBuilder {
     }
 
     /// Creates the directory if needed (mode `0700`), checks that it is private to this
-    /// process's user, and removes stray temporary files left by a crash. Meant for startup:
-    /// it runs blocking I/O on the calling thread.
+    /// process's user, removes stray temporary files left by a crash and, in the default
+    /// layout, reconciles the principal index with the records (entries a crash left without
+    /// their record go; see the [module documentation](self#the-principal-index)). Meant for
+    /// startup: it runs blocking I/O on the calling thread, and reads the record of every
+    /// index entry once.
     ///
     /// The root and every fan-out directory of the layout below it must be owned by the
     /// process's effective user and not writable by its group or by others, and no fan-out
@@ -237,6 +326,18 @@ impl DirectoryStorageBuilder {
                 removed = swept.temps,
                 "removed temporary session files left by a crash"
             );
+        }
+        if dir.layout == Layout::Hashed {
+            let (records, entries) = dir
+                .reconcile(SystemTime::now(), None)
+                .map_err(unavailable("cannot reconcile the principal index"))?;
+            if records + entries > 0 {
+                tracing::info!(
+                    records,
+                    entries,
+                    "removed stale principal index entries and expired indexed sessions"
+                );
+            }
         }
         Ok(DirectoryStorage { dir: Arc::new(dir) })
     }
@@ -305,176 +406,20 @@ impl DirectoryStorage {
         self.dir.layout.locate(&self.dir.root, key)
     }
 
-    fn locate_for_write(&self, key: SessionKey<'_>) -> Result<Location, StorageError> {
-        self.locate(key).ok_or_else(|| {
+    /// Where `key`'s record is written, with its namespace.
+    fn target(&self, key: SessionKey<'_>) -> Option<Target> {
+        Some(Target {
+            location: self.locate(key)?,
+            namespace: key.namespace().name().to_owned(),
+        })
+    }
+
+    fn target_for_write(&self, key: SessionKey<'_>) -> Result<Target, StorageError> {
+        self.target(key).ok_or_else(|| {
             StorageError::backend(
                 "the Ktor-compatible directory layout cannot store ids with capital letters",
             )
         })
-    }
-}
-
-/// Maps an I/O failure of `what` into a storage error (an invalid record into `Backend`,
-/// anything else into `Unavailable`). The message never holds a path: paths contain ids in
-/// the Ktor layout.
-fn io_error(what: &'static str) -> impl FnOnce(std::io::Error) -> StorageError {
-    move |error| {
-        let kind = if error.kind() == std::io::ErrorKind::InvalidInput {
-            StorageError::backend(what)
-        } else {
-            StorageError::unavailable(what)
-        };
-        kind.with_source(error)
-    }
-}
-
-#[async_trait]
-impl SessionStorage for DirectoryStorage {
-    async fn load(
-        &self,
-        key: SessionKey<'_>,
-        now: SystemTime,
-    ) -> Result<Option<Record>, StorageError> {
-        let Some(location) = self.locate(key) else {
-            return Ok(None);
-        };
-        let (dir, tag) = (Arc::clone(&self.dir), key.id().log_tag());
-        blocking("session load", move || {
-            dir.load(&location, now, tag)
-                .map_err(io_error("cannot read a session file"))
-        })
-        .await
-    }
-
-    async fn create(
-        &self,
-        key: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<Created, StorageError> {
-        let location = self.locate_for_write(key)?;
-        let (dir, record) = (Arc::clone(&self.dir), record.clone());
-        blocking("session create", move || {
-            dir.create(&location, &record, now)
-                .map_err(io_error("cannot write a session file"))
-        })
-        .await
-    }
-
-    async fn update(
-        &self,
-        key: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<bool, StorageError> {
-        let Some(location) = self.locate(key) else {
-            return Ok(false);
-        };
-        let (dir, record) = (Arc::clone(&self.dir), record.clone());
-        blocking("session update", move || {
-            dir.update(&location, &record, now)
-                .map_err(io_error("cannot write a session file"))
-        })
-        .await
-    }
-
-    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
-        let Some(location) = self.locate(key) else {
-            return Ok(false);
-        };
-        let dir = Arc::clone(&self.dir);
-        blocking("session delete", move || {
-            dir.delete(&location)
-                .map_err(io_error("cannot remove a session file"))
-        })
-        .await
-    }
-
-    async fn change_id(
-        &self,
-        old: SessionKey<'_>,
-        new: SessionKey<'_>,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<bool, StorageError> {
-        let Some(old) = self.locate(old) else {
-            return Ok(false);
-        };
-        let new = self.locate_for_write(new)?;
-        let (dir, record) = (Arc::clone(&self.dir), record.clone());
-        blocking("session id change", move || {
-            dir.change_id(&old, &new, &record, now)
-                .map_err(io_error("cannot move a session file"))
-        })
-        .await
-    }
-
-    async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
-        let dir = Arc::clone(&self.dir);
-        let swept = blocking("session sweep", move || {
-            let temps_before = SystemTime::now().checked_sub(dir.temp_grace);
-            dir.sweep(Sweep {
-                expired_at: Some(now),
-                temps_before,
-            })
-            .map_err(io_error("cannot sweep the session directory"))
-        })
-        .await?;
-        Ok(swept.records)
-    }
-
-    fn backend(&self) -> &'static str {
-        if self.is_ktor_compatible() {
-            "directory-ktor"
-        } else {
-            "directory"
-        }
-    }
-
-    /// One fan-out directory per step (256 steps in the default layout; in the Ktor layout
-    /// one top-level directory, the first step also taking the files in the root); `limit`
-    /// is not used.
-    async fn delete_expired_batch(
-        &self,
-        now: SystemTime,
-        from: Option<PurgeCursor>,
-        _limit: u64,
-    ) -> Result<PurgeBatch, StorageError> {
-        let dir = Arc::clone(&self.dir);
-        let after = from.map(PurgeCursor::position);
-        let (swept, walked) = blocking("session sweep", move || {
-            let temps_before = SystemTime::now().checked_sub(dir.temp_grace);
-            dir.sweep_part(
-                after,
-                Sweep {
-                    expired_at: Some(now),
-                    temps_before,
-                },
-            )
-            .map_err(io_error("cannot sweep the session directory"))
-        })
-        .await?;
-        Ok(match walked {
-            Some(code) => PurgeBatch::more(swept.records, PurgeCursor::new(code)),
-            None => PurgeBatch::finished(swept.records),
-        })
-    }
-
-    /// Reads every session file (no lock; nothing is created or removed). Unreadable files
-    /// are counted apart; the size is the disk space of the session files and of the
-    /// layout's directories (allocated blocks).
-    async fn stats(&self, now: SystemTime) -> Result<Option<StorageStats>, StorageError> {
-        let dir = Arc::clone(&self.dir);
-        let survey = blocking("session statistics", move || {
-            dir.survey(now)
-                .map_err(io_error("cannot read the session directory"))
-        })
-        .await?;
-        Ok(Some(
-            StorageStats::new(survey.live, survey.expired)
-                .with_unreadable(survey.unreadable)
-                .with_size(survey.bytes, "session files and directories on disk"),
-        ))
     }
 }
 

@@ -10,6 +10,7 @@ mod client;
 mod decide;
 mod execute;
 mod lifetime;
+mod locks;
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -28,6 +29,7 @@ use crate::id::{IdGenerator, SessionId};
 use crate::metrics::{Event, Metrics};
 use crate::serializer::{Decoded, ErasedCodec};
 use crate::storage::{OnLimit, Record, Updated};
+pub(crate) use locks::UpdateLocks;
 
 /// Derives a session's principal from its value (the value is the session's type, erased).
 pub(crate) type PrincipalFn = Arc<dyn Fn(&(dyn Any + Send + Sync)) -> Option<String> + Send + Sync>;
@@ -75,6 +77,8 @@ pub(crate) struct ById {
     /// The version of the session type, written into every record (versioned types only).
     pub(crate) version: Option<u32>,
     pub(crate) metrics: Metrics,
+    /// Conditional updates of one session from this process take turns.
+    pub(crate) update_locks: UpdateLocks,
 }
 
 /// The storage work and the answer for one by-id session (ids borrowed from what the request

@@ -14,8 +14,8 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use typed_sessions::storage::contract::{self, Case, Suite};
 use typed_sessions::storage::{
-    CacheStorage, Created, DirectoryStorage, MemoryStorage, Record, SessionKey, SessionStorage,
-    StorageError,
+    CacheStorage, Created, DirectoryStorage, MemoryStorage, Namespace, PrincipalSession, Record,
+    Revision, SessionHandle, SessionKey, SessionStorage, StorageError, Updated,
 };
 
 /// Fresh, distinct directories under one temporary directory.
@@ -80,10 +80,13 @@ async fn ktor_compatible_directory_storage_keeps_the_contract_except_per_record_
         let root = dirs.fresh();
         async move { DirectoryStorage::ktor_compatible(root).unwrap() }
     })
-    // The layout keeps no expiry (a record lasts `max_age` after its last write), files records
-    // under the raw id as Ktor does (no namespace), and cannot keep an empty session; loaded
-    // times come from the file's modification time.
+    // The layout keeps no expiry (a record lasts `max_age` after its last write), no revision
+    // and no metadata (the files hold the data only, as Ktor's do: no conditional updates and
+    // no principal index, which the contract checks are refused), files records under the raw
+    // id as Ktor does (no namespace), and cannot keep an empty session; loaded times come from
+    // the file's modification time.
     .skip(Case::RECORD_EXPIRY)
+    .skip(Case::RECORD_METADATA)
     .skip(Case::NAMESPACED)
     .skip(&[Case::EmptyPayload])
     .exact_times(false)
@@ -157,6 +160,47 @@ impl SessionStorage for TwoProcesses {
     }
     async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
         self.head().delete_expired(now).await
+    }
+    async fn update_if(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        expected: Revision,
+        now: SystemTime,
+    ) -> Result<Updated, StorageError> {
+        self.head().update_if(key, record, expected, now).await
+    }
+    fn supports_conditional_updates(&self) -> bool {
+        self.heads.iter().all(|h| h.supports_conditional_updates())
+    }
+    fn supports_principals(&self) -> bool {
+        self.heads.iter().all(|h| h.supports_principals())
+    }
+    async fn sessions_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        now: SystemTime,
+    ) -> Result<Vec<PrincipalSession>, StorageError> {
+        self.head().sessions_of(namespace, principal, now).await
+    }
+    async fn delete_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        handle: &SessionHandle,
+    ) -> Result<bool, StorageError> {
+        self.head().delete_of(namespace, principal, handle).await
+    }
+    async fn delete_all_of(
+        &self,
+        namespace: &Namespace,
+        principal: &str,
+        except: Option<&SessionHandle>,
+    ) -> Result<u64, StorageError> {
+        self.head()
+            .delete_all_of(namespace, principal, except)
+            .await
     }
 }
 
