@@ -13,14 +13,21 @@ use super::{run, servers};
 static ACCOUNT: LazyLock<Namespace> = LazyLock::new(|| Namespace::new("account"));
 
 /// Files a login of `user` on `device` (its description, as the layer derives it from the
-/// `User-Agent`), last seen at `at`, under the session name `account`.
+/// `User-Agent`), last seen at `at`, under the session name `account`, with an id made as the
+/// layer makes it (starting with the prefix the storage asks for: Redis Cluster keeps a user's
+/// sessions in one hash slot).
 async fn log_in(
     storage: &dyn SessionStorage,
     user: &str,
     device: &str,
     at: SystemTime,
 ) -> SessionId {
-    let id = SessionId::generate();
+    let random = SessionId::generate();
+    let prefix = storage
+        .principal_id_prefix(&ACCOUNT, user)
+        .unwrap_or_default();
+    let id = SessionId::parse(&format!("{prefix}{}", &random.as_str()[prefix.len()..]))
+        .expect("the storage's id prefix makes a valid id");
     let data = format!(r#"{{"user":"{user}","credentials":1}}"#);
     let mut record = Record::new(data, at, at + Duration::from_secs(3600)).with_principal(user);
     record.meta.device = Some(device.to_owned());
