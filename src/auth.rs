@@ -128,6 +128,9 @@ impl Challenge {
     ///     match ctx.cause {
     ///         Cause::NoSession => (http::StatusCode::UNAUTHORIZED, "please log in").into_response(),
     ///         Cause::Rejected => (http::StatusCode::FORBIDDEN, "not allowed").into_response(),
+    ///         Cause::CredentialsChanged => {
+    ///             (http::StatusCode::UNAUTHORIZED, "your password changed: log in again").into_response()
+    ///         }
     ///     }
     /// });
     /// ```

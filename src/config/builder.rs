@@ -399,7 +399,8 @@ impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
     /// use typed_sessions::serializer::{BinarySerializer, SerializerError};
     /// use typed_sessions::{SessionsConfig, storage::MemoryStorage};
     ///
-    /// #[derive(Clone)]
+    /// // Registration asks for serde as for every session type; `Compact` does not use it.
+    /// #[derive(Clone, serde::Serialize, serde::Deserialize)]
     /// struct Visits(u64);
     /// struct Compact;
     /// impl BinarySerializer<Visits> for Compact {
@@ -412,7 +413,6 @@ impl<T: Send + Sync + 'static, K: kind::ById> SessionBuilder<T, K> {
     ///     }
     /// }
     ///
-    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] struct Unused;
     /// let layer = SessionsConfig::new()
     ///     .cookie_with_storage::<Visits, _>("visits", MemoryStorage::new(), |c| {
     ///         c.binary_serializer(Compact)

@@ -209,7 +209,7 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
         now: SystemTime,
     ) -> Result<bool, StorageError> {
         let (session, key) = (key, Key::of(key));
-        {
+        let stored_principal = {
             let shard = self.table.shard(&key);
             // The whole record, its revision included: a write of the same data under a new
             // revision goes through, so the revision the caller holds is the stored one.
@@ -219,10 +219,13 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
             if unchanged {
                 return Ok(true);
             }
-        }
+            shard.peek(&key).map(|c| c.record.meta.principal.clone())
+        };
         let epoch = self.invalidate(&key);
         let updated = self.inner.update(session, record, now).await;
-        let cached = matches!(updated, Ok(true)).then(|| record.clone());
+        let cached = matches!(updated, Ok(true))
+            .then(|| as_stored(record, stored_principal))
+            .flatten();
         self.settle((key, session.namespace().tag()), epoch, cached, now, true);
         updated
     }
@@ -237,9 +240,16 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
         now: SystemTime,
     ) -> Result<Updated, StorageError> {
         let (session, key) = (key, Key::of(key));
+        let stored_principal = self
+            .table
+            .shard(&key)
+            .peek(&key)
+            .map(|c| c.record.meta.principal.clone());
         let epoch = self.invalidate(&key);
         let updated = self.inner.update_if(session, record, expected, now).await;
-        let cached = matches!(updated, Ok(Updated::Written)).then(|| record.clone());
+        let cached = matches!(updated, Ok(Updated::Written))
+            .then(|| as_stored(record, stored_principal))
+            .flatten();
         self.settle((key, session.namespace().tag()), epoch, cached, now, true);
         updated
     }
@@ -353,3 +363,20 @@ impl<S: SessionStorage> SessionStorage for CacheStorage<S> {
 
 #[cfg(test)]
 mod tests;
+
+/// What the inner storage holds after an update wrote `record` over a record of
+/// `stored_principal` (if this cache knew it): `record` with the stored principal, which an
+/// update keeps. `None` when the principal is not known and `record` names one: then nothing is
+/// cached, rather than a principal the inner storage may not have.
+fn as_stored(record: &Record, stored_principal: Option<Option<String>>) -> Option<Record> {
+    match stored_principal {
+        Some(principal) if principal == record.meta.principal => Some(record.clone()),
+        Some(principal) => {
+            let mut kept = record.clone();
+            kept.meta.principal = principal;
+            Some(kept)
+        }
+        None if record.meta.principal.is_none() => Some(record.clone()),
+        None => None,
+    }
+}

@@ -10,8 +10,10 @@
 //!   live (and, conditional, that its revision is the expected one) and renames its temporary
 //!   file over it under the lock, a delete unlinks it under the lock, and whichever comes
 //!   second sees what the first did.
-//! * A write that files a record under a principal holds the index entry first, and a write
-//!   that takes a record away from a principal drops the entry after (see `index.rs`).
+//! * A write that files a record under a principal (a create, an id change) holds the index
+//!   entry first, and a write that takes a record away from a principal (a delete, an id
+//!   change) drops the entry after (see `index.rs`). Updates keep the principal a record was
+//!   stored with, so they never touch the index.
 
 use std::fs;
 use std::io;
@@ -27,6 +29,19 @@ use crate::storage::{Created, Record, Revision, Updated};
 pub(crate) struct Target {
     pub(crate) location: Location,
     pub(crate) namespace: String,
+}
+
+/// `record` with the principal of `stored`, if it names another one: an update keeps the
+/// principal a record was stored with (a new principal is an id change), so the index entry
+/// never moves on an update.
+fn keeping_principal(stored: &Stored, record: &Record) -> Option<Record> {
+    (stored.record.meta.principal != record.meta.principal).then(|| {
+        let mut kept = record.clone();
+        kept.meta
+            .principal
+            .clone_from(&stored.record.meta.principal);
+        kept
+    })
 }
 
 /// What publishing a new record's file found under its name.
@@ -152,43 +167,27 @@ impl Dir {
             return Ok(false); // no temporary file, no directories for a session that is gone
         }
         let mut temp = self.write_temp(location, &self.contents_of(record, &target.namespace)?)?;
-        let owner = self.owner_of(target, record);
-        let mut held: Option<Held> = None;
-        for _ in 0..RETRIES {
-            let Some(mut current) = self.lock_current(&location.file, true)? else {
-                self.release(held);
+        let Some(mut current) = self.lock_current(&location.file, true)? else {
+            return Ok(false);
+        };
+        let stored = match self.read(&mut current)? {
+            Contents::Record(stored) if !stored.record.is_expired(now) => stored,
+            Contents::Corrupt if self.layout == Layout::Hashed => {
+                self.unlink_locked(location, current)?;
                 return Ok(false);
-            };
-            let stored = match self.read(&mut current)? {
-                Contents::Record(stored) if !stored.record.is_expired(now) => stored,
-                Contents::Corrupt if self.layout == Layout::Hashed => {
-                    self.unlink_locked(location, current)?;
-                    self.release(held);
-                    return Ok(false);
-                }
-                _ => {
-                    self.release(held);
-                    return Ok(false);
-                }
-            };
-            let previous = self.owner_in(Some(&stored));
-            if self.needs_entry(owner.as_ref(), previous.as_ref()) && held.is_none() {
-                // Filed under another principal (or none) until now: the new owner's entry
-                // must be held before the record's lock (the lock order), so start over.
-                drop(current);
-                held = self.hold(owner.as_ref(), &location.name)?;
-                continue;
             }
-            fs::rename(&temp.path, &location.file)?;
-            temp.armed = false;
-            drop(current);
-            self.published(location, held, previous, owner.as_ref())?;
-            return Ok(true);
+            _ => return Ok(false),
+        };
+        if let Some(kept) = keeping_principal(&stored, record) {
+            // Written again with the principal the record was stored with (rare: the sessions
+            // layer never changes a principal in place), while holding the lock.
+            temp = self.write_temp(location, &self.contents_of(&kept, &target.namespace)?)?;
         }
-        self.release(held);
-        Err(io::Error::other(
-            "a session file kept changing its principal",
-        ))
+        fs::rename(&temp.path, &location.file)?;
+        temp.armed = false;
+        drop(current);
+        self.sync(&location.dir)?;
+        Ok(true)
     }
 
     /// Replaces the live record at `target` with `record` if its revision is `expected`.
@@ -207,86 +206,41 @@ impl Dir {
         now: SystemTime,
     ) -> io::Result<Updated> {
         let location = &target.location;
-        let bytes = self.contents_of(record, &target.namespace)?;
-        let owner = self.owner_of(target, record);
-        let mut held: Option<Held> = None;
-        for _ in 0..RETRIES {
-            let Some(mut current) = open_existing(&location.file)? else {
-                self.release(held);
+        let Some(mut current) = open_existing(&location.file)? else {
+            return Ok(Updated::Gone);
+        };
+        let stored = match self.read(&mut current)? {
+            Contents::Record(stored) if !stored.record.is_expired(now) => stored,
+            Contents::Record(_) => return Ok(Updated::Gone),
+            Contents::Corrupt => {
+                self.remove_corrupt(location, current)?;
                 return Ok(Updated::Gone);
-            };
-            let stored = match self.read(&mut current)? {
-                Contents::Record(stored) if !stored.record.is_expired(now) => stored,
-                Contents::Record(_) => {
-                    self.release(held);
-                    return Ok(Updated::Gone);
-                }
-                Contents::Corrupt => {
-                    self.release(held);
-                    self.remove_corrupt(location, current)?;
-                    return Ok(Updated::Gone);
-                }
-            };
-            if stored.record.revision != expected {
-                self.release(held);
-                return Ok(Updated::Conflict);
             }
-            let previous = self.owner_in(Some(&stored));
-            if self.needs_entry(owner.as_ref(), previous.as_ref()) && held.is_none() {
-                drop(current); // the entry's lock comes first
-                held = self.hold(owner.as_ref(), &location.name)?;
-                continue;
-            }
-            current.lock()?;
-            match fs::symlink_metadata(&location.file) {
-                Ok(named) if same_file(&named, &current.metadata()?) => {}
-                Ok(_) => {
-                    self.release(held);
-                    return Ok(Updated::Conflict); // replaced since the read
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    self.release(held);
-                    return Ok(Updated::Gone); // deleted since the read
-                }
-                Err(e) => return Err(e),
-            }
-            let mut temp = self.write_temp(location, &bytes)?;
-            fs::rename(&temp.path, &location.file)?;
-            temp.armed = false;
-            drop(current);
-            self.published(location, held, previous, owner.as_ref())?;
-            return Ok(Updated::Written);
+        };
+        if stored.record.revision != expected {
+            return Ok(Updated::Conflict);
         }
-        self.release(held);
-        Err(io::Error::other(
-            "a session file kept changing its principal",
-        ))
-    }
-
-    /// Whether a record filed under `previous` needs `owner`'s entry held before it becomes
-    /// `owner`'s.
-    fn needs_entry(&self, owner: Option<&Owner>, previous: Option<&Owner>) -> bool {
-        owner.is_some() && owner != previous
+        current.lock()?;
+        match fs::symlink_metadata(&location.file) {
+            Ok(named) if same_file(&named, &current.metadata()?) => {}
+            Ok(_) => return Ok(Updated::Conflict), // replaced since the read
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Updated::Gone), // deleted since
+            Err(e) => return Err(e),
+        }
+        // An update keeps the principal the record was stored with.
+        let kept = keeping_principal(&stored, record);
+        let bytes = self.contents_of(kept.as_ref().unwrap_or(record), &target.namespace)?;
+        let mut temp = self.write_temp(location, &bytes)?;
+        fs::rename(&temp.path, &location.file)?;
+        temp.armed = false;
+        drop(current);
+        self.sync(&location.dir)?;
+        Ok(Updated::Written)
     }
 
     /// Holds `owner`'s entry of `key`, if there is an owner.
     fn hold(&self, owner: Option<&Owner>, key: &str) -> io::Result<Option<Held>> {
         owner.map(|owner| self.hold_entry(owner, key)).transpose()
-    }
-
-    /// After a record at `location` was renamed into place (and its lock let go): the
-    /// directory is synced, the held entry let go, and the entry of the `previous` owner
-    /// dropped if the record changed hands.
-    fn published(
-        &self,
-        location: &Location,
-        held: Option<Held>,
-        previous: Option<Owner>,
-        owner: Option<&Owner>,
-    ) -> io::Result<()> {
-        self.sync(&location.dir)?;
-        drop(held);
-        self.unfile(previous, owner, &location.name)
     }
 
     pub(crate) fn delete(&self, location: &Location) -> io::Result<bool> {

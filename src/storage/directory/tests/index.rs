@@ -283,42 +283,31 @@ async fn delete_of_needs_the_principals_own_entry_and_record() {
 }
 
 #[tokio::test]
-async fn an_update_to_another_principal_moves_the_entry() {
+async fn an_update_keeps_the_principal_and_its_entry() {
     let dir = tempfile::tempdir().unwrap();
     let storage = storage(dir.path());
     let (id, now) = (SessionId::generate(), SystemTime::now());
     let ada = record("1", now).with_principal("ada");
     storage.create(test_key(&id), &ada, now).await.unwrap();
+    // An update naming another principal, conditional or not, or none: still ada's.
     let bob = record("2", now).with_principal("bob");
     let written = storage
         .update_if(test_key(&id), &bob, ada.revision, now)
         .await;
     assert_eq!(written.unwrap(), Updated::Written);
-    assert_eq!(listed(&storage, "ada", now).await, handles(&[]));
-    assert_eq!(listed(&storage, "bob", now).await, handles(&[&id]));
-    assert!(!entry_of(&storage, "ada", &id).exists());
-    // A conflicting update to a third principal files nothing.
-    let eve = record("3", now).with_principal("eve");
-    let conflict = storage
-        .update_if(test_key(&id), &eve, ada.revision, now)
-        .await;
-    assert_eq!(conflict.unwrap(), Updated::Conflict);
-    assert!(!entry_of(&storage, "eve", &id).exists());
-    // Without a principal, it leaves the index.
     assert!(
         storage
-            .update(test_key(&id), &record("4", now), now)
+            .update(test_key(&id), &record("3", now), now)
             .await
             .unwrap()
     );
+    let stored = storage.load(test_key(&id), now).await.unwrap().unwrap();
+    assert_eq!(stored.data, b"3");
+    assert_eq!(stored.meta.principal.as_deref(), Some("ada"));
+    assert_eq!(listed(&storage, "ada", now).await, handles(&[&id]));
     assert_eq!(listed(&storage, "bob", now).await, handles(&[]));
-    assert!(
-        !dir.path()
-            .join("principals")
-            .read_dir()
-            .unwrap()
-            .any(|e| { e.unwrap().path().read_dir().unwrap().next().is_some() })
-    );
+    assert!(entry_of(&storage, "ada", &id).exists());
+    assert!(!entry_of(&storage, "bob", &id).exists());
 }
 
 #[tokio::test]

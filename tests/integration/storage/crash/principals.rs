@@ -1,5 +1,5 @@
 //! The login writer: users log in (a create with a principal, or an id change of an anonymous
-//! session), use their sessions (updates, some to another principal), log out (delete) and are
+//! session), use their sessions (updates, some naming another principal), log out (delete) and are
 //! logged out from an account page (`delete_of`, `delete_all_of`). After a kill and a restart
 //! (`open`), the principal index and the records agree.
 
@@ -40,7 +40,9 @@ fn record_for(k: usize, step: u64, p: Option<usize>) -> Record {
     }
 }
 
-/// Which principal `record` was written for, if it is exactly one the writer wrote for `k`.
+/// Which principal `record` is filed under, if it is exactly one the writer wrote for `k`. (An
+/// update keeps the principal a record was stored with: the data names the principal the
+/// writer asked for, the record holds the one it kept.)
 fn whole(k: usize, record: &Record) -> Option<Option<usize>> {
     let value = serde_json::from_slice::<serde_json::Value>(&record.data).ok()?;
     let (found_k, step) = (value["k"].as_u64()?, value["step"].as_u64()?);
@@ -48,7 +50,15 @@ fn whole(k: usize, record: &Record) -> Option<Option<usize>> {
         serde_json::Value::Null => None,
         p => Some(usize::try_from(p.as_u64()?).ok()?),
     };
-    (found_k == k as u64 && *record == record_for(k, step, p)).then_some(p)
+    let kept = match &record.meta.principal {
+        None => None,
+        Some(name) => Some(PRINCIPALS.iter().position(|known| known == name)?),
+    };
+    let mut expected = record_for(k, step, p);
+    expected.meta.principal = kept
+        .and_then(|kept| PRINCIPALS.get(kept))
+        .map(|p| (*p).to_owned());
+    (found_k == k as u64 && *record == expected).then_some(kept)
 }
 
 /// Which principal the session `id` has now, if it is logged in.
@@ -91,7 +101,8 @@ pub(super) async fn write(storage: &DirectoryStorage, ids: &[SessionId], _n: u64
                 .unwrap();
         }
         // A request that changes the session, as the same user; sometimes (what the sessions
-        // layer never does, but a storage must survive) under another.
+        // layer never does, but a storage must survive) naming another, which the storage
+        // ignores: an update keeps the principal.
         4 => {
             let same = principal_of(storage, k, id).await;
             storage
