@@ -3,9 +3,11 @@
 //! A session is a Rust type of yours. You register it once, under a name, as a cookie or a
 //! header, carried **by value** (the serialized session travels, protected by a
 //! [transformer](transform)) or **by id** (an id travels; the session lives in a
-//! [storage]). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`.
+//! [storage]). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`. With
+//! the default feature `axum`:
 //!
-//! ```
+#![cfg_attr(feature = "axum", doc = "```")]
+#![cfg_attr(not(feature = "axum"), doc = "```ignore")]
 //! use axum::{Router, routing::get};
 //! use typed_sessions::{Encrypt, Key, SessionError, Sessions, SessionsConfig};
 //!
@@ -144,7 +146,9 @@ pub use sessions::{MODIFY_TIMEOUT, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieConfig, CookieEncoding, SameSite};
 
-/// The README's code, compiled and run as doctests so it cannot drift from the crate.
-#[cfg(doctest)]
+/// The README's code, compiled and run as doctests so it cannot drift from the crate. Its
+/// examples are axum applications: they run with the `axum` feature (the default), and those
+/// that need a storage feature say so (`#[cfg(feature = ...)]` inside).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -3,14 +3,18 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::time::Duration;
-//! use typed_sessions::storage::{PostgresStorage, SqliteStorage};
-//!
 //! # #[cfg(feature = "postgres")] {
+//! // With the `postgres` feature:
+//! use std::time::Duration;
+//! use typed_sessions::storage::PostgresStorage;
+//!
 //! let postgres = PostgresStorage::connect("postgres://app@db.internal/app").await?;
 //! let _sweeper = postgres.spawn_expiry_task(Duration::from_secs(300));
 //! # }
 //! # #[cfg(feature = "sqlite")] {
+//! // With the `sqlite` feature:
+//! use typed_sessions::storage::SqliteStorage;
+//!
 //! let sqlite = SqliteStorage::open("data/sessions.db").await?;
 //! # }
 //! # Ok(()) }
