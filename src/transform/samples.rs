@@ -119,7 +119,7 @@ pub(crate) mod tests {
         let cli = root.join("cli");
         if cli.is_dir() {
             texts.push(("cli/README.md".to_owned(), read(&cli.join("README.md"))));
-            for path in files_in(&cli.join("src"), true) {
+            for path in files_in(&cli.join("src"), false) {
                 texts.push((path.display().to_string(), read(&path)));
             }
         }
