@@ -14,7 +14,10 @@
 //!   like any by-id session ([`SessionsConfig::cookie_with_storage`] with `Flash<T>`); either
 //!   way it belongs to one browser and is never shown to another.
 //!
-//! ```
+//! The [`Flashed<T>`] extractor needs the `axum` feature (on by default):
+//!
+#![cfg_attr(feature = "axum", doc = "```")]
+#![cfg_attr(not(feature = "axum"), doc = "```ignore")]
 //! use axum::{Router, response::{Html, Redirect}, routing::{get, post}};
 //! use typed_sessions::flash::{Flash, Flashed};
 //! use typed_sessions::{Key, SessionError, Sessions, SessionsConfig};

@@ -3,9 +3,11 @@
 //! A session is a Rust type of yours. You register it once, under a name, as a cookie or a
 //! header, carried **by value** (the serialized session travels, protected by a
 //! [transformer](transform)) or **by id** (an id travels; the session lives in a
-//! [storage]). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`.
+//! [storage]). Handlers get a [`Sessions`] handle with typed `get`, `set` and `clear`. With
+//! the default feature `axum`:
 //!
-//! ```
+#![cfg_attr(feature = "axum", doc = "```")]
+#![cfg_attr(not(feature = "axum"), doc = "```ignore")]
 //! use axum::{Router, routing::get};
 //! use typed_sessions::{Encrypt, Key, SessionError, Sessions, SessionsConfig};
 //!
@@ -74,9 +76,32 @@
 //!   it back.
 //! * Nothing is lost silently: a value too large for a cookie, or a storage write that fails,
 //!   is an error, never a dropped cookie.
+//!
+//! # Cargo features
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `axum` | yes | the axum side: [`Sessions`] and [`flash::Flashed`] as handler arguments, `IntoResponse` for [`SessionError`], route protection ([`auth`]), CSRF protection ([`csrf`]), and the [`guide`] |
+//! | `redis` | | [`storage::RedisStorage`] (single node and Cluster, on redis-rs), and `redis://` URLs in [`storage::open_url`] |
+//! | `postgres` | | [`storage::PostgresStorage`] (on sqlx), and `postgres://` URLs |
+//! | `sqlite` | | [`storage::SqliteStorage`] (on sqlx, SQLite compiled in), and `sqlite://` URLs |
+//! | `rustls` | | TLS for the network storages enabled with it: `rediss://` URLs and PostgreSQL's `sslmode` (rustls with ring and the webpki roots) |
+//! | `metrics` | | counters and histograms through the `metrics` facade: [`SessionsConfig::metrics`]; the names are in [`metrics`] |
+//! | `test-support` | | for dev-dependencies: [`storage::contract`], the suite every storage passes, to run against a storage of yours; it also lets through the sample keys printed in this documentation, which key constructors refuse otherwise, so never enable it in a build that serves users |
+//!
+//! Without `axum` the crate is a plain tower layer ([`SessionsLayer`]) over any service, which
+//! takes its handle with [`Sessions::from_extensions`]. Every item that needs a feature says
+//! so in this documentation. The feature `fuzzing` is internal (the bodies of
+//! the repository's fuzz targets): not part of the public API, and, like `test-support`, it lets
+//! the sample keys through.
+//!
+//! The command-line tool (keys, inspecting cookies, looking after storages) is its own crate,
+//! `typed-sessions-cli`, installed as `typed-sessions`.
 // Two audited `unsafe` calls exist: the fork handler of the random generator
 // (`src/random/fork.rs`) and `geteuid` for the directory storage's ownership check
 // (`src/storage/directory/trust.rs`); everything else is safe Rust.
+// On docs.rs (nightly rustdoc, `--cfg docsrs`): each item that needs a feature is marked with it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
@@ -122,7 +147,9 @@ pub use sessions::{MODIFY_TIMEOUT, Sessions};
 pub use transform::{Encrypt, Key, KeyRing, Sign};
 pub use transport::{CookieEncoding, SameSite};
 
-/// The README's code, compiled and run as doctests so it cannot drift from the crate.
-#[cfg(doctest)]
+/// The README's code, compiled and run as doctests so it cannot drift from the crate. Its
+/// examples are axum applications: they run with the `axum` feature (the default), and those
+/// that need a storage feature say so (`#[cfg(feature = ...)]` inside).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -27,7 +27,10 @@ use crate::state::{Entry, RequestState};
 /// * a session the handler never touches costs nothing: no decoding, no storage access, no
 ///   header.
 ///
-/// ```
+/// As an axum extractor (feature `axum`, on by default):
+///
+#[cfg_attr(feature = "axum", doc = "```")]
+#[cfg_attr(not(feature = "axum"), doc = "```ignore")]
 /// use axum::{Router, routing::get};
 /// use typed_sessions::{Encrypt, Key, Sessions, SessionError, SessionsConfig};
 ///

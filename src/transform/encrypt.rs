@@ -22,9 +22,9 @@ const TAG_LEN: usize = 16;
 ///
 /// **The default, AES-256-GCM, was chosen by measurement** (`BENCHMARKS.md`, "Crypto
 /// (criterion)"): on the project's x86-64 reference machine (AES-NI and carry-less multiply),
-/// an encrypt-then-decrypt round trip costs between a quarter (64 B: 1.75 µs against 7.55 µs)
-/// and a half (2 KiB) of XChaCha20-Poly1305's, because the `chacha20poly1305` crate spends
-/// microseconds of fixed cost per value where AES-GCM spends a few hundred nanoseconds.
+/// an encrypt-then-decrypt round trip costs a fraction of XChaCha20-Poly1305's at every size
+/// measured, because the `chacha20poly1305` crate spends a much larger fixed cost per value than
+/// AES-GCM does; `BENCHMARKS.md` has the figures.
 ///
 /// **Its limit:** a 12-byte random nonce. NIST SP 800-38D §8.3 allows 2³² values per key with
 /// random nonces (a nonce collision would reveal the XOR of two payloads and let the

@@ -109,13 +109,17 @@ pub(crate) mod tests {
         for file in ["README.md", "SECURITY.md"] {
             texts.push((file.to_owned(), read(&root.join(file))));
         }
-        for dir in [
-            "docs/guide",
-            "examples",
-            "examples/demo",
-            "src/bin/typed-sessions",
-        ] {
+        for dir in ["docs/guide", "examples", "examples/demo"] {
             for path in files_in(&root.join(dir), false) {
+                texts.push((path.display().to_string(), read(&path)));
+            }
+        }
+        // The command-line tool's crate (its README and help texts): in the repository, not in
+        // the library's published package.
+        let cli = root.join("cli");
+        if cli.is_dir() {
+            texts.push(("cli/README.md".to_owned(), read(&cli.join("README.md"))));
+            for path in files_in(&cli.join("src"), false) {
                 texts.push((path.display().to_string(), read(&path)));
             }
         }

@@ -5,8 +5,6 @@
 mod auth;
 mod auth_form;
 mod browser;
-#[cfg(feature = "cli")]
-mod cli;
 mod common;
 mod concurrency;
 mod core;

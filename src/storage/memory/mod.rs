@@ -40,13 +40,12 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 100_000;
 /// * **Concurrent.** Sessions are spread over up to 128 shards (four per core), each behind a
 ///   mutex held for one map operation and never across an `.await`. `create` and `update` are
 ///   atomic per id; `change_id` locks both ids and is atomic too.
-/// * **Memory.** About 230 bytes resident (290 bytes allocated) per session with a 93-byte
-///   payload, measured with 1 000 000 sessions: the payload, two timestamps, the 32-byte key
-///   (ids are kept as their random bytes, not as text) and the map's own overhead. A
-///   `moka`-based storage needs 580 (450). See `BENCHMARKS.md`.
-/// * **Fast.** A load costs about 1 000 instructions (callgrind), an update 1 030 and a create
-///   1 640, including the boxed future and the copy of the payload; a `moka`-based storage
-///   needs 2 660, 11 200 and 11 000.
+/// * **Memory.** Per session: the payload, two timestamps, the 32-byte key (ids are kept as
+///   their random bytes, not as text) and the map's own overhead, which is less than a
+///   `moka`-based storage needs. `BENCHMARKS.md` has the measured figures.
+/// * **Fast.** A load, an update or a create is one map operation under one shard's lock, plus
+///   the boxed future and the copy of the payload: fewer instructions than a `moka`-based
+///   storage needs for each (`BENCHMARKS.md`).
 ///
 /// It is the right storage for development, for tests, and for one-process services that can
 /// afford to log everyone out on a restart.
@@ -445,8 +444,8 @@ impl SessionStorage for MemoryStorage {
 }
 
 /// What one record costs in a [`MemoryStorage`] besides its payload, in bytes, as
-/// [`SessionStorage::stats`] estimates it: about 200 (290 bytes allocated per session with a
-/// 93-byte payload were measured with 1 000 000 sessions; `BENCHMARKS.md`).
+/// [`SessionStorage::stats`] estimates it: about 200, from the memory measurement in
+/// `BENCHMARKS.md`.
 const RECORD_OVERHEAD: u64 = 200;
 
 #[cfg(test)]

@@ -105,8 +105,8 @@
 //! | `sessions_of`, `delete_of`, `delete_all_of` | 1 | a script over the index and the principal's records | one script |
 //!
 //! An update is the hot path of every request that changes a session, so it is one plain
-//! command rather than a script (a Lua call costs Redis about 15 µs of CPU more than the
-//! `SET` it wraps; see BENCHMARKS.md). `XX` keeps "deletion wins": a session that a logout
+//! command rather than a script (a Lua call costs Redis noticeably more CPU than the `SET` it
+//! wraps; BENCHMARKS.md has the figures). `XX` keeps "deletion wins": a session that a logout
 //! deleted, or that Redis expired, is never written back. `GET` hands back the value it
 //! replaced, and the client judges it with the application's clock; if that record had
 //! already expired at `now` (Redis's clock runs behind the application's), the update deletes

@@ -3,15 +3,19 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[cfg(feature = "postgres")] {
+//! // With the `postgres` feature:
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use typed_sessions::storage::{PostgresStorage, SqliteStorage, spawn_sweeper};
+//! use typed_sessions::storage::{PostgresStorage, spawn_sweeper};
 //!
-//! # #[cfg(feature = "postgres")] {
 //! let postgres = Arc::new(PostgresStorage::connect("postgres://app@db.internal/app").await?);
 //! let _sweeper = spawn_sweeper(&postgres, Duration::from_secs(300));
 //! # }
 //! # #[cfg(feature = "sqlite")] {
+//! // With the `sqlite` feature:
+//! use typed_sessions::storage::SqliteStorage;
+//!
 //! let sqlite = SqliteStorage::open("data/sessions.db").await?;
 //! # }
 //! # Ok(()) }

@@ -112,46 +112,6 @@ async fn another_process_logs_out_and_the_cached_session_goes_in_a_cluster() {
     another_process_ends_cached_sessions(writer, reader, "cluster").await;
 }
 
-/// A real second process: `typed-sessions store clear` ends a session that this process has
-/// cached. When its delete happened is measured by a second, uncached storage of this
-/// process, so the staleness is the time between "Redis has it deleted" and "the cache stops
-/// serving it" (plus the polling step).
-#[cfg(feature = "cli")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_command_line_tool_ends_a_session_that_this_process_has_cached() {
-    let Some(server) = servers::redis("staleness, child process") else {
-        return;
-    };
-    let prefix = format!("test:{}:", unique());
-    let reader = cached(&server.url(), &prefix).await;
-    let plain = RedisStorage::builder()
-        .prefix(prefix.clone())
-        .connect(&server.url())
-        .await
-        .unwrap();
-    let t = base();
-    let id = SessionId::generate();
-    let r = record("{\"user\":\"ada\"}", t, HOUR);
-    reader.create(session_key(&id), &r, t).await.unwrap();
-    assert_eq!(reader.load(session_key(&id), t).await.unwrap(), Some(r));
-    let url = format!("{}?prefix={}", server.url(), prefix.replace(':', "%3A"));
-    let raw = id.as_str().to_owned();
-    let tool = tokio::task::spawn_blocking(move || {
-        crate::cli::run(&["store", "clear", &url, "--session", "s", &raw])
-    });
-    // Watch Redis (uncached) until the tool's delete lands, then the cache until it follows.
-    let deleted_at = loop {
-        if plain.load(session_key(&id), t).await.unwrap().is_none() {
-            break Instant::now();
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    };
-    let stale = until_gone(&reader, &id, deleted_at).await;
-    let run = tool.await.unwrap().expect(0);
-    assert!(run.has_line("removed: yes"), "{run:#?}");
-    eprintln!("staleness after the command-line tool's delete: {stale:?}");
-}
-
 /// A restart loses the tracking connection: the cache empties before anything else is read,
 /// so a change made while this process was not connected is seen at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

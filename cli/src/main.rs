@@ -1,4 +1,4 @@
-//! `typed-sessions`: the command-line tool of the typed-sessions library (feature `cli`).
+//! `typed-sessions`: the command-line tool of the typed-sessions library.
 //!
 //! * `keygen`: a new master key for `Sign`/`Encrypt`, with its key id.
 //! * `inspect`: what a cookie or header value is, whether it verifies, when it expires, and

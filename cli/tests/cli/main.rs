@@ -1,7 +1,7 @@
 //! The `typed-sessions` command-line tool, run as a real process
 //! (`env!("CARGO_BIN_EXE_typed-sessions")`), against values the library writes and storages
 //! the tests fill: directories and SQLite files in temporary directories, and the Redis,
-//! Redis Cluster and PostgreSQL servers of `support::servers`.
+//! Redis Cluster and PostgreSQL servers of `servers`.
 
 mod help;
 mod inspect;
@@ -10,9 +10,24 @@ mod keygen;
 mod principals;
 mod store;
 
+/// The real Redis, Redis Cluster and PostgreSQL servers the library's tests start (one copy of
+/// that code, shared with the library's integration tests).
+#[allow(dead_code)]
+#[path = "../../../tests/integration/support/servers.rs"]
+mod servers;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
+
+use typed_sessions::storage::{Namespace, SessionId, SessionKey};
+
+/// The storage key of `id` under the session name `s`, as the tests' storages file it.
+pub fn session_key(id: &SessionId) -> SessionKey<'_> {
+    static TESTS: LazyLock<Namespace> = LazyLock::new(|| Namespace::new("s"));
+    TESTS.key(id)
+}
 
 /// What one run of the tool did.
 #[derive(Debug)]

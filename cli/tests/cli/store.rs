@@ -6,9 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use typed_sessions::storage::{DirectoryStorage, Record, SessionId, SessionStorage};
 
-use super::{Run, run};
-use crate::common::session_key;
-use crate::support::servers;
+use super::{Run, run, servers, session_key};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
