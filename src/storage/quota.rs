@@ -166,15 +166,27 @@ impl<S: SessionStorage> QuotaStorage<S> {
             return;
         };
         let (inner, count) = (self.inner.clone(), self.count.clone());
+        // Cleared however the task ends (a storage whose `stats` panics, a runtime shutting
+        // down before the task runs): a flag left set would stop every later recount.
+        let recounting = Recounting(count.clone());
         runtime.spawn(async move {
+            let _recounting = recounting;
             match inner.stats(SystemTime::now()).await {
                 Ok(stats) => count.set(stats.map(|s| s.live)),
                 Err(error) => {
                     tracing::warn!(%error, "could not count the sessions of the storage under a quota");
                 }
             }
-            count.recounting.store(false, Ordering::SeqCst);
         });
+    }
+}
+
+/// Clears the "recount under way" flag when dropped.
+struct Recounting(Arc<Count>);
+
+impl Drop for Recounting {
+    fn drop(&mut self) {
+        self.0.recounting.store(false, Ordering::SeqCst);
     }
 }
 
