@@ -86,7 +86,7 @@
 //! | `postgres` | | [`storage::PostgresStorage`] (on sqlx), and `postgres://` URLs |
 //! | `sqlite` | | [`storage::SqliteStorage`] (on sqlx, SQLite compiled in), and `sqlite://` URLs |
 //! | `rustls` | | TLS for the network storages enabled with it: `rediss://` URLs and PostgreSQL's `sslmode` (rustls with ring and the webpki roots) |
-//! | `metrics` | | counters and histograms through the `metrics` facade: [`SessionsConfig::metrics`]; the names are in [`metrics`] |
+//! | `metrics` | | counters and histograms through the `metrics` facade: [`SessionsConfig::metrics`]; the names and labels are in the guide ([`guide::tour`](crate::guide::tour), "Metrics") |
 //! | `test-support` | | for dev-dependencies: [`storage::contract`], the suite every storage passes, to run against a storage of yours; it also lets through the sample keys printed in this documentation, which key constructors refuse otherwise, so never enable it in a build that serves users |
 //!
 //! Without `axum` the crate is a plain tower layer ([`SessionsLayer`]) over any service, which
