@@ -49,7 +49,7 @@ pub struct SessionId(Box<str>);
 impl SessionId {
     /// A new id: 32 random bytes, as 64 lowercase hex characters.
     ///
-    /// The bytes come from this thread's ChaCha20 generator, seeded from the operating system,
+    /// The bytes come from this thread's ChaCha12 generator, seeded from the operating system,
     /// reseeded regularly and after a `fork` (see `SECURITY.md`, "Randomness").
     ///
     /// # Panics
