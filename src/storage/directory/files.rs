@@ -268,9 +268,16 @@ impl Dir {
         Err(io::Error::other("a session file kept being replaced"))
     }
 
+    /// Fsyncs `dir` (when durable). A directory below the root that no longer exists is not
+    /// an error: in the Ktor layout a concurrent delete prunes a directory as soon as it is
+    /// empty, and a directory that is gone has no entry left to make durable (the record this
+    /// call followed was removed after it).
     pub(crate) fn sync(&self, dir: &Path) -> io::Result<()> {
         if self.durable {
-            layout::sync_dir(&self.root, dir)?;
+            match layout::sync_dir(&self.root, dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound && dir != self.root => {}
+                synced => synced?,
+            }
         }
         Ok(())
     }
@@ -279,12 +286,7 @@ impl Dir {
     pub(crate) fn unlink_locked(&self, location: &Location, locked: File) -> io::Result<bool> {
         let removed = remove_quietly(&location.file)?;
         drop(locked);
-        match self.sync(&location.dir) {
-            // In the Ktor layout a concurrent removal may prune the directory as soon as it is
-            // empty: gone, it has no entry left to make durable.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            synced => synced?,
-        }
+        self.sync(&location.dir)?;
         if matches!(self.layout, Layout::Ktor { .. }) {
             layout::prune_dirs(location);
         }

@@ -4,7 +4,7 @@
 //! (Staleness across processes, restarts and dropped connections: `redis_cache_faults`.)
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use typed_sessions::storage::redis::ClientSideCache;
 use typed_sessions::storage::{Record, RedisStorage, SessionId, SessionStorage};
@@ -117,10 +117,21 @@ async fn a_cached_session_costs_one_set_per_change_and_no_read() {
         .connect(&server.url())
         .await
         .unwrap();
+    let invalidations = storage.client_side_cache_stats().unwrap().invalidations;
     writer
         .create(session_key(&other), &stored, t)
         .await
         .unwrap();
+    // Redis reports the other client's write to this one (broadcast mode): wait for it, so the
+    // first load below does not race that report (a load that races one is not cached).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while storage.client_side_cache_stats().unwrap().invalidations == invalidations {
+        assert!(
+            Instant::now() < deadline,
+            "the other client's write was never reported"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     for _ in 0..5 {
         assert_eq!(
             storage.load(session_key(&other), t).await.unwrap(),
