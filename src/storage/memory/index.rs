@@ -7,6 +7,7 @@
 //! listing shows and the next prune drops).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::super::key::Key;
@@ -16,6 +17,8 @@ use crate::storage::SessionHandle;
 #[derive(Default)]
 pub(super) struct Index {
     map: Mutex<HashMap<(u64, String), HashMap<SessionHandle, Key>>>,
+    /// How many entries `map` holds, kept beside it so that counting takes no lock.
+    entries: AtomicUsize,
 }
 
 impl Index {
@@ -26,10 +29,15 @@ impl Index {
 
     /// Files `handle` (table key `key`) under `principal` of namespace `tag`.
     pub(super) fn add(&self, tag: u64, principal: &str, handle: SessionHandle, key: Key) {
-        self.lock()
+        let added = self
+            .lock()
             .entry((tag, principal.to_owned()))
             .or_default()
-            .insert(handle, key);
+            .insert(handle, key)
+            .is_none();
+        if added {
+            self.entries.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Removes `handle` from `principal`'s sessions.
@@ -37,7 +45,9 @@ impl Index {
         let mut map = self.lock();
         let owner = (tag, principal.to_owned());
         if let Some(sessions) = map.get_mut(&owner) {
-            sessions.remove(handle);
+            if sessions.remove(handle).is_some() {
+                self.entries.fetch_sub(1, Ordering::Relaxed);
+            }
             if sessions.is_empty() {
                 map.remove(&owner);
             }
@@ -62,7 +72,7 @@ impl Index {
 
     /// How many entries the index holds.
     pub(super) fn len(&self) -> usize {
-        self.lock().values().map(HashMap::len).sum()
+        self.entries.load(Ordering::Relaxed)
     }
 
     /// Every entry: namespace tag, principal, handle and table key.

@@ -151,13 +151,16 @@ impl MemoryStorage {
 }
 
 impl MemoryStorage {
-    /// Files a new record under its principal, if it has one (its shard is locked).
-    fn index_added(&self, key: SessionKey<'_>, table_key: Key, record: &Record) {
-        if let Some(principal) = &record.meta.principal {
-            let tag = key.namespace().tag();
-            self.index
-                .add(tag, principal, SessionHandle::of(key), table_key);
-        }
+    /// Files a new record under its principal, if it has one (its shard is locked); returns
+    /// whether it did.
+    fn index_added(&self, key: SessionKey<'_>, table_key: Key, record: &Record) -> bool {
+        let Some(principal) = &record.meta.principal else {
+            return false;
+        };
+        let tag = key.namespace().tag();
+        self.index
+            .add(tag, principal, SessionHandle::of(key), table_key);
+        true
     }
 
     /// Drops the index entries of sessions evicted from a full storage before they pile up.
@@ -238,10 +241,12 @@ impl SessionStorage for MemoryStorage {
             return Ok(Created::Collision);
         }
         let evicted = shard.insert(table_key, entry, |e| e.is_expired(now));
-        self.index_added(key, table_key, record);
+        let filed = self.index_added(key, table_key, record);
         drop(shard);
         self.evicted(evicted);
-        self.prune_index_if_overgrown();
+        if filed {
+            self.prune_index_if_overgrown();
+        }
         Ok(Created::Inserted)
     }
 
@@ -318,13 +323,15 @@ impl SessionStorage for MemoryStorage {
             let evicted = pair
                 .b()
                 .insert_established(new_key, entry, |e| e.is_expired(now));
-            self.index_added(new, new_key, record);
-            Some(evicted)
+            let filed = self.index_added(new, new_key, record);
+            Some((evicted, filed))
         });
         match outcome {
-            Some(evicted) => {
+            Some((evicted, filed)) => {
                 self.evicted(evicted);
-                self.prune_index_if_overgrown();
+                if filed {
+                    self.prune_index_if_overgrown();
+                }
                 Ok(true)
             }
             None => Ok(false),
