@@ -69,6 +69,18 @@ impl Answer {
         })
     }
 
+    /// Whether the response removes cookie `name`: its `Set-Cookie` has an empty value or a
+    /// `Max-Age` of zero. Only the attributes are looked at, never the value (a random id may
+    /// contain any text, "1970" included).
+    pub fn removes_cookie(&self, name: &str) -> bool {
+        self.set_cookie(name).is_some_and(|c| {
+            let mut parts = c.split(';').map(str::trim);
+            let pair = parts.next().unwrap_or_default();
+            pair.len() == name.len() + 1
+                || parts.any(|attribute| attribute.eq_ignore_ascii_case("max-age=0"))
+        })
+    }
+
     /// The `name=value` pair to send back in a `Cookie` header.
     pub fn cookie_pair(&self, name: &str) -> Option<String> {
         self.cookie_value(name).map(|v| format!("{name}={v}"))

@@ -211,9 +211,8 @@ impl Device {
             headers.push(("cookie", cookie.as_str()));
         }
         let answer = get_with(app, path, &headers).await;
-        if let Some(set) = answer.set_cookie("account") {
-            let removed = set.contains("Max-Age=0") || set.contains("1970");
-            self.cookie = if removed {
+        if answer.set_cookie("account").is_some() {
+            self.cookie = if answer.removes_cookie("account") {
                 None
             } else {
                 answer.cookie_pair("account")
