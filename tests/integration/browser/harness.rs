@@ -111,11 +111,16 @@ impl DemoServer {
             .expect("the test binary starts again as the demo server");
         std::fs::write(logs.join("server.pid"), child.id().to_string()).unwrap();
         wait_for_port(port, "the demo server", &mut child, &log);
-        let printed = std::fs::read_to_string(&log).unwrap();
-        assert!(
-            printed.contains(&format!("Listening on http://127.0.0.1:{port}")),
-            "{printed}"
-        );
+        // The server prints its address right after it binds the port: on a loaded machine
+        // the port can be open a moment before the line is in the log.
+        let listening = format!("Listening on http://127.0.0.1:{port}");
+        let until = Instant::now() + Duration::from_secs(10);
+        let mut printed = std::fs::read_to_string(&log).unwrap();
+        while !printed.contains(&listening) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            printed = std::fs::read_to_string(&log).unwrap();
+        }
+        assert!(printed.contains(&listening), "{printed}");
         DemoServer {
             child,
             port,

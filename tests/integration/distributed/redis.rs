@@ -22,6 +22,19 @@ pub async fn fresh(test: &str) -> Option<RedisStorage> {
     )
 }
 
+/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+pub async fn patient(test: &str) -> Option<RedisStorage> {
+    let server = servers::redis(test)?;
+    Some(
+        RedisStorage::builder()
+            .prefix(format!("test:{}:", unique()))
+            .timeout(super::PATIENT)
+            .connect(&server.url())
+            .await
+            .unwrap(),
+    )
+}
+
 /// The shared server (to inspect its keys) and a fresh storage on it.
 async fn server_and_fresh(test: &str) -> Option<(&'static Redis, RedisStorage)> {
     let server = servers::redis(test)?;

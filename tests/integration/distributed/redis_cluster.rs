@@ -25,6 +25,19 @@ pub async fn fresh(test: &str) -> Option<RedisStorage> {
 
 storage_semantics!(fresh, sweeps = false);
 
+/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+pub async fn patient(test: &str) -> Option<RedisStorage> {
+    let cluster = servers::redis_cluster(test)?;
+    Some(
+        RedisStorage::builder()
+            .prefix(format!("test:{}:", unique()))
+            .timeout(super::PATIENT)
+            .connect_cluster(cluster.urls())
+            .await
+            .unwrap(),
+    )
+}
+
 /// The same rules with a hash-tag prefix: every key in one slot, id changes in one script.
 mod hash_tag {
     use super::*;

@@ -36,6 +36,19 @@ pub async fn fresh(test: &str) -> Option<PostgresStorage> {
 
 storage_semantics!(fresh, sweeps = true);
 
+/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+pub async fn patient(test: &str) -> Option<PostgresStorage> {
+    let server = servers::postgres(test)?;
+    Some(
+        PostgresStorage::builder()
+            .table(table())
+            .timeout(super::PATIENT)
+            .connect(&server.url())
+            .await
+            .unwrap(),
+    )
+}
+
 /// `n` instances that open the table `name` at the same time (each must succeed).
 pub async fn start_together(url: &str, name: &TableName, n: usize) -> Vec<PostgresStorage> {
     let starts: Vec<_> = (0..n)

@@ -22,6 +22,18 @@ pub async fn fresh(_test: &str) -> Option<SqliteStorage> {
 
 storage_semantics!(fresh, sweeps = true);
 
+/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+pub async fn patient(_test: &str) -> Option<SqliteStorage> {
+    let path = servers::sqlite_dir().join(format!("{}.db", unique()));
+    Some(
+        SqliteStorage::builder()
+            .timeout(super::PATIENT)
+            .open(path)
+            .await
+            .unwrap(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_holds_hashes_not_ids_is_private_and_in_wal_mode() {
     let dir = servers::sqlite_dir().join(unique()).join("nested");
