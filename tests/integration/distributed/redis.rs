@@ -12,27 +12,21 @@ use crate::support::servers::{self, Redis};
 
 /// A fresh, empty storage on the shared server: its own key prefix.
 pub async fn fresh(test: &str) -> Option<RedisStorage> {
-    let server = servers::redis(test)?;
-    Some(
-        RedisStorage::builder()
-            .prefix(format!("test:{}:", unique()))
-            .connect(&server.url())
-            .await
-            .unwrap(),
-    )
+    open(test, None).await
 }
 
 /// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<RedisStorage> {
+    open(test, Some(super::PATIENT)).await
+}
+
+async fn open(test: &str, timeout: Option<Duration>) -> Option<RedisStorage> {
     let server = servers::redis(test)?;
-    Some(
-        RedisStorage::builder()
-            .prefix(format!("test:{}:", unique()))
-            .timeout(super::PATIENT)
-            .connect(&server.url())
-            .await
-            .unwrap(),
-    )
+    let mut builder = RedisStorage::builder().prefix(format!("test:{}:", unique()));
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    Some(builder.connect(&server.url()).await.unwrap())
 }
 
 /// The shared server (to inspect its keys) and a fresh storage on it.

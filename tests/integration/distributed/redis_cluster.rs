@@ -13,12 +13,16 @@ use crate::support::servers::{self, RedisCluster};
 /// A fresh, empty storage on the shared cluster: its own key prefix (no hash tag, so
 /// sessions spread over the nodes and id changes cross slots).
 pub async fn fresh(test: &str) -> Option<RedisStorage> {
+    open(test, None).await
+}
+
+async fn open(test: &str, timeout: Option<Duration>) -> Option<RedisStorage> {
     let cluster = servers::redis_cluster(test)?;
-    let storage = RedisStorage::builder()
-        .prefix(format!("test:{}:", unique()))
-        .connect_cluster(cluster.urls())
-        .await
-        .unwrap();
+    let mut builder = RedisStorage::builder().prefix(format!("test:{}:", unique()));
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    let storage = builder.connect_cluster(cluster.urls()).await.unwrap();
     assert!(storage.is_cluster());
     Some(storage)
 }
@@ -27,15 +31,7 @@ storage_semantics!(fresh, sweeps = false);
 
 /// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<RedisStorage> {
-    let cluster = servers::redis_cluster(test)?;
-    Some(
-        RedisStorage::builder()
-            .prefix(format!("test:{}:", unique()))
-            .timeout(super::PATIENT)
-            .connect_cluster(cluster.urls())
-            .await
-            .unwrap(),
-    )
+    open(test, Some(super::PATIENT)).await
 }
 
 /// The same rules with a hash-tag prefix: every key in one slot, id changes in one script.

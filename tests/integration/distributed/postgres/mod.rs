@@ -24,29 +24,23 @@ pub fn table() -> TableName {
 
 /// A fresh, empty storage on the shared server: its own table.
 pub async fn fresh(test: &str) -> Option<PostgresStorage> {
+    open(test, None).await
+}
+
+async fn open(test: &str, timeout: Option<std::time::Duration>) -> Option<PostgresStorage> {
     let server = servers::postgres(test)?;
-    Some(
-        PostgresStorage::builder()
-            .table(table())
-            .connect(&server.url())
-            .await
-            .unwrap(),
-    )
+    let mut builder = PostgresStorage::builder().table(table());
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    Some(builder.connect(&server.url()).await.unwrap())
 }
 
 storage_semantics!(fresh, sweeps = true);
 
 /// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<PostgresStorage> {
-    let server = servers::postgres(test)?;
-    Some(
-        PostgresStorage::builder()
-            .table(table())
-            .timeout(super::PATIENT)
-            .connect(&server.url())
-            .await
-            .unwrap(),
-    )
+    open(test, Some(super::PATIENT)).await
 }
 
 /// `n` instances that open the table `name` at the same time (each must succeed).

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use typed_sessions::storage::{SessionId, SessionStorage, SqliteStorage, spawn_sweeper};
+use typed_sessions::storage::{
+    SessionId, SessionStorage, SqliteStorage, SqliteStorageBuilder, spawn_sweeper,
+};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
@@ -16,22 +18,19 @@ use crate::support::sql::{concurrent_logins, live_rows_of_ada};
 
 /// A fresh, empty storage: a new file.
 pub async fn fresh(_test: &str) -> Option<SqliteStorage> {
+    open(SqliteStorage::builder()).await
+}
+
+async fn open(builder: SqliteStorageBuilder) -> Option<SqliteStorage> {
     let path = servers::sqlite_dir().join(format!("{}.db", unique()));
-    Some(SqliteStorage::open(path).await.unwrap())
+    Some(builder.open(path).await.unwrap())
 }
 
 storage_semantics!(fresh, sweeps = true);
 
 /// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
 pub async fn patient(_test: &str) -> Option<SqliteStorage> {
-    let path = servers::sqlite_dir().join(format!("{}.db", unique()));
-    Some(
-        SqliteStorage::builder()
-            .timeout(super::PATIENT)
-            .open(path)
-            .await
-            .unwrap(),
-    )
+    open(SqliteStorage::builder().timeout(super::PATIENT)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
