@@ -1,7 +1,7 @@
 //! Concurrency (issue 8), for every storage: hundreds of clients over loopback keep their own
 //! sessions; a logout racing slow requests of the same session is never undone; two requests
 //! updating one session follow the documented rule, last writer wins (whole records). The
-//! storages wait as long as it takes ([`PATIENT`](crate::distributed::PATIENT)): these tests are
+//! storages wait as long as it takes ([`PATIENT`](crate::support::PATIENT)): these tests are
 //! about sessions never being lost or mixed up, not about latency.
 
 use std::sync::Arc;
@@ -49,7 +49,7 @@ fn app(storage: Arc<dyn SessionStorage>, gates: Gates) -> Router {
     let layer = SessionsConfig::new()
         .cookie_with_storage::<Counter, _>("s", storage, |c| {
             c.secure(false)
-                .storage_timeout(crate::distributed::PATIENT + Duration::from_secs(5))
+                .storage_timeout(crate::support::PATIENT + Duration::from_secs(5))
         })
         .build()
         .unwrap();

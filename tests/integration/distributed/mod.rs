@@ -31,11 +31,6 @@ mod redis_index;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-/// A call timeout for tests about concurrency rather than latency: long enough for hundreds
-/// of clients at once to queue for a storage on a loaded 2-core machine, where the default
-/// (2 s, then a 503, rightly) can be reached by the last of them.
-pub const PATIENT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// A short random suffix for key prefixes, table and file names.
 pub fn unique() -> String {
     typed_sessions::SessionId::generate().as_str()[..12].to_owned()

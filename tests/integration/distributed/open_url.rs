@@ -1,8 +1,11 @@
 //! `storage::open_url`: one setting string opens any backend.
 
+#[cfg(feature = "redis")]
 use std::time::{Duration, Instant};
 
-use typed_sessions::storage::{OpenError, SessionId, StorageErrorKind, open_url};
+#[cfg(feature = "redis")]
+use typed_sessions::storage::StorageErrorKind;
+use typed_sessions::storage::{OpenError, SessionId, open_url};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;

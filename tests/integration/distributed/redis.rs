@@ -15,9 +15,9 @@ pub async fn fresh(test: &str) -> Option<RedisStorage> {
     open(test, None).await
 }
 
-/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+/// [`fresh`] with the [`PATIENT`](crate::support::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<RedisStorage> {
-    open(test, Some(super::PATIENT)).await
+    open(test, Some(crate::support::PATIENT)).await
 }
 
 async fn open(test: &str, timeout: Option<Duration>) -> Option<RedisStorage> {

@@ -29,9 +29,9 @@ async fn open(test: &str, timeout: Option<Duration>) -> Option<RedisStorage> {
 
 storage_semantics!(fresh, sweeps = false);
 
-/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+/// [`fresh`] with the [`PATIENT`](crate::support::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<RedisStorage> {
-    open(test, Some(super::PATIENT)).await
+    open(test, Some(crate::support::PATIENT)).await
 }
 
 /// The same rules with a hash-tag prefix: every key in one slot, id changes in one script.

@@ -38,9 +38,9 @@ async fn open(test: &str, timeout: Option<std::time::Duration>) -> Option<Postgr
 
 storage_semantics!(fresh, sweeps = true);
 
-/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+/// [`fresh`] with the [`PATIENT`](crate::support::PATIENT) call timeout.
 pub async fn patient(test: &str) -> Option<PostgresStorage> {
-    open(test, Some(super::PATIENT)).await
+    open(test, Some(crate::support::PATIENT)).await
 }
 
 /// `n` instances that open the table `name` at the same time (each must succeed).

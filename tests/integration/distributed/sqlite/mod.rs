@@ -28,9 +28,9 @@ async fn open(builder: SqliteStorageBuilder) -> Option<SqliteStorage> {
 
 storage_semantics!(fresh, sweeps = true);
 
-/// [`fresh`] with the [`PATIENT`](super::PATIENT) call timeout.
+/// [`fresh`] with the [`PATIENT`](crate::support::PATIENT) call timeout.
 pub async fn patient(_test: &str) -> Option<SqliteStorage> {
-    open(SqliteStorage::builder().timeout(super::PATIENT)).await
+    open(SqliteStorage::builder().timeout(crate::support::PATIENT)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
