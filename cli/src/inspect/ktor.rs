@@ -90,9 +90,7 @@ pub fn inspect_signed(
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
     match sign.read(&ctx, value) {
         Ok(payload) => {
-            out.field("verifies", "yes");
-            out.field("expires", "not recorded (Ktor's formats carry no expiry)");
-            payload::show(&payload.value, settings.serializer, settings.show_id, out);
+            show_verified(&payload.value, settings, out);
             Ok(())
         }
         Err(rejection) => {
@@ -117,6 +115,13 @@ pub fn inspect_signed(
             })
         }
     }
+}
+
+/// What a Ktor value that verified shows: its payload, and that it carries no expiry.
+fn show_verified(payload: &str, settings: &Settings, out: &mut Output) {
+    out.field("verifies", "yes");
+    out.field("expires", "not recorded (Ktor's formats carry no expiry)");
+    payload::show(payload, settings.serializer, settings.show_id, out);
 }
 
 /// The length in hex digits of an HMAC named `algorithm`.
@@ -167,9 +172,7 @@ pub fn inspect_encrypted(
     let ctx = TransformContext::new(settings.name.as_deref().unwrap_or(""), now);
     match encrypt.read(&ctx, value) {
         Ok(payload) => {
-            out.field("verifies", "yes");
-            out.field("expires", "not recorded (Ktor's formats carry no expiry)");
-            payload::show(&payload.value, settings.serializer, settings.show_id, out);
+            show_verified(&payload.value, settings, out);
             Ok(())
         }
         Err(rejection) => {

@@ -131,6 +131,13 @@ pub struct ClearArgs {
 #[derive(Debug, Args)]
 #[command(after_help = STORAGE_HELP)]
 pub struct SessionsArgs {
+    #[command(flatten)]
+    user: UserArgs,
+}
+
+/// A user's sessions in a storage: what `store sessions` and `store end` act on.
+#[derive(Debug, Args)]
+struct UserArgs {
     /// The storage: a URL or a directory path.
     #[arg(value_name = "STORAGE")]
     storage: String,
@@ -144,22 +151,21 @@ pub struct SessionsArgs {
     principal: String,
 }
 
+impl UserArgs {
+    /// The storage opened, and the index of the user's sessions in it.
+    async fn principals(&self, out: &mut Output) -> Result<Principals, CliError> {
+        let (storage, _) = open(&self.storage, out).await?;
+        Ok(Principals::new(storage, &self.session))
+    }
+}
+
 /// Options of `store end`.
 #[derive(Debug, Args)]
 #[command(after_help = STORAGE_HELP)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["handle", "all"])))]
 pub struct EndArgs {
-    /// The storage: a URL or a directory path.
-    #[arg(value_name = "STORAGE")]
-    storage: String,
-
-    /// The name the session is registered under (its cookie or header name).
-    #[arg(long, value_name = "NAME")]
-    session: String,
-
-    /// The user: the principal the application files the sessions under.
-    #[arg(value_name = "PRINCIPAL")]
-    principal: String,
+    #[command(flatten)]
+    user: UserArgs,
 
     /// The session to end, as `store sessions` names it (handles may start with `-`).
     #[arg(long, value_name = "HANDLE", allow_hyphen_values = true)]
@@ -193,18 +199,16 @@ pub fn run(command: StoreCommand, out: &mut Output) -> Result<(), CliError> {
                 clear::run(storage.as_ref(), namespace.key(&id), out).await
             }
             StoreCommand::Sessions(args) => {
-                let (storage, _) = open(&args.storage, out).await?;
-                let principals = Principals::new(storage, &args.session);
-                principal::list(&principals, &args.principal, out).await
+                let principals = args.user.principals(out).await?;
+                principal::list(&principals, &args.user.principal, out).await
             }
             StoreCommand::End(args) => {
                 let which = match &args.handle {
                     Some(handle) => principal::Which::One(principal::parse_handle(handle)?),
                     None => principal::Which::All,
                 };
-                let (storage, _) = open(&args.storage, out).await?;
-                let principals = Principals::new(storage, &args.session);
-                principal::end(&principals, &args.principal, which, out).await
+                let principals = args.user.principals(out).await?;
+                principal::end(&principals, &args.user.principal, which, out).await
             }
         }
     })
