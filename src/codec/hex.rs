@@ -7,24 +7,6 @@
 
 use std::fmt;
 
-/// The value of each lowercase hex digit, `0xff` for every other byte.
-// Evaluated at compile time: an index out of range would fail the build, not panic.
-#[allow(clippy::indexing_slicing)]
-const LOWER: [u8; 256] = {
-    let mut table = [0xff_u8; 256];
-    let mut c = 0;
-    while c < 10 {
-        table[b'0' as usize + c] = c as u8;
-        c += 1;
-    }
-    let mut c = 0;
-    while c < 6 {
-        table[b'a' as usize + c] = 10 + c as u8;
-        c += 1;
-    }
-    table
-};
-
 /// Appends `bytes` as lowercase hex to `out` (a `String` or a `Formatter`): 32 bytes at a time
 /// through a stack buffer, with the `hex` crate's table-based encoder.
 pub(crate) fn push_lower(out: &mut impl fmt::Write, bytes: &[u8]) {
@@ -42,21 +24,24 @@ pub(crate) fn push_lower(out: &mut impl fmt::Write, bytes: &[u8]) {
 
 /// Decodes exactly `out.len()` bytes of lowercase hex from `text` (which must be twice as
 /// long) in one branch-free pass; `false`, with `out` unspecified, for any other text.
+///
+/// Arithmetic rather than a table: a digit is `0x30..=0x39` or `0x61..=0x66`, and its value is
+/// its low nibble, plus 9 for a letter (bit 6).
 pub(crate) fn decode_lower_into(text: &[u8], out: &mut [u8]) -> bool {
-    let nibble = |c: u8| LOWER.get(usize::from(c)).copied().unwrap_or(0xff);
     let (pairs, []) = text.as_chunks::<2>() else {
         return false;
     };
     if pairs.len() != out.len() {
         return false;
     }
-    let mut invalid = 0u8;
-    for (byte, [high, low]) in out.iter_mut().zip(pairs) {
-        let (high, low) = (nibble(*high), nibble(*low));
-        invalid |= high | low;
-        *byte = (high << 4) | (low & 0x0f);
+    let is_digit = |c: u8| (c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6);
+    let value = |c: u8| (c & 0x0f) + 9 * ((c >> 6) & 1);
+    let mut valid = true;
+    for (byte, &[high, low]) in out.iter_mut().zip(pairs) {
+        valid &= is_digit(high) & is_digit(low);
+        *byte = (value(high) << 4) | value(low);
     }
-    invalid & 0xf0 == 0
+    valid
 }
 
 /// Decodes lowercase hex strictly (even length, `0-9a-f` only).
@@ -118,10 +103,45 @@ mod tests {
             "too long for the output"
         );
         assert!(!decode_lower_into(b"FF01", &mut out), "uppercase");
-        for b in 0..=255u8 {
-            let text = [b'0', b];
-            let expected = matches!(b, b'0'..=b'9' | b'a'..=b'f');
-            assert_eq!(decode_lower_into(&text, &mut [0u8]), expected, "{b:#04x}");
+        // Every pair of bytes: accepted exactly when both are lowercase digits, with the value
+        // the `hex` crate reads.
+        let lower = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+        for high in 0..=255u8 {
+            for low in 0..=255u8 {
+                let mut out = [0u8];
+                let valid = lower(high) && lower(low);
+                assert_eq!(decode_lower_into(&[high, low], &mut out), valid);
+                if valid {
+                    assert_eq!(out, ::hex::decode([high, low]).unwrap().as_slice());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_long_texts_exactly_as_the_hex_crate_does() {
+        let text: Vec<u8> = (0..64u8)
+            .map(|i| b"0123456789abcdef"[usize::from(i % 16)])
+            .collect();
+        let lower = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
+        // Every byte at every position of a 64-digit text and of a 70-digit one.
+        for len in [64, 70] {
+            let text: Vec<u8> = text.iter().copied().cycle().take(len).collect();
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut text = text.clone();
+                    text[at] = b;
+                    let mut out = vec![0u8; len / 2];
+                    assert_eq!(
+                        decode_lower_into(&text, &mut out),
+                        lower(b),
+                        "{at} {b:#04x}"
+                    );
+                    if lower(b) {
+                        assert_eq!(out, ::hex::decode(&text).unwrap());
+                    }
+                }
+            }
         }
     }
 

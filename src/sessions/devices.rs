@@ -56,7 +56,7 @@ impl Sessions {
             // A login on a device that is already this user's replaces its session.
             let replaced = stored
                 .as_ref()
-                .filter(|s| s.meta.principal.as_ref() == Some(principal))
+                .filter(|s| s.meta.principal.as_deref() == Some(principal.as_ref()))
                 .map(|s| SessionHandle::of(by_id.storage.namespace().key(&s.id)));
             let others = by_id
                 .storage
@@ -219,7 +219,10 @@ async fn current_principal(
     };
     Ok(stored.and_then(|stored| {
         let handle = SessionHandle::of(by_id.storage.namespace().key(&stored.id));
-        stored.meta.principal.map(|principal| (principal, handle))
+        stored
+            .meta
+            .principal
+            .map(|principal| (principal.to_string(), handle))
     }))
 }
 

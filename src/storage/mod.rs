@@ -145,6 +145,8 @@ pub use memory::{DEFAULT_MEMORY_CAPACITY, MemoryStorage};
 pub use open::{OpenError, open_url};
 pub use principal::{Device, InvalidHandle, OnLimit, PrincipalSession, Principals, SessionHandle};
 pub use quota::{DEFAULT_RECOUNT_EVERY, QuotaStorage};
+#[cfg(feature = "redis")]
+pub(crate) use record::IndexRef;
 pub use record::{Created, Metadata, Record, Revision, Updated};
 #[cfg(feature = "redis")]
 pub use redis::{RedisStorage, RedisStorageBuilder};

@@ -166,8 +166,8 @@ impl Device {
             created_at: record.created_at,
             last_seen: record.meta.last_seen,
             expires_at: record.expires_at,
-            description: record.meta.device,
-            address: record.meta.address,
+            description: record.meta.device.map(|d| d.to_string()),
+            address: record.meta.address.map(|a| a.to_string()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a storage keeps for one session: a [`Record`], its [`Metadata`] and its [`Revision`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// One stored session: the serialized session, its times, its revision and its metadata.
@@ -42,7 +43,7 @@ pub struct Record {
 pub struct Metadata {
     /// The user the session belongs to. Storages that keep a principal index file the session
     /// under it, in the same atomic operation as the record.
-    pub principal: Option<String>,
+    pub principal: Option<Arc<str>>,
     /// When the session was last written (created, changed or renewed): at most as fresh as the
     /// renewal throttle allows, so a busy session is not rewritten on every request.
     pub last_seen: SystemTime,
@@ -53,10 +54,56 @@ pub struct Metadata {
     pub version: Option<u32>,
     /// A short description of the device: browser and operating system family, never the raw
     /// `User-Agent`.
-    pub device: Option<String>,
+    pub device: Option<Arc<str>>,
     /// The client's address truncated to its network, only when the application turns it on.
-    pub address: Option<String>,
+    pub address: Option<Arc<str>>,
+    /// The name of the principal's index that the storage read with the record, so that writing
+    /// the record back does not derive it again.
+    pub(crate) index_ref: IndexRef,
 }
+
+/// The 64-character name under which a storage files a principal's index in one namespace (the
+/// Redis storage: the hex SHA-256 that its record header carries), remembered from a read.
+///
+/// It holds for the principal it was read with only, the same allocation: metadata given
+/// another principal (or the same name in a new allocation) gets no stale name, only a miss.
+/// It is a cache, so it takes no part in equality and is never shown.
+#[derive(Clone, Default)]
+pub(crate) struct IndexRef(Option<Arc<IndexRefOf>>);
+
+struct IndexRefOf {
+    /// The [tag](crate::id::Namespace::tag) of the namespace it was derived in.
+    namespace: u64,
+    principal: Arc<str>,
+    name: [u8; 64],
+}
+
+impl IndexRef {
+    /// `name`, the index name of `principal` in the namespace tagged `namespace`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn new(namespace: u64, principal: &Arc<str>, name: [u8; 64]) -> IndexRef {
+        IndexRef(Some(Arc::new(IndexRefOf {
+            namespace,
+            principal: Arc::clone(principal),
+            name,
+        })))
+    }
+
+    /// The index name remembered for `principal` in the namespace tagged `namespace`, if any.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn get(&self, namespace: u64, principal: &Arc<str>) -> Option<&[u8; 64]> {
+        let of = self.0.as_deref()?;
+        (of.namespace == namespace && Arc::ptr_eq(&of.principal, principal)).then_some(&of.name)
+    }
+}
+
+impl PartialEq for IndexRef {
+    fn eq(&self, _: &IndexRef) -> bool {
+        true
+    }
+}
+
+impl Eq for IndexRef {}
 
 /// The revision of a record: a random 64-bit tag written with every write, so a conditional
 /// update can tell whether the record changed since it was read (a counter could repeat after
@@ -117,7 +164,7 @@ impl Record {
     }
 
     /// The same record filed under `principal`.
-    pub fn with_principal(mut self, principal: impl Into<String>) -> Record {
+    pub fn with_principal(mut self, principal: impl Into<Arc<str>>) -> Record {
         self.meta.principal = Some(principal.into());
         self
     }
@@ -151,6 +198,7 @@ impl Metadata {
             version: None,
             device: None,
             address: None,
+            index_ref: IndexRef::default(),
         }
     }
 }

@@ -30,7 +30,7 @@ async fn log_in(
         .expect("the storage's id prefix makes a valid id");
     let data = format!(r#"{{"user":"{user}","credentials":1}}"#);
     let mut record = Record::new(data, at, at + Duration::from_secs(3600)).with_principal(user);
-    record.meta.device = Some(device.to_owned());
+    record.meta.device = Some(device.into());
     storage.create(ACCOUNT.key(&id), &record, at).await.unwrap();
     id
 }

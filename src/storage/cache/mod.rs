@@ -1,6 +1,7 @@
 //! A bounded in-memory cache in front of any storage (Ktor's `CacheStorage`, made safe).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -368,7 +369,7 @@ mod tests;
 /// `stored_principal` (if this cache knew it): `record` with the stored principal, which an
 /// update keeps. `None` when the principal is not known and `record` names one: then nothing is
 /// cached, rather than a principal the inner storage may not have.
-fn as_stored(record: &Record, stored_principal: Option<Option<String>>) -> Option<Record> {
+fn as_stored(record: &Record, stored_principal: Option<Option<Arc<str>>>) -> Option<Record> {
     match stored_principal {
         Some(principal) if principal == record.meta.principal => Some(record.clone()),
         Some(principal) => {

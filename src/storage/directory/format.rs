@@ -30,6 +30,7 @@
 //! treats it as absent. Atomic writes make a torn file impossible short of disk corruption;
 //! the check catches that too.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
@@ -182,19 +183,19 @@ fn decode_v2<'a>(mut fields: impl Iterator<Item = &'a str>, mut body: Vec<u8>) -
     }
     let data = body.split_off(meta_len);
     let mut rest = body.as_slice();
-    let mut take = |len: Option<usize>| -> Option<Option<String>> {
+    let mut take = |len: Option<usize>| -> Option<Option<&str>> {
         let Some(len) = len else {
             return Some(None);
         };
         let (part, after) = rest.split_at_checked(len)?;
         rest = after;
-        Some(Some(std::str::from_utf8(part).ok()?.to_owned()))
+        Some(Some(std::str::from_utf8(part).ok()?))
     };
-    let namespace = take(Some(namespace_len))?;
+    let namespace = take(Some(namespace_len))?.map(str::to_owned);
     let mut meta = Metadata::new(last_seen, lifetime_ends_at);
-    meta.principal = take(principal_len)?;
-    meta.device = take(device_len)?;
-    meta.address = take(address_len)?;
+    meta.principal = take(principal_len)?.map(Arc::from);
+    meta.device = take(device_len)?.map(Arc::from);
+    meta.address = take(address_len)?.map(Arc::from);
     meta.version = version;
     let record = Record::new(data, created, expires)
         .with_revision(revision)

@@ -1,5 +1,6 @@
 //! One record as the memory storage keeps it: compact, with the rarely set metadata boxed.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::storage::{Metadata, Record, Revision};
@@ -19,9 +20,9 @@ pub(super) struct Entry {
 
 /// The metadata most sessions do not have.
 struct Extra {
-    principal: Option<String>,
-    device: Option<String>,
-    address: Option<String>,
+    principal: Option<Arc<str>>,
+    device: Option<Arc<str>>,
+    address: Option<Arc<str>>,
 }
 
 impl Entry {

@@ -583,7 +583,7 @@ mod tests {
                 let now = SystemTime::now();
                 let mut record = Record::new("login", now, now + Duration::from_secs(3600));
                 for n in 0..200 {
-                    record.meta.principal = Some(format!("user{}", n % 3));
+                    record.meta.principal = Some(format!("user{}", n % 3).into());
                     let id = SessionId::generate();
                     storage.create(test_key(&id), &record, now).await.unwrap();
                     let moved = SessionId::generate();

@@ -19,7 +19,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::{Namespace, SessionKey, StorageError};
+use crate::storage::{IndexRef, Metadata, Namespace, SessionKey, StorageError};
 
 /// Hashed in front of every principal, so these hashes never meet another use of SHA-256 over
 /// the same bytes.
@@ -44,7 +44,8 @@ const INDEX_INFIX: &str = "principal:";
 /// the slow log.
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct Principal {
-    hex: String,
+    /// Always 64 lowercase hex digits.
+    hex: [u8; HEX_LEN],
 }
 
 impl Principal {
@@ -56,20 +57,52 @@ impl Principal {
         hasher.update((name.len() as u64).to_be_bytes());
         hasher.update(name);
         hasher.update(principal.as_bytes());
-        let mut hex = String::with_capacity(HEX_LEN);
-        crate::codec::hex::push_lower(&mut hex, &hasher.finalize());
+        let mut hex = [b'0'; HEX_LEN];
+        // 32 bytes always fit 64 digits.
+        let _ = ::hex::encode_to_slice(hasher.finalize(), &mut hex);
         Principal { hex }
+    }
+
+    /// The principal of `meta` in `namespace`: the reference its record was read with when
+    /// [`remember`](Self::remember) kept one for this very principal, else [`of`](Self::of).
+    pub(super) fn of_meta(namespace: &Namespace, meta: &Metadata) -> Option<Principal> {
+        let principal = meta.principal.as_ref()?;
+        Some(match meta.index_ref.get(namespace.tag(), principal) {
+            Some(hex) => Principal { hex: *hex },
+            None => Principal::of(namespace, principal),
+        })
+    }
+
+    /// Keeps `reference` (a record header's, as read) in `meta` as its principal's, if it is
+    /// one: 64 lowercase hex digits. Only a value this storage wrote holds a principal beside
+    /// its reference, and it wrote them together.
+    pub(super) fn remember(namespace: &Namespace, meta: &mut Metadata, hex: [u8; HEX_LEN]) {
+        let Some(principal) = &meta.principal else {
+            return;
+        };
+        // Branch-free, so that it vectorizes: one pass, no early exit.
+        let digits = hex.iter().fold(true, |all, b| {
+            all & (b.is_ascii_digit() | (b'a'..=b'f').contains(b))
+        });
+        if digits {
+            meta.index_ref = IndexRef::new(namespace.tag(), principal, hex);
+        }
     }
 
     /// The hash as 64 lowercase hex characters: what a record's header refers to.
     pub(super) fn hex(&self) -> &str {
+        std::str::from_utf8(&self.hex).unwrap_or_default()
+    }
+
+    /// [`hex`](Self::hex) as bytes.
+    pub(super) fn hex_bytes(&self) -> &[u8; HEX_LEN] {
         &self.hex
     }
 
     /// The hash tag of the principal's index and records in a Cluster: the first four
     /// characters of the hash.
     pub(super) fn tag(&self) -> &str {
-        self.hex.get(..TAG_LEN).unwrap_or_default()
+        self.hex().get(..TAG_LEN).unwrap_or_default()
     }
 }
 

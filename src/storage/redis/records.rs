@@ -165,7 +165,7 @@ impl SessionStorage for RedisStorage {
         let Some(value) = self.get("load", &key).await? else {
             return Ok(None);
         };
-        match record::decode(value) {
+        match record::decode_in(value, session.namespace()) {
             Stored::Record(record) if record.is_expired(now) => Ok(None),
             Stored::Record(record) => {
                 if let (Some(cache), Some(ticket)) = (self.cache.as_deref(), ticket) {
@@ -239,9 +239,10 @@ impl SessionStorage for RedisStorage {
                     // move): the stored principal stays, as the index says. Not cached: the
                     // ticket, held until the rewrite ends, only ends the write.
                     self.restore_principal(session, record, old, now).await?;
-                } else if let (Some(ticket), Stored::Record(written)) =
-                    (ticket, record::decode(encoded.value))
-                {
+                } else if let (Some(ticket), Stored::Record(written)) = (
+                    ticket,
+                    record::decode_in(encoded.value, session.namespace()),
+                ) {
                     // Redis holds exactly what was written: keep it.
                     ticket.written(written, true, now);
                 }

@@ -1,5 +1,6 @@
 //! A [`Record`] as a row: the values a write binds, and the record a read decodes.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -104,9 +105,12 @@ where
     };
     let mut meta = Metadata::new(time(4)?, time(5)?);
     meta.version = version;
-    meta.device = row.try_get(first + 7)?;
-    meta.address = row.try_get(first + 8)?;
-    meta.principal = row.try_get(first + 9)?;
+    let text = |at: usize| -> Result<Option<Arc<str>>, sqlx::Error> {
+        Ok(row.try_get::<Option<String>, _>(first + at)?.map(Arc::from))
+    };
+    meta.device = text(7)?;
+    meta.address = text(8)?;
+    meta.principal = text(9)?;
     Ok(Some(Record {
         data: row.try_get(first)?,
         created_at: time(1)?,

@@ -6,6 +6,7 @@
 //! touch it; a login also starts the session's lifetime afresh and records the device.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::client::Client;
@@ -114,10 +115,10 @@ impl ById {
         let mut meta = Metadata::new(now, ends_at);
         meta.version = self.version;
         if principal.is_some() || self.principals.devices {
-            meta.device = ctx.client.device();
+            meta.device = ctx.client.device().map(Arc::from);
         }
-        meta.address = ctx.client.network();
-        meta.principal = principal;
+        meta.address = ctx.client.network().map(Arc::from);
+        meta.principal = principal.map(Arc::from);
         Record {
             data,
             created_at: now,
@@ -163,7 +164,7 @@ impl ById {
         lifetime: Option<Duration>,
         ctx: Context<'_>,
     ) -> Record {
-        if principal != stored.meta.principal {
+        if principal.as_deref() != stored.meta.principal.as_deref() {
             return self.fresh_record(data, principal, lifetime, ctx);
         }
         self.next_record(stored, data, lifetime, ctx.now)

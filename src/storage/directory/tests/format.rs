@@ -22,7 +22,7 @@ fn sample() -> Record {
     );
     meta.principal = Some("ädä lovelace\n<ada@example.org>".into());
     meta.version = Some(u32::MAX);
-    meta.device = Some(String::new());
+    meta.device = Some("".into());
     let data: Vec<u8> = (0..=255u8).chain(*b"\n-\n").collect();
     Record::new(data, now, now + Duration::from_nanos(3_600_000_000_123)).with_meta(meta)
 }
@@ -306,7 +306,12 @@ mod properties {
         )
             .prop_map(|(data, (c, e, l, end), rev, version, (p, d, a))| {
                 let mut meta = Metadata::new(l, end);
-                (meta.principal, meta.device, meta.address, meta.version) = (p, d, a, version);
+                (meta.principal, meta.device, meta.address, meta.version) = (
+                    p.map(Into::into),
+                    d.map(Into::into),
+                    a.map(Into::into),
+                    version,
+                );
                 Record::new(data, c, e)
                     .with_revision(Revision::from_u64(rev))
                     .with_meta(meta)

@@ -27,6 +27,7 @@
 //! slots leaves under the old key for a few seconds, so that a retried move recognises its own
 //! effect. It reads as no session.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::keys::Principal;
@@ -103,10 +104,7 @@ impl Encoded {
 /// The Redis value for `record` of a session of `namespace`.
 pub(super) fn encode(record: &Record, namespace: &Namespace) -> Encoded {
     let meta = &record.meta;
-    let principal = meta
-        .principal
-        .as_deref()
-        .map(|p| Principal::of(namespace, p));
+    let principal = Principal::of_meta(namespace, meta);
     let texts = [&meta.principal, &meta.device, &meta.address];
     let text_len: usize = texts
         .iter()
@@ -130,7 +128,7 @@ pub(super) fn encode(record: &Record, namespace: &Namespace) -> Encoded {
             | flag(meta.address.is_some(), FLAG_ADDRESS),
     );
     if let Some(principal) = &principal {
-        value.extend_from_slice(principal.hex().as_bytes());
+        value.extend_from_slice(principal.hex_bytes());
     }
     if let Some(version) = meta.version {
         value.extend_from_slice(&version.to_be_bytes());
@@ -164,6 +162,18 @@ pub(super) enum Stored {
     Tombstone,
     /// Not a value of this storage, or a damaged one: to be removed.
     Foreign,
+}
+
+/// What `value` holds, read for a session of `namespace`: [`decode`]'s answer, and a record
+/// remembers its principal's index reference (see [`Principal::of_meta`]), so that writing it
+/// back does not hash its principal again.
+pub(super) fn decode_in(value: Vec<u8>, namespace: &Namespace) -> Stored {
+    let reference = principal_ref(&value).and_then(|r| <[u8; REF_LEN]>::try_from(r).ok());
+    let mut stored = decode(value);
+    if let (Stored::Record(record), Some(reference)) = (&mut stored, reference) {
+        Principal::remember(namespace, &mut record.meta, reference);
+    }
+    stored
 }
 
 /// What `value` holds. Never panics, whatever the bytes.
@@ -288,9 +298,9 @@ impl<'a> Reader<'a> {
         Some(u64::from_be_bytes(self.bytes(8)?.try_into().ok()?))
     }
 
-    fn text(&mut self) -> Option<String> {
+    fn text(&mut self) -> Option<Arc<str>> {
         let len = usize::try_from(self.u32()?).ok()?;
-        String::from_utf8(self.bytes(len)?.to_vec()).ok()
+        std::str::from_utf8(self.bytes(len)?).ok().map(Arc::from)
     }
 }
 

@@ -40,7 +40,7 @@ fn round_trips_bytes_and_every_field() {
     let mut only_version = record(b"v");
     only_version.meta.version = Some(0);
     let mut only_address = record(b"a");
-    only_address.meta.address = Some(String::new());
+    only_address.meta.address = Some("".into());
     for r in [only_version, only_address] {
         assert_eq!(decode(encode(&r, &ns()).value), Stored::Record(r));
     }
@@ -191,12 +191,71 @@ proptest! {
         let [principal, device, address] = texts;
         let mut meta = Metadata::new(ms(seen), ms(ends));
         meta.version = version;
-        meta.principal = principal;
-        meta.device = device;
-        meta.address = address;
+        meta.principal = principal.map(Into::into);
+        meta.device = device.map(Into::into);
+        meta.address = address.map(Into::into);
         let r = Record::new(data, ms(created), ms(expires))
             .with_revision(Revision::from_u64(revision))
             .with_meta(meta);
         prop_assert_eq!(decode(encode(&r, &ns()).value), Stored::Record(r));
     }
+}
+
+/// The index reference a read remembers is the one a fresh hash gives, and it is used only for
+/// the very principal and namespace it was read with.
+#[test]
+fn a_record_read_back_writes_the_same_reference_without_hashing_and_never_a_stale_one() {
+    let written = encode(&full(b"{}"), &ns());
+    let Stored::Record(read) = decode_in(written.value.clone(), &ns()) else {
+        panic!("a record");
+    };
+    let principal = read.meta.principal.as_ref().unwrap();
+    assert!(
+        read.meta.index_ref.get(ns().tag(), principal).is_some(),
+        "the read remembers the reference"
+    );
+    assert_eq!(encode(&read, &ns()).value, written.value);
+
+    // Another principal, or the same name in another allocation: hashed afresh.
+    let mut bob = read.clone();
+    bob.meta.principal = Some("bob".into());
+    let fresh = encode(&record(b"{}").with_meta(bob.meta.clone()), &ns());
+    assert_eq!(
+        encode(&bob, &ns()).principal_ref(),
+        fresh.principal_ref(),
+        "a changed principal never keeps the old reference"
+    );
+    assert_ne!(encode(&bob, &ns()).principal_ref(), written.principal_ref());
+    let mut same_name = read.clone();
+    same_name.meta.principal = Some(Arc::from(&**principal));
+    assert!(
+        same_name
+            .meta
+            .index_ref
+            .get(ns().tag(), same_name.meta.principal.as_ref().unwrap())
+            .is_none()
+    );
+    assert_eq!(encode(&same_name, &ns()).value, written.value);
+
+    // Another namespace: its own reference.
+    let other = Namespace::new("admin_session");
+    assert_eq!(
+        encode(&read, &other).principal_ref(),
+        encode(&full(b"{}"), &other).principal_ref()
+    );
+    assert_ne!(
+        encode(&read, &other).principal_ref(),
+        written.principal_ref()
+    );
+
+    // A damaged reference in the header is not remembered.
+    let mut damaged = written.value.clone();
+    damaged[42] = b'G';
+    let Stored::Record(read) = decode_in(damaged, &ns()) else {
+        panic!("a record");
+    };
+    assert_eq!(
+        encode(&read, &ns()).principal_ref(),
+        written.principal_ref()
+    );
 }

@@ -52,12 +52,12 @@ fn whole(k: usize, record: &Record) -> Option<Option<usize>> {
     };
     let kept = match &record.meta.principal {
         None => None,
-        Some(name) => Some(PRINCIPALS.iter().position(|known| known == name)?),
+        Some(name) => Some(PRINCIPALS.iter().position(|known| *known == &**name)?),
     };
     let mut expected = record_for(k, step, p);
     expected.meta.principal = kept
         .and_then(|kept| PRINCIPALS.get(kept))
-        .map(|p| (*p).to_owned());
+        .map(|p| (*p).into());
     (found_k == k as u64 && *record == expected).then_some(kept)
 }
 
