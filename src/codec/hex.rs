@@ -1,47 +1,91 @@
 //! Hexadecimal: lowercase out (what Ktor and this crate write: ids, storage keys, MACs), strict
 //! lowercase in, and the digits of `%XX` escapes.
 //!
-//! Encoding goes through the `hex` crate's table; strict decoding is here because the crate's
-//! decoder also takes uppercase, and a value this crate wrote never has it (accepting it would
-//! give one value two spellings).
+//! Ids, storage keys and Redis key names are encoded and decoded on every request, so both
+//! directions work on fixed 32-byte blocks with arithmetic rather than tables, which the
+//! compiler turns into vector instructions. Decoding is strict because a value this crate wrote
+//! never has uppercase (accepting it, as the `hex` crate's decoder does, would give one value
+//! two spellings).
 
 use std::fmt;
 
-/// Appends `bytes` as lowercase hex to `out` (a `String` or a `Formatter`): 32 bytes at a time
-/// through a stack buffer, with the `hex` crate's table-based encoder.
+/// Appends `bytes` as lowercase hex to `out` (a `String` or a `Formatter`), 32 bytes at a time
+/// through a stack buffer ([`encode_block`]).
 pub(crate) fn push_lower(out: &mut impl fmt::Write, bytes: &[u8]) {
-    let mut buf = [0u8; 64];
-    for chunk in bytes.chunks(buf.len() / 2) {
-        let Some(digits) = buf.get_mut(..chunk.len() * 2) else {
-            return;
-        };
-        if ::hex::encode_to_slice(chunk, digits).is_ok() {
-            // Hex digits are ASCII, so this never fails; neither does writing to a `String`.
-            let _ = out.write_str(std::str::from_utf8(digits).unwrap_or_default());
-        }
+    let (blocks, rest) = bytes.as_chunks::<32>();
+    let mut write = |digits: &[u8]| {
+        // Hex digits are ASCII, so this never fails; neither does writing to a `String`.
+        let _ = out.write_str(std::str::from_utf8(digits).unwrap_or_default());
+    };
+    for block in blocks {
+        write(&encode_block(block));
     }
+    if !rest.is_empty() {
+        let mut block = [0u8; 32];
+        block.iter_mut().zip(rest).for_each(|(b, r)| *b = *r);
+        let digits = encode_block(&block);
+        write(digits.get(..rest.len() * 2).unwrap_or_default());
+    }
+}
+
+/// 32 bytes as 64 lowercase hex digits. Fixed sizes and arithmetic rather than a table, so
+/// that both passes run as vector instructions: a nibble `n` is the digit `b'0' + n`, or 39
+/// further on (`b'a' + n - 10`) when it is over 9.
+pub(crate) fn encode_block(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut digits = [0u8; 64];
+    for (pair, &byte) in digits.as_chunks_mut::<2>().0.iter_mut().zip(bytes) {
+        *pair = [byte >> 4, byte & 0x0f];
+    }
+    for digit in &mut digits {
+        *digit += b'0' + 39 * u8::from(*digit > 9);
+    }
+    digits
 }
 
 /// Decodes exactly `out.len()` bytes of lowercase hex from `text` (which must be twice as
 /// long) in one branch-free pass; `false`, with `out` unspecified, for any other text.
 ///
-/// Arithmetic rather than a table: a digit is `0x30..=0x39` or `0x61..=0x66`, and its value is
-/// its low nibble, plus 9 for a letter (bit 6).
+/// 64 digits at a time ([`decode_block`]), then a pair at a time.
 pub(crate) fn decode_lower_into(text: &[u8], out: &mut [u8]) -> bool {
-    let (pairs, []) = text.as_chunks::<2>() else {
-        return false;
-    };
-    if pairs.len() != out.len() {
+    if Some(text.len()) != out.len().checked_mul(2) {
         return false;
     }
-    let is_digit = |c: u8| (c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6);
-    let value = |c: u8| (c & 0x0f) + 9 * ((c >> 6) & 1);
+    let (blocks, rest) = text.as_chunks::<64>();
+    let (out_blocks, out_rest) = out.as_chunks_mut::<32>();
     let mut valid = true;
-    for (byte, &[high, low]) in out.iter_mut().zip(pairs) {
+    for (block, out) in blocks.iter().zip(out_blocks) {
+        valid &= decode_block(block, out);
+    }
+    for (byte, &[high, low]) in out_rest.iter_mut().zip(rest.as_chunks::<2>().0) {
         valid &= is_digit(high) & is_digit(low);
         *byte = (value(high) << 4) | value(low);
     }
     valid
+}
+
+/// 64 lowercase hex digits into `out`; `false` (with `out` unspecified) if any is not one.
+/// Fixed sizes and arithmetic rather than a table, so that each pass runs as vector
+/// instructions.
+fn decode_block(text: &[u8; 64], out: &mut [u8; 32]) -> bool {
+    let valid = text.iter().fold(true, |valid, &c| valid & is_digit(c));
+    let mut values = [0u8; 64];
+    for (value_of, &c) in values.iter_mut().zip(text) {
+        *value_of = value(c);
+    }
+    for (byte, &[high, low]) in out.iter_mut().zip(values.as_chunks::<2>().0) {
+        *byte = (high << 4) | low;
+    }
+    valid
+}
+
+/// Whether `c` is a lowercase hex digit: `0x30..=0x39` or `0x61..=0x66`.
+fn is_digit(c: u8) -> bool {
+    (c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6)
+}
+
+/// The value of the lowercase hex digit `c`: its low nibble, plus 9 for a letter (bit 6).
+fn value(c: u8) -> u8 {
+    (c & 0x0f) + 9 * ((c >> 6) & 1)
 }
 
 /// Decodes lowercase hex strictly (even length, `0-9a-f` only).
@@ -72,6 +116,16 @@ pub(crate) fn digit_value(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_every_byte_at_every_length_as_the_hex_crate_does() {
+        let bytes: Vec<u8> = (0..=255u8).rev().chain(0..=255u8).collect();
+        for len in 0..bytes.len() {
+            let mut s = String::new();
+            push_lower(&mut s, &bytes[..len]);
+            assert_eq!(s, ::hex::encode(&bytes[..len]));
+        }
+    }
 
     #[test]
     fn writes_lowercase_of_any_length() {

@@ -57,10 +57,9 @@ impl Principal {
         hasher.update((name.len() as u64).to_be_bytes());
         hasher.update(name);
         hasher.update(principal.as_bytes());
-        let mut hex = [b'0'; HEX_LEN];
-        // 32 bytes always fit 64 digits.
-        let _ = ::hex::encode_to_slice(hasher.finalize(), &mut hex);
-        Principal { hex }
+        Principal {
+            hex: crate::codec::hex::encode_block(&hasher.finalize().into()),
+        }
     }
 
     /// The principal of `meta` in `namespace`: the reference its record was read with when
