@@ -67,7 +67,7 @@ pub(crate) fn decode_lower_into(text: &[u8], out: &mut [u8]) -> bool {
 /// Fixed sizes and arithmetic rather than a table, so that each pass runs as vector
 /// instructions.
 fn decode_block(text: &[u8; 64], out: &mut [u8; 32]) -> bool {
-    let valid = text.iter().fold(true, |valid, &c| valid & is_digit(c));
+    let valid = is_lower(text);
     let mut values = [0u8; 64];
     for (value_of, &c) in values.iter_mut().zip(text) {
         *value_of = value(c);
@@ -76,6 +76,12 @@ fn decode_block(text: &[u8; 64], out: &mut [u8; 32]) -> bool {
         *byte = (high << 4) | low;
     }
     valid
+}
+
+/// Whether `text` is all lowercase hex digits, in one branch-free pass that runs as vector
+/// instructions.
+pub(crate) fn is_lower(text: &[u8]) -> bool {
+    text.iter().fold(true, |valid, &c| valid & is_digit(c))
 }
 
 /// Whether `c` is a lowercase hex digit: `0x30..=0x39` or `0x61..=0x66`.

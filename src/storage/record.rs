@@ -38,6 +38,9 @@ pub struct Record {
 
 /// What a storage keeps about a session besides its data: for account pages ("where am I
 /// logged in"), the principal index, lifetimes chosen per session, and versioned session types.
+///
+/// The texts are shared (`Arc<str>`), so the copies a request makes of a logged-in session's
+/// record (the one a storage hands out, the one written back) copy no string.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metadata {

@@ -79,11 +79,7 @@ impl Principal {
         let Some(principal) = &meta.principal else {
             return;
         };
-        // Branch-free, so that it vectorizes: one pass, no early exit.
-        let digits = hex.iter().fold(true, |all, b| {
-            all & (b.is_ascii_digit() | (b'a'..=b'f').contains(b))
-        });
-        if digits {
+        if crate::codec::hex::is_lower(&hex) {
             meta.index_ref = IndexRef::new(namespace.tag(), principal, hex);
         }
     }
