@@ -186,16 +186,20 @@ impl Sessions {
     /// After the current user's credentials changed (a new password): stores `updated` as the
     /// current session (carrying the new credential version the application keeps in it, which
     /// [`SessionAuth::credentials`](crate::auth::SessionAuth::credentials) checks on every
-    /// request) and ends every other session of the user at once, so the old password's
-    /// sessions die now in every storage with a principal index, and at their next request
-    /// wherever the credential check runs. Returns how many other sessions ended (Django's
-    /// `update_session_auth_hash`).
+    /// request), under a new id, and ends every other session of the user at once, so the old
+    /// password's sessions die now in every storage with a principal index, and at their next
+    /// request wherever the credential check runs. The new id means that a copy of this
+    /// session's cookie taken before the change (a stolen one) dies with the others. Returns
+    /// how many other sessions ended (Django's `update_session_auth_hash`, which also gives
+    /// the session a new key).
     pub async fn credentials_changed<T: Clone + Send + Sync + 'static>(
         &self,
         updated: T,
     ) -> Result<u64, SessionError> {
         self.set(updated)?;
-        self.end_other_devices::<T>().await
+        let ended = self.end_other_devices::<T>().await?;
+        self.regenerate::<T>().await?;
+        Ok(ended)
     }
 }
 

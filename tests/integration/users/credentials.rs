@@ -27,7 +27,20 @@ async fn a_password_change_ends_every_other_session_at_once() {
             device.body(&app, "/login/ada").await;
         }
         bob.body(&app, "/login/bob").await;
+        // A copy of the laptop's cookie taken before the change (a stolen one).
+        let mut stolen = Device::new(FIREFOX_LINUX);
+        stolen.cookie = laptop.cookie.clone();
+        assert_eq!(stolen.body(&app, "/me").await, "ada", "{name}");
         assert_eq!(laptop.body(&app, "/password").await, "2", "{name}");
+        assert_ne!(
+            laptop.cookie, stolen.cookie,
+            "{name}: the session gets a new id"
+        );
+        assert_eq!(
+            stolen.body(&app, "/me").await,
+            "none",
+            "{name}: the old id ended with the old password"
+        );
         assert_eq!(phone.body(&app, "/me").await, "none", "{name}");
         assert_eq!(office.body(&app, "/me").await, "none", "{name}");
         assert_eq!(
