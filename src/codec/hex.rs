@@ -43,9 +43,8 @@ pub(crate) fn encode_block(bytes: &[u8; 32]) -> [u8; 64] {
 }
 
 /// Decodes exactly `out.len()` bytes of lowercase hex from `text` (which must be twice as
-/// long) in one branch-free pass; `false`, with `out` unspecified, for any other text.
-///
-/// 64 digits at a time ([`decode_block`]), then a pair at a time.
+/// long), branch-free: 64 digits at a time ([`decode_block`]), then a pair at a time;
+/// `false`, with `out` unspecified, for any other text.
 pub(crate) fn decode_lower_into(text: &[u8], out: &mut [u8]) -> bool {
     if Some(text.len()) != out.len().checked_mul(2) {
         return false;
@@ -184,8 +183,9 @@ mod tests {
             .map(|i| b"0123456789abcdef"[usize::from(i % 16)])
             .collect();
         let lower = |b: u8| matches!(b, b'0'..=b'9' | b'a'..=b'f');
-        // Every byte at every position of a 64-digit text and of a 70-digit one.
-        for len in [64, 70] {
+        // Every byte at every position of texts of one block, one block and three pairs, and
+        // two blocks and one pair.
+        for len in [64, 70, 130] {
             let text: Vec<u8> = text.iter().copied().cycle().take(len).collect();
             for at in 0..len {
                 for b in 0..=255u8 {

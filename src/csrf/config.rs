@@ -87,7 +87,9 @@ impl CsrfConfig {
 
     /// Binds tokens to the by-id session of type `T` (the login): a token includes the id
     /// of that session, so it is valid for that session only, and every token issued before
-    /// a login, a [`regenerate`](crate::Sessions::regenerate) or a logout stops working.
+    /// a login, a [`regenerate`](crate::Sessions::regenerate), a password change
+    /// ([`credentials_changed`](crate::Sessions::credentials_changed)) or a logout stops
+    /// working.
     /// Without a bound session, tokens are bound to the browser's CSRF cookie alone.
     ///
     /// `T` must be registered as a by-id session with a sessions layer around this one

@@ -192,14 +192,20 @@ impl Sessions {
     /// session's cookie taken before the change (a stolen one) dies with the others. Returns
     /// how many other sessions ended (Django's `update_session_auth_hash`, which also gives
     /// the session a new key).
+    ///
+    /// The new id takes effect when the response leaves, like [`regenerate`](Self::regenerate)'s:
+    /// the response carries it (a header session's client must take it from there), CSRF
+    /// tokens bound to the session (`CsrfConfig::bind`) issued before stop working, and device
+    /// operations later in the same request still see the old id, so call this last.
     pub async fn credentials_changed<T: Clone + Send + Sync + 'static>(
         &self,
         updated: T,
     ) -> Result<u64, SessionError> {
         self.set(updated)?;
-        let ended = self.end_other_devices::<T>().await?;
+        // The new id first: if ending the others fails, the response still moves this
+        // session (with its new credentials) away from the old id.
         self.regenerate::<T>().await?;
-        Ok(ended)
+        self.end_other_devices::<T>().await
     }
 }
 

@@ -67,7 +67,7 @@ impl Hash for Key {
     }
 }
 
-/// The 32 bytes of a default id (exactly 64 lowercase hex characters), in one branch-free pass.
+/// The 32 bytes of a default id (exactly 64 lowercase hex characters), decoded branch-free.
 fn decode_canonical(text: &[u8]) -> Option<[u8; 32]> {
     let mut id = [0u8; 32];
     crate::codec::hex::decode_lower_into(text, &mut id).then_some(id)

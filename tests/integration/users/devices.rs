@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -170,12 +170,14 @@ async fn a_switch_of_user_moves_the_session_between_users() {
     }
 }
 
-/// Counts every call a storage receives, principal index calls apart.
+/// Counts every call a storage receives, principal index calls apart; ending a user's
+/// sessions fails while `fail_ending` is set.
 #[derive(Debug, Default)]
 struct Counting {
     inner: MemoryStorage,
     calls: AtomicUsize,
     index_calls: AtomicUsize,
+    fail_ending: AtomicBool,
 }
 
 impl Counting {
@@ -270,8 +272,37 @@ impl SessionStorage for Counting {
         except: Option<&SessionHandle>,
     ) -> Result<u64, StorageError> {
         self.index_call();
+        if self.fail_ending.load(Ordering::SeqCst) {
+            return Err(StorageError::unavailable(
+                "ending sessions fails in this test",
+            ));
+        }
         self.inner.delete_all_of(namespace, principal, except).await
     }
+}
+
+#[tokio::test]
+async fn a_password_change_whose_other_devices_cannot_be_ended_still_moves_this_session() {
+    let storage = Arc::new(Counting::default());
+    let clock = ManualClock::new();
+    let app = account_app(storage.clone(), &clock, Users::default(), |c| c);
+    let mut laptop = Device::new(FIREFOX_LINUX);
+    laptop.body(&app, "/login/ada").await;
+    let mut stolen = Device::new(FIREFOX_LINUX);
+    stolen.cookie = laptop.cookie.clone();
+    storage.fail_ending.store(true, Ordering::SeqCst);
+    let answer = laptop.call(&app, "/password").await;
+    assert_eq!(answer.status, 503, "the failure is reported");
+    assert_ne!(
+        laptop.cookie, stolen.cookie,
+        "the session got a new id all the same"
+    );
+    assert_eq!(laptop.body(&app, "/me").await, "ada");
+    assert_eq!(
+        stolen.body(&app, "/me").await,
+        "none",
+        "the old id does not carry the new credentials"
+    );
 }
 
 #[tokio::test]
