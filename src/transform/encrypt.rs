@@ -215,7 +215,7 @@ impl Encrypt {
         if bytes.len() < HEADER_LEN + nonce_len + TAG_LEN {
             return Err(Rejection::Malformed);
         }
-        let aad = associated_data(&header.to_bytes(), ctx.name);
+        let aad = AssociatedData::new(&header.to_bytes(), ctx.name);
         let (head, body) = bytes
             .split_at_mut_checked(HEADER_LEN + nonce_len)
             .ok_or(Rejection::Malformed)?;
@@ -227,7 +227,7 @@ impl Encrypt {
         let (ciphertext, tag) = body
             .split_at_mut_checked(ciphertext_len)
             .ok_or(Rejection::Malformed)?;
-        if !cipher.open(nonce, &aad, ciphertext, tag) {
+        if !cipher.open(nonce, aad.as_bytes(), ciphertext, tag) {
             return Err(Rejection::BadSignature);
         }
         let expires_at = header.check_expiry(ctx)?;
@@ -243,13 +243,48 @@ impl Encrypt {
     }
 }
 
-/// `header | len(name) | name`.
-fn associated_data(header: &[u8; HEADER_LEN], name: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(HEADER_LEN + 4 + name.len());
-    aad.extend_from_slice(header);
-    aad.extend_from_slice(&envelope::name_prefix(name));
-    aad.extend_from_slice(name.as_bytes());
-    aad
+/// The associated data that fits on the stack: a header, a length and a name of up to 47
+/// bytes (every usual session name).
+const INLINE_AAD: usize = 64;
+
+/// The associated data of a value: `header | len(name) | name`. On the stack when it fits in
+/// [`INLINE_AAD`] bytes, so that reading or writing a value allocates nothing for it.
+enum AssociatedData {
+    Inline([u8; INLINE_AAD], usize),
+    Heap(Vec<u8>),
+}
+
+impl AssociatedData {
+    fn new(header: &[u8; HEADER_LEN], name: &str) -> AssociatedData {
+        let prefix = envelope::name_prefix(name);
+        let len = HEADER_LEN + prefix.len() + name.len();
+        let mut inline = [0u8; INLINE_AAD];
+        let fits = (|| {
+            let (head, rest) = inline.split_at_mut_checked(HEADER_LEN)?;
+            let (length, rest) = rest.split_at_mut_checked(prefix.len())?;
+            head.copy_from_slice(header);
+            length.copy_from_slice(&prefix);
+            rest.get_mut(..name.len())?.copy_from_slice(name.as_bytes());
+            Some(())
+        })();
+        match fits {
+            Some(()) => AssociatedData::Inline(inline, len),
+            None => {
+                let mut heap = Vec::with_capacity(len);
+                heap.extend_from_slice(header);
+                heap.extend_from_slice(&prefix);
+                heap.extend_from_slice(name.as_bytes());
+                AssociatedData::Heap(heap)
+            }
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            AssociatedData::Inline(bytes, len) => bytes.get(..*len).unwrap_or_default(),
+            AssociatedData::Heap(bytes) => bytes,
+        }
+    }
 }
 
 impl Transformer for Encrypt {
@@ -267,11 +302,11 @@ impl Transformer for Encrypt {
             .get_mut(HEADER_LEN..)
             .ok_or_else(|| TransformError::Failed("internal layout error".into()))?;
         crate::random::fill(nonce);
-        let aad = associated_data(&header, ctx.name);
+        let aad = AssociatedData::new(&header, ctx.name);
         let tag = self
             .keys
             .current()
-            .seal(nonce, &aad, body)
+            .seal(nonce, aad.as_bytes(), body)
             .ok_or_else(|| TransformError::Failed("the value is too long to encrypt".into()))?;
         blob.extend_from_slice(&tag);
         envelope::encode(&blob)
@@ -403,6 +438,34 @@ mod tests {
                 checked += 1;
             }
             assert_eq!(checked, URL_SAFE_NO_PAD.decode(&value).unwrap().len() * 8);
+        }
+    }
+
+    /// Names whose associated data fits on the stack, just fits, or does not: each opens its
+    /// own values only, also where two names differ in their last byte.
+    #[test]
+    fn values_are_bound_to_names_of_every_length() {
+        let now = SystemTime::now();
+        let encrypt = Encrypt::new(key());
+        let fits = INLINE_AAD - HEADER_LEN - 4;
+        for len in [1, fits - 1, fits, fits + 1, 200] {
+            let name = "n".repeat(len);
+            let other = format!("{}m", "n".repeat(len - 1));
+            let value = encrypt
+                .write(&TransformContext::new(&name, now), "abc")
+                .unwrap();
+            let read = |name: &str| {
+                encrypt
+                    .read(&TransformContext::new(name, now), &value)
+                    .map(|u| u.value)
+            };
+            assert_eq!(read(&name), Ok("abc".to_owned()), "{len}");
+            assert_eq!(read(&other), Err(Rejection::BadSignature), "{len}");
+            assert_eq!(
+                read(&format!("{name}n")),
+                Err(Rejection::BadSignature),
+                "{len}"
+            );
         }
     }
 
