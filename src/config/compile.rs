@@ -78,13 +78,12 @@ pub(super) fn compile(
                 ));
             }
             let devices = draft.devices.unwrap_or(draft.principal.is_some());
+            // A storage that bounds its own calls within the timeout is not timed twice.
+            let timeout = draft
+                .storage_timeout
+                .filter(|timeout| storage.call_bound().is_none_or(|bound| bound > *timeout));
             Tracker::ById(ById {
-                storage: StorageCalls::new(
-                    storage,
-                    Namespace::new(&name),
-                    draft.storage_timeout,
-                    metrics,
-                ),
+                storage: StorageCalls::new(storage, Namespace::new(&name), timeout, metrics),
                 lifetime: Lifetime {
                     lifetime,
                     idle_timeout: draft.idle_timeout,

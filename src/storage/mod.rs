@@ -351,6 +351,21 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
         false
     }
 
+    /// How long a call of this storage can take at most, if the storage bounds its own calls:
+    /// `Some(d)` promises that every call of every method except
+    /// [`delete_expired`](Self::delete_expired), [`delete_expired_batch`](Self::delete_expired_batch)
+    /// and [`stats`](Self::stats) ends within `d` of its start, as an
+    /// [`Unavailable`](StorageErrorKind::Unavailable) error if it must. `None` (the default)
+    /// promises nothing.
+    ///
+    /// The sessions layer bounds every storage call it makes by its own timer
+    /// ([`SessionBuilder::storage_timeout`](crate::SessionBuilder::storage_timeout)); for a
+    /// storage whose bound is at most that timeout it arms none, which saves a timer per call.
+    /// The Redis storage returns twice its `timeout` (see its builder).
+    fn call_bound(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Whether this storage keeps the principal index (`false` unless overridden): files each
     /// record under its [`principal`](Metadata::principal) atomically with the record, and
     /// implements [`sessions_of`](Self::sessions_of), [`delete_of`](Self::delete_of) and
@@ -495,6 +510,9 @@ impl<S: SessionStorage + ?Sized> SessionStorage for Arc<S> {
     }
     fn supports_conditional_updates(&self) -> bool {
         (**self).supports_conditional_updates()
+    }
+    fn call_bound(&self) -> Option<std::time::Duration> {
+        (**self).call_bound()
     }
     fn supports_principals(&self) -> bool {
         (**self).supports_principals()

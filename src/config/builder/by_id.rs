@@ -110,7 +110,10 @@ impl<T, K: kind::ById> SessionBuilder<T, K> {
     /// hang a request. `None` turns it off, for a storage that bounds its own calls.
     ///
     /// The timer starts only for a call that does not finish at once, so storages that answer
-    /// immediately (the memory storage, a warm cache) never arm one. It needs a tokio runtime
+    /// immediately (the memory storage, a warm cache) never arm one. A storage that bounds its
+    /// own calls within this timeout
+    /// ([`SessionStorage::call_bound`](crate::storage::SessionStorage::call_bound): the Redis
+    /// storage, with its default timeout) is not timed a second time. It needs a tokio runtime
     /// with timers enabled (`#[tokio::main]` and `#[tokio::test]` enable them; a runtime built
     /// by hand needs `enable_time` or `enable_all`), or `None` here.
     ///

@@ -19,17 +19,28 @@ impl RedisStorage {
         timeout.saturating_add(1000)
     }
 
-    /// Runs `op` on the connection within the timeout, once more if the connection was lost.
+    /// The deadline of a call that starts now: the timeout from now. Every command of one
+    /// call of the storage's methods runs within the same deadline, so the whole call ends
+    /// within the timeout (see [`call_bound`](crate::storage::SessionStorage::call_bound)).
+    pub(super) fn deadline(&self) -> Instant {
+        Instant::now() + self.timeout
+    }
+
+    /// Runs `op` on the connection by `deadline`, once more if the connection was lost.
     ///
     /// The connection may have been lost after the server ran the command (only its reply
     /// lost): every `op` given here is a read, or a write that recognises its own earlier
     /// effect (see the [module documentation](super#outages-and-retries)).
-    pub(super) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, StorageError>
+    pub(super) async fn run<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        what: &str,
+        op: F,
+    ) -> Result<T, StorageError>
     where
         F: Fn(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let deadline = Instant::now() + self.timeout;
         match timeout_at(deadline, op(self.conn.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) if is_retryable(&error) => {

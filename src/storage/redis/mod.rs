@@ -130,8 +130,9 @@
 //!
 //! # Outages and retries
 //!
-//! Every call is bounded by the storage's timeout (default 2 s): an unreachable, stopped or
-//! hung server becomes a [`StorageError`] of kind
+//! Every call is bounded by the storage's timeout (default 2 s; all of a call's commands share
+//! it, see [`RedisStorageBuilder::timeout`]): an unreachable, stopped or hung server becomes a
+//! [`StorageError`] of kind
 //! [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) within that time, which
 //! the sessions layer answers with `503` while keeping the client's cookie. The connection
 //! re-establishes itself when the server is back; a call that finds the connection lost is

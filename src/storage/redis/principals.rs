@@ -23,7 +23,7 @@ impl RedisStorage {
         let (index, records) = (self.keys.index(&filed), self.keys.records_of(&filed));
         let now_ms = to_millis(now);
         let pairs: Vec<Vec<u8>> = self
-            .run("sessions_of", |mut conn| {
+            .run(self.deadline(), "sessions_of", |mut conn| {
                 let (index, records, filed) = (&index, &records, &filed);
                 async move {
                     scripts::SESSIONS_OF
@@ -67,7 +67,7 @@ impl RedisStorage {
             .as_deref()
             .and_then(|cache| Some(cache.begin_write(key_of_member(member.as_bytes())?)));
         let ended: i64 = self
-            .run("delete_of", |mut conn| {
+            .run(self.deadline(), "delete_of", |mut conn| {
                 let (index, records, filed, member) = (&index, &records, &filed, &member);
                 async move {
                     scripts::DELETE_OF
@@ -94,7 +94,7 @@ impl RedisStorage {
         let (index, records) = (self.keys.index(&filed), self.keys.records_of(&filed));
         let keep = except.map(SessionHandle::storage_key).unwrap_or_default();
         let ended: Result<Vec<Vec<u8>>, StorageError> = self
-            .run("delete_all_of", |mut conn| {
+            .run(self.deadline(), "delete_all_of", |mut conn| {
                 let (index, records, filed, keep) = (&index, &records, &filed, &keep);
                 async move {
                     scripts::DELETE_ALL_OF

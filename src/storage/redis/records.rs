@@ -2,9 +2,10 @@
 //! changes of records, each keeping the principal index in step (see the
 //! [module documentation](super) for the commands and their atomicity).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
 use super::cache::{LocalCache, Lookup, SessionDigest, WriteTicket, key_of_member};
 use super::keys::RecordKey;
@@ -28,6 +29,7 @@ impl RedisStorage {
     /// `UPDATE_IF` script); with `check_principal`, only if both name the same principal.
     async fn write_if(
         &self,
+        deadline: Instant,
         session: SessionKey<'_>,
         record: &Record,
         expected: Revision,
@@ -43,7 +45,7 @@ impl RedisStorage {
         // A script: Redis reports its writes back to this connection, so they are not cached.
         let _ticket = self.write_ticket(&key);
         let outcome: i64 = self
-            .run("update_if", |mut conn| {
+            .run(deadline, "update_if", |mut conn| {
                 let (key, value) = (&key, &encoded.value);
                 async move {
                     scripts::UPDATE_IF
@@ -71,6 +73,7 @@ impl RedisStorage {
     /// again with `old`'s principal, unless another write came in between.
     async fn restore_principal(
         &self,
+        deadline: Instant,
         session: SessionKey<'_>,
         record: &Record,
         old: Vec<u8>,
@@ -79,17 +82,22 @@ impl RedisStorage {
         if let Stored::Record(previous) = record::decode(old) {
             let mut kept = record.clone();
             kept.meta.principal = previous.meta.principal;
-            self.write_if(session, &kept, record.revision, now, false)
+            self.write_if(deadline, session, &kept, record.revision, now, false)
                 .await?;
         }
         Ok(())
     }
 
     /// The value under `key`, if any.
-    async fn get(&self, what: &str, key: &RecordKey) -> Result<Option<Vec<u8>>, StorageError> {
+    async fn get(
+        &self,
+        deadline: Instant,
+        what: &str,
+        key: &RecordKey,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
         let mut get = ::redis::Cmd::with_capacity(2, 3 + key.as_str().len());
         get.arg("GET").arg(key.as_str());
-        self.run(what, |mut conn| {
+        self.run(deadline, what, |mut conn| {
             let get = &get;
             async move { conn.query(get).await }
         })
@@ -162,7 +170,8 @@ impl SessionStorage for RedisStorage {
             None => None,
         };
         let key = self.keys.record_of(session, &digest);
-        let Some(value) = self.get("load", &key).await? else {
+        let deadline = self.deadline();
+        let Some(value) = self.get(deadline, "load", &key).await? else {
             return Ok(None);
         };
         match record::decode_in(value, session.namespace()) {
@@ -180,7 +189,7 @@ impl SessionStorage for RedisStorage {
                     id = %session.id().log_tag(),
                     "a Redis session value is not in the expected format; it is removed"
                 );
-                self.remove(&key).await?;
+                self.remove(deadline, &key).await?;
                 Ok(None)
             }
         }
@@ -194,11 +203,16 @@ impl SessionStorage for RedisStorage {
     ) -> Result<Created, StorageError> {
         let (session, key) = (key, self.keys.record(key));
         let encoded = self.encode(&key, session, record)?;
-        Ok(if self.insert(&key, &encoded, record, now).await? {
-            Created::Inserted
-        } else {
-            Created::Collision
-        })
+        Ok(
+            if self
+                .insert(self.deadline(), &key, &encoded, record, now)
+                .await?
+            {
+                Created::Inserted
+            } else {
+                Created::Collision
+            },
+        )
     }
 
     async fn update(
@@ -224,8 +238,9 @@ impl SessionStorage for RedisStorage {
             .arg("PXAT")
             .arg(pxat)
             .arg("GET");
+        let deadline = self.deadline();
         let replaced: Option<Vec<u8>> = self
-            .run("update", |mut conn| {
+            .run(deadline, "update", |mut conn| {
                 let set = &set;
                 async move { conn.query(set).await }
             })
@@ -238,7 +253,8 @@ impl SessionStorage for RedisStorage {
                     // stored with (a caller that updates in place what only an id change may
                     // move): the stored principal stays, as the index says. Not cached: the
                     // ticket, held until the rewrite ends, only ends the write.
-                    self.restore_principal(session, record, old, now).await?;
+                    self.restore_principal(deadline, session, record, old, now)
+                        .await?;
                 } else if let (Some(ticket), Stored::Record(written)) = (
                     ticket,
                     record::decode_in(encoded.value, session.namespace()),
@@ -257,7 +273,7 @@ impl SessionStorage for RedisStorage {
                     id = %session.id().log_tag(),
                     "Redis update replaced an ended record; removing it"
                 );
-                self.remove(&key).await?;
+                self.remove(deadline, &key).await?;
                 Ok(false)
             }
         }
@@ -270,17 +286,26 @@ impl SessionStorage for RedisStorage {
         expected: Revision,
         now: SystemTime,
     ) -> Result<Updated, StorageError> {
-        match self.write_if(key, record, expected, now, true).await? {
+        let deadline = self.deadline();
+        match self
+            .write_if(deadline, key, record, expected, now, true)
+            .await?
+        {
             WriteIf::Done(updated) => Ok(updated),
             WriteIf::OtherPrincipal => {
                 // The record names another principal than the stored one: written with the
                 // stored principal, which an update keeps.
-                let current = self.get("update_if", &self.keys.record(key)).await?;
+                let current = self
+                    .get(deadline, "update_if", &self.keys.record(key))
+                    .await?;
                 match current.map(record::decode) {
                     Some(Stored::Record(stored)) if stored.revision == expected => {
                         let mut kept = record.clone();
                         kept.meta.principal = stored.meta.principal;
-                        match self.write_if(key, &kept, expected, now, false).await? {
+                        match self
+                            .write_if(deadline, key, &kept, expected, now, false)
+                            .await?
+                        {
                             WriteIf::Done(updated) => Ok(updated),
                             WriteIf::OtherPrincipal => Ok(Updated::Conflict),
                         }
@@ -293,7 +318,7 @@ impl SessionStorage for RedisStorage {
     }
 
     async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
-        self.remove(&self.keys.record(key)).await
+        self.remove(self.deadline(), &self.keys.record(key)).await
     }
 
     async fn change_id(
@@ -308,10 +333,10 @@ impl SessionStorage for RedisStorage {
         let _tickets = (self.write_ticket(&old_key), self.write_ticket(&new_key));
         if old_key.tag() == new_key.tag() {
             // One hash slot: a single node, a prefix with a hash tag, or ids with one tag.
-            self.move_in_slot(&old_key, &new_key, &encoded, record, now)
+            self.move_in_slot(self.deadline(), &old_key, &new_key, &encoded, record, now)
                 .await
         } else {
-            self.move_across_slots(&old_key, &new_key, &encoded, record, now)
+            self.move_across_slots(self.deadline(), &old_key, &new_key, &encoded, record, now)
                 .await
         }
     }
@@ -328,6 +353,13 @@ impl SessionStorage for RedisStorage {
 
     fn supports_conditional_updates(&self) -> bool {
         true
+    }
+
+    /// Twice the timeout: every command of a call shares the call's deadline, but for one
+    /// step. An id change between two hash slots that fails after writing the new key takes
+    /// that key back with a deadline of its own.
+    fn call_bound(&self) -> Option<Duration> {
+        self.timeout.checked_mul(2)
     }
 
     fn supports_principals(&self) -> bool {

@@ -32,7 +32,9 @@ impl RedisStorage {
     /// that tags keys, 64 hex digits) on every node.
     pub(super) async fn survey(&self, now: SystemTime) -> Result<StorageStats, StorageError> {
         let nodes = self
-            .run("stats", |mut conn| async move { conn.primaries().await })
+            .run(self.deadline(), "stats", |mut conn| async move {
+                conn.primaries().await
+            })
             .await?;
         let pattern = format!("{}*", glob_escape(self.prefix()));
         let mut tally = Tally::default();
@@ -74,7 +76,7 @@ impl RedisStorage {
             .arg(pattern)
             .arg("COUNT")
             .arg(SCAN_COUNT);
-        self.run("stats", |mut conn| {
+        self.run(self.deadline(), "stats", |mut conn| {
             let scan = &scan;
             async move {
                 let reply = conn.on_node(node, scan).await?.extract_error()?;
@@ -106,7 +108,7 @@ impl RedisStorage {
         }
         let count = keys.len() * 3;
         let replies = self
-            .run("stats", |mut conn| {
+            .run(self.deadline(), "stats", |mut conn| {
                 let pipeline = &pipeline;
                 async move { conn.pipeline_on_node(node, pipeline, count).await }
             })

@@ -4,6 +4,8 @@
 
 use std::time::SystemTime;
 
+use tokio::time::Instant;
+
 use ::redis::{Script, ScriptInvocation, Value};
 
 use super::keys::RecordKey;
@@ -17,6 +19,7 @@ impl RedisStorage {
     /// entry; whether it did (or finds its own revision there: a retried insert).
     pub(super) async fn insert(
         &self,
+        deadline: Instant,
         key: &RecordKey,
         encoded: &Encoded,
         record: &Record,
@@ -35,7 +38,7 @@ impl RedisStorage {
                 .arg("PXAT")
                 .arg(record::pxat(record));
             let set: Value = self
-                .run("create", |mut conn| {
+                .run(deadline, "create", |mut conn| {
                     let set = &set;
                     async move { conn.query(set).await }
                 })
@@ -48,7 +51,7 @@ impl RedisStorage {
         }
         let write = Write::new(self, encoded, record, now);
         let inserted: i64 = self
-            .run("create", |mut conn| {
+            .run(deadline, "create", |mut conn| {
                 let (keys, members) = ([key.as_str()], [key.member()]);
                 let script = write.invocation(&scripts::CREATE, &keys, key.tag(), &members);
                 async move { script.invoke_async(&mut conn).await }
@@ -58,10 +61,14 @@ impl RedisStorage {
     }
 
     /// Deletes the value under `key` and its index entry; whether there was a value.
-    pub(super) async fn remove(&self, key: &RecordKey) -> Result<bool, StorageError> {
+    pub(super) async fn remove(
+        &self,
+        deadline: Instant,
+        key: &RecordKey,
+    ) -> Result<bool, StorageError> {
         let _ticket = self.write_ticket(key);
         let removed: i64 = self
-            .run("delete", |mut conn| async move {
+            .run(deadline, "delete", |mut conn| async move {
                 scripts::DELETE
                     .key(key.as_str())
                     .arg(self.keys.prefix())
@@ -78,6 +85,7 @@ impl RedisStorage {
     /// Moves the record from `old` to `new` in one script (both keys in one hash slot).
     pub(super) async fn move_in_slot(
         &self,
+        deadline: Instant,
         old: &RecordKey,
         new: &RecordKey,
         encoded: &Encoded,
@@ -86,7 +94,7 @@ impl RedisStorage {
     ) -> Result<bool, StorageError> {
         let write = Write::new(self, encoded, record, now);
         let moved: i64 = self
-            .run("change_id", |mut conn| {
+            .run(deadline, "change_id", |mut conn| {
                 let keys = [old.as_str(), new.as_str()];
                 let members = [old.member(), new.member()];
                 let script = write.invocation(&scripts::CHANGE_ID, &keys, new.tag(), &members);
@@ -100,19 +108,20 @@ impl RedisStorage {
     /// ends the old one if it is still live, leaving the move's tombstone.
     pub(super) async fn move_across_slots(
         &self,
+        deadline: Instant,
         old: &RecordKey,
         new: &RecordKey,
         encoded: &Encoded,
         record: &Record,
         now: SystemTime,
     ) -> Result<bool, StorageError> {
-        if !self.insert(new, encoded, record, now).await? {
+        if !self.insert(deadline, new, encoded, record, now).await? {
             return Ok(false);
         }
         let tombstone = record::tombstone(record.revision);
         let (now, lasts) = (to_millis(now), self.tombstone_millis());
         let taken = self
-            .run("change_id", |mut conn| async move {
+            .run(deadline, "change_id", |mut conn| async move {
                 scripts::TAKE_LIVE
                     .key(old.as_str())
                     .arg(now)
@@ -130,12 +139,14 @@ impl RedisStorage {
             Ok(1) => Ok(true),
             Ok(_) => {
                 // Ended meanwhile (a concurrent logout or move): deletion wins.
-                self.remove(new).await?;
+                self.remove(deadline, new).await?;
                 Ok(false)
             }
             Err(error) => {
-                // Unknown whether the old record is gone: take the new one back, best effort.
-                if let Err(undo) = self.remove(new).await {
+                // Unknown whether the old record is gone: take the new one back, best effort,
+                // with a deadline of its own (the call's may have run out): the one step
+                // that can take a call past one timeout, to two (see `call_bound`).
+                if let Err(undo) = self.remove(self.deadline(), new).await {
                     tracing::warn!(error = %undo, "Redis change_id: could not remove the new key after a failure; it expires on its own");
                 }
                 Err(error)

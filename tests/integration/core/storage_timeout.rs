@@ -137,3 +137,81 @@ fn a_call_that_answers_at_once_arms_no_timer() {
         assert_eq!(get(&router, "/get", Some(&cookie)).await.body, "id1");
     });
 }
+
+/// A backend that answers after `delay`, and promises that its calls end within `bound`.
+#[derive(Debug)]
+struct Bounded {
+    delay: Duration,
+    bound: Duration,
+    inner: MemoryStorage,
+}
+
+#[async_trait::async_trait]
+impl SessionStorage for Bounded {
+    async fn load(
+        &self,
+        key: SessionKey<'_>,
+        now: SystemTime,
+    ) -> Result<Option<Record>, StorageError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.load(key, now).await
+    }
+    async fn create(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<Created, StorageError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.create(key, record, now).await
+    }
+    async fn update(
+        &self,
+        key: SessionKey<'_>,
+        record: &Record,
+        now: SystemTime,
+    ) -> Result<bool, StorageError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.update(key, record, now).await
+    }
+    async fn delete(&self, key: SessionKey<'_>) -> Result<bool, StorageError> {
+        self.inner.delete(key).await
+    }
+    async fn delete_expired(&self, now: SystemTime) -> Result<u64, StorageError> {
+        self.inner.delete_expired(now).await
+    }
+    fn call_bound(&self) -> Option<Duration> {
+        Some(self.bound)
+    }
+}
+
+/// A storage that bounds its own calls within the layer's timeout is not timed a second time;
+/// one whose bound is longer is timed as any other. (This storage breaks its promise, taking
+/// 2 s where it promised 1 s, so that the test can see who would time the call.)
+#[tokio::test(start_paused = true)]
+async fn a_storage_that_bounds_its_own_calls_within_the_timeout_is_not_timed_again() {
+    let with = |bound: Duration| {
+        user_routes().layer(
+            SessionsConfig::new()
+                .cookie_with_storage::<TestUserSession, _>(
+                    "s",
+                    Bounded {
+                        delay: Duration::from_secs(2),
+                        bound,
+                        inner: MemoryStorage::new(),
+                    },
+                    |c| c.storage_timeout(Duration::from_secs(1)),
+                )
+                .build()
+                .unwrap(),
+        )
+    };
+    let started = tokio::time::Instant::now();
+    let trusted = get(&with(Duration::from_secs(1)), "/set/x", None).await;
+    assert_eq!(trusted.status, 200, "the layer armed a timer of its own");
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    let started = tokio::time::Instant::now();
+    let timed = get(&with(Duration::from_millis(1001)), "/set/x", None).await;
+    assert_eq!(timed.status, 503, "a bound past the timeout is not trusted");
+    assert_eq!(started.elapsed(), Duration::from_secs(1));
+}

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use typed_sessions::SessionsConfig;
 use typed_sessions::storage::{Created, RedisStorage, SessionId, SessionStorage, StorageErrorKind};
 
 use super::semantics::{HOUR, base, record};
 use super::unique;
-use crate::common::session_key;
+use crate::common::{TestUserSession, get, session_key, user_routes};
 use crate::support::servers::{self, Redis};
 
 /// A fresh, empty storage on the shared server: its own key prefix.
@@ -281,4 +282,45 @@ async fn outage_is_503_and_the_same_cookie_works_after_a_restart() {
         || server.restart(),
     )
     .await;
+}
+
+/// The Redis storage bounds its own calls within the layer's default timeout, so the layer
+/// arms no timer of its own for them: a hung server (stopped with `SIGSTOP`, its connections
+/// open, no answer) must then be a `503` once the storage's own timeout has passed, not the
+/// layer's (here 30 s), and the session is there again once the server runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_is_a_503_after_the_storages_own_timeout() {
+    if servers::redis("a_hung_server_is_a_503").is_none() {
+        return;
+    }
+    let server = Redis::start();
+    let timeout = Duration::from_millis(300);
+    let storage = RedisStorage::builder()
+        .prefix(format!("test:{}:", unique()))
+        .timeout(timeout)
+        .connect(&server.url())
+        .await
+        .unwrap();
+    assert_eq!(storage.call_bound(), Some(2 * timeout));
+    let layer = SessionsConfig::new()
+        .cookie_with_storage::<TestUserSession, _>("s", storage, |c| {
+            c.storage_timeout(Duration::from_secs(30))
+        })
+        .build()
+        .unwrap();
+    let router = user_routes().layer(layer);
+    let set = get(&router, "/set/ada", None).await;
+    assert_eq!(set.status, 200);
+    let cookie = set.cookie_pair("s").unwrap();
+    server.pause();
+    let started = Instant::now();
+    let answer = get(&router, "/get", Some(&cookie)).await;
+    let waited = started.elapsed();
+    server.resume();
+    assert_eq!(answer.status, 503);
+    assert!(
+        waited >= timeout && waited < Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+    assert_eq!(get(&router, "/get", Some(&cookie)).await.body, "ada");
 }

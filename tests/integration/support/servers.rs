@@ -297,6 +297,21 @@ impl Redis {
         self.stop();
         self.launch();
     }
+
+    /// Freezes the server (`SIGSTOP`), as a hung host: connections stay open and nothing
+    /// answers until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        if let Some(child) = self.child.lock().unwrap().as_ref() {
+            signal(child.id(), "STOP");
+        }
+    }
+
+    /// Lets a [paused](Self::pause) server run again (`SIGCONT`).
+    pub fn resume(&self) {
+        if let Some(child) = self.child.lock().unwrap().as_ref() {
+            signal(child.id(), "CONT");
+        }
+    }
 }
 
 impl Drop for Redis {
