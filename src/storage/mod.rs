@@ -356,7 +356,9 @@ pub trait SessionStorage: fmt::Debug + Send + Sync + 'static {
     /// [`delete_expired`](Self::delete_expired), [`delete_expired_batch`](Self::delete_expired_batch)
     /// and [`stats`](Self::stats) ends within `d` of its start, as an
     /// [`Unavailable`](StorageErrorKind::Unavailable) error if it must. `None` (the default)
-    /// promises nothing.
+    /// promises nothing. A method the storage leaves to its default (such as
+    /// [`change_id`](Self::change_id), which then makes several calls) counts with all its
+    /// calls.
     ///
     /// The sessions layer bounds every storage call it makes by its own timer
     /// ([`SessionBuilder::storage_timeout`](crate::SessionBuilder::storage_timeout)); for a

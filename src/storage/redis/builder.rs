@@ -59,8 +59,9 @@ impl RedisStorageBuilder {
     /// The longest one storage call may take, connecting included (default
     /// [`DEFAULT_CALL_TIMEOUT`]). A call that takes longer fails as
     /// [`Unavailable`](crate::storage::StorageErrorKind::Unavailable). All the commands of one
-    /// call share it; only an id change between two Cluster hash slots that fails after
-    /// writing its new key takes up to twice as long, to take that key back. So the storage's
+    /// call share it; a repair that ends some paths (ending again a session that an update
+    /// found ended, restoring a principal, taking back the new key of a failed id change
+    /// between Cluster hash slots) gets one more. So the storage's
     /// [`call_bound`](crate::storage::SessionStorage::call_bound) is twice this, and with the
     /// default the sessions layer's own timeout (5 s) arms no second timer.
     pub fn timeout(mut self, timeout: Duration) -> Self {

@@ -21,7 +21,8 @@ impl RedisStorage {
 
     /// The deadline of a call that starts now: the timeout from now. Every command of one
     /// call of the storage's methods runs within the same deadline, so the whole call ends
-    /// within the timeout (see [`call_bound`](crate::storage::SessionStorage::call_bound)).
+    /// within the timeout, or twice it on a path that ends with a repair (see
+    /// [`call_bound`](crate::storage::SessionStorage::call_bound)).
     pub(super) fn deadline(&self) -> Instant {
         Instant::now() + self.timeout
     }

@@ -131,7 +131,8 @@
 //! # Outages and retries
 //!
 //! Every call is bounded by the storage's timeout (default 2 s; all of a call's commands share
-//! it, see [`RedisStorageBuilder::timeout`]): an unreachable, stopped or hung server becomes a
+//! it, and a rare repair at the end of a call gets one more, see
+//! [`RedisStorageBuilder::timeout`]): an unreachable, stopped or hung server becomes a
 //! [`StorageError`] of kind
 //! [`Unavailable`](crate::storage::StorageErrorKind::Unavailable) within that time, which
 //! the sessions layer answers with `503` while keeping the client's cookie. The connection

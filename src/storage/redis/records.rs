@@ -189,7 +189,8 @@ impl SessionStorage for RedisStorage {
                     id = %session.id().log_tag(),
                     "a Redis session value is not in the expected format; it is removed"
                 );
-                self.remove(deadline, &key).await?;
+                // A repair: it gets a deadline of its own (see `call_bound`).
+                self.remove(self.deadline(), &key).await?;
                 Ok(None)
             }
         }
@@ -252,8 +253,9 @@ impl SessionStorage for RedisStorage {
                     // The record names another principal than the one the session was
                     // stored with (a caller that updates in place what only an id change may
                     // move): the stored principal stays, as the index says. Not cached: the
-                    // ticket, held until the rewrite ends, only ends the write.
-                    self.restore_principal(deadline, session, record, old, now)
+                    // ticket, held until the rewrite ends, only ends the write. A repair: it
+                    // gets a deadline of its own (see `call_bound`).
+                    self.restore_principal(self.deadline(), session, record, old, now)
                         .await?;
                 } else if let (Some(ticket), Stored::Record(written)) = (
                     ticket,
@@ -273,7 +275,8 @@ impl SessionStorage for RedisStorage {
                     id = %session.id().log_tag(),
                     "Redis update replaced an ended record; removing it"
                 );
-                self.remove(deadline, &key).await?;
+                // A repair: it gets a deadline of its own (see `call_bound`).
+                self.remove(self.deadline(), &key).await?;
                 Ok(false)
             }
         }
@@ -355,9 +358,11 @@ impl SessionStorage for RedisStorage {
         true
     }
 
-    /// Twice the timeout: every command of a call shares the call's deadline, but for one
-    /// step. An id change between two hash slots that fails after writing the new key takes
-    /// that key back with a deadline of its own.
+    /// Twice the timeout: every command of a call shares the call's deadline, except a repair
+    /// that ends some paths (removing a value that is not a record, ending again a session
+    /// that an update found ended, restoring a principal, ending or taking back the new key
+    /// of an id change between two hash slots), which gets one deadline of its own. No path
+    /// has more than one.
     fn call_bound(&self) -> Option<Duration> {
         self.timeout.checked_mul(2)
     }

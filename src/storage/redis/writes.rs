@@ -138,14 +138,15 @@ impl RedisStorage {
         match taken {
             Ok(1) => Ok(true),
             Ok(_) => {
-                // Ended meanwhile (a concurrent logout or move): deletion wins.
-                self.remove(deadline, new).await?;
+                // Ended meanwhile (a concurrent logout or move): deletion wins. A repair: it
+                // gets a deadline of its own (see `call_bound`).
+                self.remove(self.deadline(), new).await?;
                 Ok(false)
             }
             Err(error) => {
-                // Unknown whether the old record is gone: take the new one back, best effort,
-                // with a deadline of its own (the call's may have run out): the one step
-                // that can take a call past one timeout, to two (see `call_bound`).
+                // Unknown whether the old record is gone: take the new one back, best effort.
+                // A repair: it gets a deadline of its own (the call's may have run out; see
+                // `call_bound`).
                 if let Err(undo) = self.remove(self.deadline(), new).await {
                     tracing::warn!(error = %undo, "Redis change_id: could not remove the new key after a failure; it expires on its own");
                 }
