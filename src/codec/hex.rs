@@ -22,7 +22,9 @@ pub(crate) fn push_lower(out: &mut impl fmt::Write, bytes: &[u8]) {
     }
     if !rest.is_empty() {
         let mut block = [0u8; 32];
-        block.iter_mut().zip(rest).for_each(|(b, r)| *b = *r);
+        if let Some(head) = block.get_mut(..rest.len()) {
+            head.copy_from_slice(rest);
+        }
         let digits = encode_block(&block);
         write(digits.get(..rest.len() * 2).unwrap_or_default());
     }

@@ -72,9 +72,9 @@ impl Principal {
         })
     }
 
-    /// Keeps `reference` (a record header's, as read) in `meta` as its principal's, if it is
-    /// one: 64 lowercase hex digits. Only a value this storage wrote holds a principal beside
-    /// its reference, and it wrote them together.
+    /// Keeps `hex` (a record header's index reference, as read) in `meta` as its principal's,
+    /// if it is one: 64 lowercase hex digits. Only a value this storage wrote holds a principal
+    /// beside its reference, and it wrote them together.
     pub(super) fn remember(namespace: &Namespace, meta: &mut Metadata, hex: [u8; HEX_LEN]) {
         let Some(principal) = &meta.principal else {
             return;
@@ -97,7 +97,10 @@ impl Principal {
     /// The hash tag of the principal's index and records in a Cluster: the first four
     /// characters of the hash.
     pub(super) fn tag(&self) -> &str {
-        self.hex().get(..TAG_LEN).unwrap_or_default()
+        self.hex
+            .get(..TAG_LEN)
+            .and_then(|tag| std::str::from_utf8(tag).ok())
+            .unwrap_or_default()
     }
 }
 
