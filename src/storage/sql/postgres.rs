@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::call::Limits;
+use super::connections::Connections;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
 use super::{Durability, TableName};
@@ -35,6 +36,7 @@ use crate::storage::StorageError;
 #[derive(Clone)]
 pub struct PostgresStorage {
     pool: PgPool,
+    connections: Arc<Connections<sqlx::Postgres>>,
     sql: Arc<Statements>,
     limits: Limits,
     table: TableName,
@@ -98,7 +100,12 @@ impl PostgresStorageBuilder {
         self
     }
 
-    /// The most connections the pool opens (default 10).
+    /// The most connections the storage opens for its session calls (default 10). They are
+    /// its own, not its [`pool`](PostgresStorage::pool)'s: a session call takes one and gives
+    /// it back without the round trip that sqlx's pool makes to test every connection given
+    /// back to it, so a call costs one round trip per statement. The pool, which opens at
+    /// most as many again and only when used, runs the migration, the sweep, the statistics
+    /// and your own queries.
     pub fn max_connections(mut self, max: u32) -> Self {
         self.max_connections = max.max(1);
         self
@@ -141,9 +148,10 @@ impl PostgresStorageBuilder {
             .min_connections(0)
             .acquire_timeout(self.timeout)
             .test_before_acquire(false)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         let storage = PostgresStorage {
             pool,
+            connections: Arc::new(Connections::kept(options, self.max_connections)),
             sql: Arc::new(Statements::new(Dialect::Postgres, &self.table)),
             limits: Limits {
                 timeout: self.timeout,
@@ -164,7 +172,7 @@ impl PostgresStorage {
         PostgresStorageBuilder::default().connect(url).await
     }
 
-    /// Options: table, timeout, pool size.
+    /// Options: table, timeout, connections, durability.
     pub fn builder() -> PostgresStorageBuilder {
         PostgresStorageBuilder::default()
     }
@@ -174,7 +182,9 @@ impl PostgresStorage {
         &self.table
     }
 
-    /// The connection pool, for queries of your own (such as counting sessions).
+    /// The connection pool, for queries of your own (such as counting sessions). The storage
+    /// runs its migration, sweep and statistics on it; its session calls run on connections
+    /// of its own (see [`PostgresStorageBuilder::max_connections`]).
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -21,14 +21,19 @@ macro_rules! sql_principals {
                 use $crate::storage::sql::row;
 
                 let now = row::now_value(now);
-                let rows = $crate::storage::sql::call::run(self.limits, "sessions_of", |_| {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.sessions_of.clone()))
-                        .bind(namespace.name())
-                        .bind(principal)
-                        .bind(now)
-                        .fetch_all(&self.pool)
-                })
-                .await?;
+                let rows =
+                    $crate::storage::sql::call::run(self.limits, "sessions_of", |_| async move {
+                        let mut lease = self.connections.lease().await?;
+                        let rows = sqlx::query::<$db>(AssertSqlSafe(self.sql.sessions_of.clone()))
+                            .bind(namespace.name())
+                            .bind(principal)
+                            .bind(now)
+                            .fetch_all(lease.connection()?)
+                            .await?;
+                        lease.done();
+                        Ok(rows)
+                    })
+                    .await?;
                 let mut sessions = Vec::with_capacity(rows.len());
                 for found in &rows {
                     let decoded = found
@@ -52,14 +57,20 @@ macro_rules! sql_principals {
                 use sqlx::AssertSqlSafe;
 
                 let key = handle.storage_key();
-                let done = $crate::storage::sql::call::run(self.limits, "delete_of", |_| {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_of.clone()))
-                        .bind(key.as_str())
-                        .bind(namespace.name())
-                        .bind(principal)
-                        .execute(&self.pool)
-                })
-                .await?;
+                let key = key.as_str();
+                let done =
+                    $crate::storage::sql::call::run(self.limits, "delete_of", |_| async move {
+                        let mut lease = self.connections.lease().await?;
+                        let done = sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_of.clone()))
+                            .bind(key)
+                            .bind(namespace.name())
+                            .bind(principal)
+                            .execute(lease.connection()?)
+                            .await?;
+                        lease.done();
+                        Ok(done)
+                    })
+                    .await?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -73,14 +84,21 @@ macro_rules! sql_principals {
                 use sqlx::AssertSqlSafe;
 
                 let except = except.map($crate::storage::SessionHandle::storage_key);
-                let done = $crate::storage::sql::call::run(self.limits, "delete_all_of", |_| {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_all_of.clone()))
-                        .bind(namespace.name())
-                        .bind(principal)
-                        .bind(except.as_deref())
-                        .execute(&self.pool)
-                })
-                .await?;
+                let except = except.as_deref();
+                let done =
+                    $crate::storage::sql::call::run(self.limits, "delete_all_of", |_| async move {
+                        let mut lease = self.connections.lease().await?;
+                        let done =
+                            sqlx::query::<$db>(AssertSqlSafe(self.sql.delete_all_of.clone()))
+                                .bind(namespace.name())
+                                .bind(principal)
+                                .bind(except)
+                                .execute(lease.connection()?)
+                                .await?;
+                        lease.done();
+                        Ok(done)
+                    })
+                    .await?;
                 Ok(done.rows_affected())
             }
         }

@@ -9,7 +9,8 @@
 //! [`maintenance`](super::maintenance).
 
 /// Implements the migration and [`SessionStorage`](crate::storage::SessionStorage) for
-/// `$storage` (a struct with fields `pool: sqlx::Pool<$db>`, `sql: Arc<Statements>`,
+/// `$storage` (a struct with fields `pool: sqlx::Pool<$db>` (for the migration and the
+/// sweep), `connections: Arc<Connections<$db>>` (for everything else), `sql: Arc<Statements>`,
 /// `limits: Limits` and `table: TableName`).
 macro_rules! sql_storage {
     ($storage:ty, $db:ty, $backend:literal) => {
@@ -33,11 +34,16 @@ macro_rules! sql_storage {
 
                 let key = key.storage_key();
                 let now = row::now_value(now);
-                let found = $crate::storage::sql::call::run(self.limits, "load", |_| {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
-                        .bind(key.as_str())
+                let key = key.as_str();
+                let found = $crate::storage::sql::call::run(self.limits, "load", |_| async move {
+                    let mut lease = self.connections.lease().await?;
+                    let found = sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
+                        .bind(key)
                         .bind(now)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(lease.connection()?)
+                        .await?;
+                    lease.done();
+                    Ok(found)
                 })
                 .await?;
                 match found {
@@ -64,15 +70,19 @@ macro_rules! sql_storage {
                 let (namespace, key) = (key.namespace().name(), key.storage_key());
                 let (key, w) = (key.as_str(), &Written::of(record));
                 let now = row::now_value(now);
-                let done = $crate::storage::sql::call::run(self.limits, "create", |attempt| {
+                let done = $crate::storage::sql::call::run(self.limits, "create", |attempt| async move {
+                    let mut lease = self.connections.lease().await?;
                     let query =
                         sqlx::query::<$db>(AssertSqlSafe(self.sql.create.clone())).bind(key);
-                    bind_record!(query, w)
+                    let done = bind_record!(query, w)
                         .bind(now)
                         .bind(namespace)
                         .bind(w.principal)
                         .bind(attempt.is_repeat().then_some(w.revision))
-                        .execute(&self.pool)
+                        .execute(lease.connection()?)
+                        .await?;
+                    lease.done();
+                    Ok(done)
                 })
                 .await?;
                 Ok(if done.rows_affected() == 1 {
@@ -96,10 +106,16 @@ macro_rules! sql_storage {
                 let key = key.storage_key();
                 let (key, w) = (key.as_str(), &Written::of(record));
                 let now = row::now_value(now);
-                let done = $crate::storage::sql::call::run(self.limits, "update", |_| {
+                let done = $crate::storage::sql::call::run(self.limits, "update", |_| async move {
+                    let mut lease = self.connections.lease().await?;
                     let query =
                         sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone())).bind(key);
-                    bind_record!(query, w).bind(now).execute(&self.pool)
+                    let done = bind_record!(query, w)
+                        .bind(now)
+                        .execute(lease.connection()?)
+                        .await?;
+                    lease.done();
+                    Ok(done)
                 })
                 .await?;
                 Ok(done.rows_affected() == 1)
@@ -133,22 +149,25 @@ macro_rules! sql_storage {
                     } else {
                         expected
                     };
+                    let mut lease = self.connections.lease().await?;
                     let query =
                         sqlx::query::<$db>(AssertSqlSafe(self.sql.update_if.clone())).bind(key);
                     let done = bind_record!(query, w)
                         .bind(now)
                         .bind(expected)
                         .bind(also)
-                        .execute(&self.pool)
+                        .execute(lease.connection()?)
                         .await?;
                     if done.rows_affected() == 1 {
+                        lease.done();
                         return Ok(Some(Updated::Written));
                     }
                     let live = sqlx::query::<$db>(AssertSqlSafe(self.sql.live_revision.clone()))
                         .bind(key)
                         .bind(now)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(lease.connection()?)
                         .await?;
+                    lease.done();
                     Ok(match live {
                         None => Some(Updated::Gone),
                         Some(_) if attempt.is_repeat() => None,
@@ -171,10 +190,15 @@ macro_rules! sql_storage {
                 use sqlx::AssertSqlSafe;
 
                 let key = key.storage_key();
-                let done = $crate::storage::sql::call::run(self.limits, "delete", |_| {
-                    sqlx::query::<$db>(AssertSqlSafe(self.sql.delete.clone()))
-                        .bind(key.as_str())
-                        .execute(&self.pool)
+                let key = key.as_str();
+                let done = $crate::storage::sql::call::run(self.limits, "delete", |_| async move {
+                    let mut lease = self.connections.lease().await?;
+                    let done = sqlx::query::<$db>(AssertSqlSafe(self.sql.delete.clone()))
+                        .bind(key)
+                        .execute(lease.connection()?)
+                        .await?;
+                    lease.done();
+                    Ok(done)
                 })
                 .await?;
                 Ok(done.rows_affected() > 0)
@@ -192,7 +216,7 @@ macro_rules! sql_storage {
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {
-                use sqlx::{AssertSqlSafe, Row};
+                use sqlx::{AssertSqlSafe, Connection, Row};
                 use $crate::storage::sql::row::{self, Written, bind_record};
 
                 let namespace = new.namespace().name();
@@ -204,7 +228,8 @@ macro_rules! sql_storage {
                 let now = row::now_value(now);
                 let sql = &self.sql;
                 $crate::storage::sql::call::run(self.limits, "change_id", |attempt| async move {
-                    let mut tx = self.pool.begin_with(sql.dialect.begin_write()).await?;
+                    let mut lease = self.connections.lease().await?;
+                    let mut tx = lease.connection()?.begin_with(sql.dialect.begin_write()).await?;
                     let taken = sqlx::query::<$db>(AssertSqlSafe(sql.take_live.clone()))
                         .bind(old)
                         .bind(now)
@@ -223,6 +248,7 @@ macro_rules! sql_storage {
                             moved = revision == Some(w.revision);
                         }
                         tx.rollback().await?;
+                        lease.done();
                         return Ok(moved);
                     }
                     let query = sqlx::query::<$db>(AssertSqlSafe(sql.create.clone())).bind(new);
@@ -236,9 +262,11 @@ macro_rules! sql_storage {
                         .rows_affected();
                     if inserted == 0 {
                         tx.rollback().await?;
+                        lease.done();
                         return Ok(false);
                     }
                     tx.commit().await?;
+                    lease.done();
                     Ok(true)
                 })
                 .await

@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 };
 
 use super::call::Limits;
+use super::connections::Connections;
 use super::queries::sql_storage;
 use super::statements::{Dialect, Statements};
 use super::{Durability, TableName};
@@ -42,6 +43,7 @@ use crate::storage::StorageError;
 #[derive(Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    connections: Arc<Connections<sqlx::Sqlite>>,
     sql: Arc<Statements>,
     limits: Limits,
     table: TableName,
@@ -172,8 +174,10 @@ impl SqliteStorageBuilder {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        let pool = pool.connect_lazy_with(options);
         let storage = SqliteStorage {
-            pool: pool.connect_lazy_with(options),
+            connections: Arc::new(Connections::Pool(pool.clone())),
+            pool,
             sql: Arc::new(Statements::new(Dialect::Sqlite, &self.table)),
             limits: Limits {
                 timeout: self.timeout,

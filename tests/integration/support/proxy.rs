@@ -39,6 +39,8 @@ impl std::fmt::Debug for Trap {
 struct Shared {
     trap: Mutex<Option<Trap>>,
     sprung: AtomicUsize,
+    /// PostgreSQL `ReadyForQuery` messages forwarded to clients: one per round trip.
+    ready: AtomicUsize,
 }
 
 /// A running proxy (stopped when dropped).
@@ -98,6 +100,12 @@ impl ReplyDropper {
     pub fn lost(&self) -> usize {
         self.shared.sprung.load(Ordering::SeqCst)
     }
+
+    /// How many PostgreSQL round trips were answered so far: the [`POSTGRES_READY`] messages
+    /// forwarded to clients (the server sends one per `Sync` or simple query).
+    pub fn round_trips(&self) -> usize {
+        self.shared.ready.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for ReplyDropper {
@@ -115,6 +123,9 @@ async fn relay(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
     let (mut from_client, mut from_server) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
     // The trap that sprang, and what of the reply was dropped so far.
     let mut dropping: Option<(Trap, Vec<u8>)> = None;
+    // The end of the last chunk forwarded to the client, so that a `ReadyForQuery` split
+    // between two reads is counted too.
+    let mut carry: Vec<u8> = Vec::new();
     loop {
         tokio::select! {
             read = client.read(&mut from_client) => {
@@ -135,6 +146,10 @@ async fn relay(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
                 let chunk = &from_server[..n];
                 match &mut dropping {
                     None => {
+                        carry.extend_from_slice(chunk);
+                        let ready = carry.windows(POSTGRES_READY.len()).filter(|w| *w == POSTGRES_READY).count();
+                        shared.ready.fetch_add(ready, Ordering::SeqCst);
+                        carry.drain(..carry.len().saturating_sub(POSTGRES_READY.len() - 1));
                         if client.write_all(chunk).await.is_err() {
                             return;
                         }

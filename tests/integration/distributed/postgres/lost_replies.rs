@@ -10,8 +10,8 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get as route;
 use typed_sessions::storage::{
-    Created, Namespace, PostgresStorage, Record, SessionHandle, SessionId, SessionStorage,
-    StorageErrorKind, Updated,
+    Created, Namespace, PostgresStorage, PostgresStorageBuilder, Record, SessionHandle, SessionId,
+    SessionStorage, StorageErrorKind, Updated,
 };
 use typed_sessions::{SessionError, Sessions, SessionsConfig};
 
@@ -24,10 +24,18 @@ use crate::support::servers;
 /// A proxy in front of the shared server, and a storage (with a fresh table) that connects
 /// through it.
 async fn behind_proxy(test: &str) -> Option<(ReplyDropper, PostgresStorage)> {
+    behind_proxy_with(test, PostgresStorage::builder()).await
+}
+
+/// [`behind_proxy`] with the options of `builder`.
+pub(super) async fn behind_proxy_with(
+    test: &str,
+    builder: PostgresStorageBuilder,
+) -> Option<(ReplyDropper, PostgresStorage)> {
     let server = servers::postgres(test)?;
     let upstream = SocketAddr::from(([127, 0, 0, 1], server.port));
     let proxy = ReplyDropper::start(upstream).await;
-    let storage = PostgresStorage::builder()
+    let storage = builder
         .table(table())
         .connect(&format!("postgres://postgres@{}/postgres", proxy.addr()))
         .await

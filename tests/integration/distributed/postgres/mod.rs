@@ -1,5 +1,6 @@
 //! PostgreSQL.
 
+mod connections;
 mod durability;
 mod lost_replies;
 mod migration;
