@@ -44,9 +44,11 @@ pub(crate) struct Kept<DB: Database> {
     permits: Semaphore,
 }
 
-/// A kept connection between two calls.
+/// A kept connection between two calls. Boxed, as in a lease: a connection is large (its
+/// buffers and statement cache), and a lease is held across the awaits of every call, so
+/// inline it would make each call's future that much larger and costlier to move.
 struct Ready<DB: Database> {
-    connection: DB::Connection,
+    connection: Box<DB::Connection>,
     opened: Instant,
     used: Instant,
 }
@@ -57,7 +59,7 @@ struct Ready<DB: Database> {
 pub(crate) enum Lease<'a, DB: Database> {
     Pool(PoolConnection<DB>),
     Kept {
-        connection: Option<(DB::Connection, Instant)>,
+        connection: Option<(Box<DB::Connection>, Instant)>,
         home: &'a Kept<DB>,
         _permit: SemaphorePermit<'a>,
     },
@@ -79,7 +81,9 @@ impl<DB: Database> Connections<DB> {
     /// call's deadline.
     pub(crate) async fn lease(&self) -> Result<Lease<'_, DB>, sqlx::Error> {
         match self {
-            Connections::Pool(pool) => Ok(Lease::Pool(pool.acquire().await?)),
+            // Boxed, as opening a connection is below: inline, the pool's large future would
+            // make every call's future as large, whichever variant it takes.
+            Connections::Pool(pool) => Ok(Lease::Pool(Box::pin(pool.acquire()).await?)),
             Connections::Kept(kept) => {
                 let permit = kept
                     .permits
@@ -89,7 +93,9 @@ impl<DB: Database> Connections<DB> {
                 let now = Instant::now();
                 let connection = match kept.take_ready(now) {
                     Some(ready) => (ready.connection, ready.opened),
-                    None => (kept.options.connect().await?, now),
+                    // Boxed: opening a connection is rare, and its future is large; inline,
+                    // it would make every call's future as large, and costly to move.
+                    None => (Box::new(Box::pin(kept.options.connect()).await?), now),
                 };
                 Ok(Lease::Kept {
                     connection: Some(connection),
@@ -116,7 +122,7 @@ impl<DB: Database> Kept<DB> {
         None
     }
 
-    fn give_back(&self, connection: DB::Connection, opened: Instant) {
+    fn give_back(&self, connection: Box<DB::Connection>, opened: Instant) {
         let used = Instant::now();
         self.ready
             .lock()
@@ -136,7 +142,7 @@ impl<DB: Database> Lease<'_, DB> {
             Lease::Pool(pooled) => Ok(&mut **pooled),
             Lease::Kept { connection, .. } => connection
                 .as_mut()
-                .map(|(connection, _)| connection)
+                .map(|(connection, _)| &mut **connection)
                 .ok_or(sqlx::Error::PoolClosed),
         }
     }

@@ -100,9 +100,9 @@
 //!
 //! | operation | SQL | round trips | atomic because |
 //! |---|---|---|---|
-//! | `load` | `SELECT ... WHERE id = $1 AND expires_at > $now` | 1, by primary key | one statement |
+//! | `load` | `SELECT ... WHERE id = $1 AND expires_at > $now` | 1, by primary key (PostgreSQL under load: shared, see below) | one statement |
 //! | `create` | `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE expires_at <= $now` | 1 | one statement: inserts, or replaces an expired row, or does nothing to a live one |
-//! | `update` | `UPDATE ... WHERE id = $1 AND expires_at > $now` | 1 | one statement |
+//! | `update` | `UPDATE ... WHERE id = $1 AND expires_at > $now` | 1 (PostgreSQL under load: shared, see below) | one statement |
 //! | `update_if` | `UPDATE ... WHERE id = $1 AND expires_at > $now AND revision = $expected`; if it writes nothing, `SELECT revision ... WHERE id = $1 AND expires_at > $now` tells `Conflict` (a live row) from `Gone` | 1 when written, 2 otherwise | the compare is in the `UPDATE`'s `WHERE` (PostgreSQL re-checks it on the locked row); the second statement writes nothing, and its answer was true when it ran |
 //! | `delete` | `DELETE ... WHERE id = $1` | 1 | one statement |
 //! | `change_id` | in one transaction: delete the old row if live, then the `create` statement for the new id (with the new record's principal); roll back if either affects no row | 4 (`BEGIN`, `DELETE`, `INSERT`, `COMMIT`) | the transaction (PostgreSQL's row lock on the old row serializes racing moves and updates; SQLite's `BEGIN IMMEDIATE` takes the write lock up front) |
@@ -111,6 +111,33 @@
 //! | `delete_all_of` | `DELETE ... WHERE namespace = $1 AND principal = $2 AND id <> $except` | 1, on the principal index | one statement |
 //! | `delete_expired` | `DELETE` of up to 1000 rows with `expires_at <= $now` | 1 per 1000 rows, on the expiry index | each batch |
 //! | `stats` | `COUNT(*)` and the size | 2, reading every row | (a report) |
+//!
+//! # PostgreSQL under load: one statement for many requests
+//!
+//! `load` and `update`, the calls of every request that reads and changes a session, run at
+//! most one statement of each kind at a time. A call that finds none of its kind in flight
+//! yields once to the tasks that are ready (so that calls made at the same moment can join
+//! it), then runs its statement. One that finds one in flight waits in a queue; when the
+//! statement in flight ends, the first waiting call runs the whole queue (up to 64 calls) as
+//! one statement over arrays, each call with its own key and time, and hands each the answer
+//! its own statement would have given:
+//!
+//! ```sql
+//! SELECT ..., v.i FROM unnest($keys, $nows) WITH ORDINALITY AS v(id, now, i)
+//!     JOIN typed_sessions ON typed_sessions.id = v.id AND typed_sessions.expires_at > v.now;
+//! UPDATE typed_sessions SET data = v.data, ... FROM unnest($keys, $data, ..., $nows)
+//!     WITH ORDINALITY AS v(id, data, ..., now, i)
+//!     WHERE typed_sessions.id = v.id AND typed_sessions.expires_at > v.now RETURNING v.i;
+//! ```
+//!
+//! Under load a statement and its round trip serve tens of requests instead of one, which is
+//! most of what a session costs on PostgreSQL (see `BENCHMARKS.md`); without load nothing
+//! waits. Each update still writes only a live row, and one statement holds at most one
+//! update per row (a second update of the same session waits for the next statement, so
+//! updates of one session apply in turn, never one lost inside a statement). A call whose
+//! request is cancelled while it waits leaves the queue and is never run later. If the
+//! statement that took a call fails or is cancelled, the call runs its own statement, within
+//! its own time limit.
 //!
 //! # Outages and lost replies
 //!
@@ -142,6 +169,8 @@
 //! change twice. A lost reply therefore never turns a login into a logout or a new session
 //! into an error.
 
+#[cfg(feature = "postgres")]
+mod batch;
 mod call;
 mod connections;
 mod durability;

@@ -18,6 +18,48 @@ macro_rules! sql_storage {
         $crate::storage::sql::principals::sql_principals!($storage, $db);
         $crate::storage::sql::maintenance::sql_maintenance!($storage, $db);
 
+        impl $storage {
+            /// The `load` statement on `lease`'s connection: the live row of `key` at `now`.
+            #[allow(dead_code)]
+            async fn load_alone(
+                &self,
+                mut lease: $crate::storage::sql::connections::Lease<'_, $db>,
+                key: &str,
+                now: i64,
+            ) -> Result<Option<<$db as sqlx::Database>::Row>, sqlx::Error> {
+                use sqlx::AssertSqlSafe;
+
+                let found = sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
+                    .bind(key)
+                    .bind(now)
+                    .fetch_optional(lease.connection()?)
+                    .await?;
+                lease.done();
+                Ok(found)
+            }
+
+            /// The `update` statement on `lease`'s connection: whether it wrote the live row.
+            #[allow(dead_code)]
+            async fn update_alone(
+                &self,
+                mut lease: $crate::storage::sql::connections::Lease<'_, $db>,
+                key: &str,
+                w: &$crate::storage::sql::row::Written<'_>,
+                now: i64,
+            ) -> Result<bool, sqlx::Error> {
+                use sqlx::AssertSqlSafe;
+                use $crate::storage::sql::row::bind_record;
+
+                let query = sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone())).bind(key);
+                let done = bind_record!(query, w)
+                    .bind(now)
+                    .execute(lease.connection()?)
+                    .await?;
+                lease.done();
+                Ok(done.rows_affected() == 1)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::storage::SessionStorage for $storage {
             fn backend(&self) -> &'static str {
@@ -29,21 +71,13 @@ macro_rules! sql_storage {
                 key: $crate::storage::SessionKey<'_>,
                 now: ::std::time::SystemTime,
             ) -> Result<Option<$crate::storage::Record>, $crate::storage::StorageError> {
-                use sqlx::AssertSqlSafe;
                 use $crate::storage::sql::row;
 
                 let key = key.storage_key();
                 let now = row::now_value(now);
                 let key = key.as_str();
-                let found = $crate::storage::sql::call::run(self.limits, "load", |_| async move {
-                    let mut lease = self.connections.lease().await?;
-                    let found = sqlx::query::<$db>(AssertSqlSafe(self.sql.load.clone()))
-                        .bind(key)
-                        .bind(now)
-                        .fetch_optional(lease.connection()?)
-                        .await?;
-                    lease.done();
-                    Ok(found)
+                let found = $crate::storage::sql::call::run(self.limits, "load", |_| {
+                    self.load_row(key, now)
                 })
                 .await?;
                 match found {
@@ -100,25 +134,15 @@ macro_rules! sql_storage {
                 record: &$crate::storage::Record,
                 now: ::std::time::SystemTime,
             ) -> Result<bool, $crate::storage::StorageError> {
-                use sqlx::AssertSqlSafe;
-                use $crate::storage::sql::row::{self, Written, bind_record};
+                use $crate::storage::sql::row::{self, Written};
 
                 let key = key.storage_key();
                 let (key, w) = (key.as_str(), &Written::of(record));
                 let now = row::now_value(now);
-                let done = $crate::storage::sql::call::run(self.limits, "update", |_| async move {
-                    let mut lease = self.connections.lease().await?;
-                    let query =
-                        sqlx::query::<$db>(AssertSqlSafe(self.sql.update.clone())).bind(key);
-                    let done = bind_record!(query, w)
-                        .bind(now)
-                        .execute(lease.connection()?)
-                        .await?;
-                    lease.done();
-                    Ok(done)
+                $crate::storage::sql::call::run(self.limits, "update", |_| {
+                    self.update_row(key, w, now)
                 })
-                .await?;
-                Ok(done.rows_affected() == 1)
+                .await
             }
 
             /// `UPDATE ... WHERE id = $1 AND expires_at > $now AND revision = $expected`
@@ -274,6 +298,13 @@ macro_rules! sql_storage {
 
             fn supports_conditional_updates(&self) -> bool {
                 true
+            }
+
+            /// The storage's `timeout`: every call (but the sweep's and the statistics') runs
+            /// under one deadline, waiting for a connection or for a batched statement, every
+            /// statement and every attempt included.
+            fn call_bound(&self) -> Option<::std::time::Duration> {
+                Some(self.limits.timeout)
             }
 
             fn supports_principals(&self) -> bool {

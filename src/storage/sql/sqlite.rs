@@ -247,3 +247,26 @@ impl SqliteStorage {
 }
 
 sql_storage!(SqliteStorage, sqlx::Sqlite, "sqlite");
+
+impl SqliteStorage {
+    /// A `load` on a pooled connection.
+    async fn load_row(
+        &self,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<sqlx::sqlite::SqliteRow>, sqlx::Error> {
+        self.load_alone(self.connections.lease().await?, key, now)
+            .await
+    }
+
+    /// An `update` on a pooled connection.
+    async fn update_row(
+        &self,
+        key: &str,
+        w: &super::row::Written<'_>,
+        now: i64,
+    ) -> Result<bool, sqlx::Error> {
+        self.update_alone(self.connections.lease().await?, key, w, now)
+            .await
+    }
+}

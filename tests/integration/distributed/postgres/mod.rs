@@ -1,5 +1,6 @@
 //! PostgreSQL.
 
+mod batching;
 mod connections;
 mod durability;
 mod lost_replies;

@@ -1,11 +1,14 @@
 //! The PostgreSQL storage.
 
+mod batched;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use self::batched::Batches;
 use super::call::Limits;
 use super::connections::Connections;
 use super::queries::sql_storage;
@@ -37,6 +40,7 @@ use crate::storage::StorageError;
 pub struct PostgresStorage {
     pool: PgPool,
     connections: Arc<Connections<sqlx::Postgres>>,
+    batches: Arc<Batches>,
     sql: Arc<Statements>,
     limits: Limits,
     table: TableName,
@@ -152,6 +156,7 @@ impl PostgresStorageBuilder {
         let storage = PostgresStorage {
             pool,
             connections: Arc::new(Connections::kept(options, self.max_connections)),
+            batches: Arc::new(Batches::new(&self.table)),
             sql: Arc::new(Statements::new(Dialect::Postgres, &self.table)),
             limits: Limits {
                 timeout: self.timeout,
