@@ -257,10 +257,11 @@ impl SessionStorage for RedisStorage {
                     // gets a deadline of its own (see `call_bound`).
                     self.restore_principal(self.deadline(), session, record, old, now)
                         .await?;
-                } else if let (Some(ticket), Stored::Record(written)) = (
-                    ticket,
-                    record::decode_in(encoded.value, session.namespace()),
-                ) {
+                } else if let Some(ticket) = ticket
+                    // Decoded only for the cache: without one, a write decodes nothing.
+                    && let Stored::Record(written) =
+                        record::decode_in(encoded.value, session.namespace())
+                {
                     // Redis holds exactly what was written: keep it.
                     ticket.written(written, true, now);
                 }

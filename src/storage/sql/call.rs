@@ -98,11 +98,16 @@ pub(crate) fn is_dead_connection(error: &sqlx::Error) -> bool {
 /// Whether `error` is SQLite's `SQLITE_BUSY` or `SQLITE_LOCKED` (with their extended codes).
 fn is_busy(error: &sqlx::Error) -> bool {
     match error {
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))),
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| is_busy_code(&code)),
         _ => false,
     }
+}
+
+/// Whether `code` is one of SQLite's busy or locked result codes. SQLite's codes, extended
+/// ones included, have at most four digits; a PostgreSQL SQLSTATE always has five characters,
+/// and some are all digits (`22021`, an invalid encoding, is 5 in its low byte).
+fn is_busy_code(code: &str) -> bool {
+    code.len() < 5 && code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
 }
 
 /// Whether `error` means the database is down, busy or unreachable.
@@ -139,5 +144,23 @@ pub(crate) fn storage_error(what: &str, error: sqlx::Error) -> StorageError {
         .with_source(error)
     } else {
         StorageError::backend(format!("SQL session storage {what} failed")).with_source(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_busy_code;
+
+    #[test]
+    fn sqlite_busy_and_locked_codes_are_busy_and_postgresql_states_never_are() {
+        // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_BUSY_SNAPSHOT, SQLITE_LOCKED_SHAREDCACHE.
+        for busy in ["5", "6", "517", "262"] {
+            assert!(is_busy_code(busy), "{busy}");
+        }
+        // SQLITE_CONSTRAINT, SQLITE_IOERR_CORRUPTFS; PostgreSQL: invalid encoding, unique
+        // violation, division by zero, deadlock.
+        for other in ["19", "8458", "22021", "23505", "22012", "40P01"] {
+            assert!(!is_busy_code(other), "{other}");
+        }
     }
 }

@@ -72,7 +72,11 @@ impl<DB: Database> Connections<DB> {
         Connections::Kept(Kept {
             options,
             ready: Mutex::new(Vec::new()),
-            permits: Semaphore::new(usize::try_from(max.max(1)).unwrap_or(1)),
+            permits: Semaphore::new(
+                usize::try_from(max.max(1))
+                    .unwrap_or(1)
+                    .min(Semaphore::MAX_PERMITS),
+            ),
         })
     }
 
@@ -108,18 +112,17 @@ impl<DB: Database> Connections<DB> {
 }
 
 impl<DB: Database> Kept<DB> {
-    /// The most recently used ready connection that is neither too old nor idle too long;
-    /// those that are are closed (dropped) on the way.
+    /// The most recently used ready connection; every ready one that is too old or has been
+    /// idle too long is closed (dropped) first.
     fn take_ready(&self, now: Instant) -> Option<Ready<DB>> {
         let mut ready = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some(found) = ready.pop() {
-            let fresh = now.saturating_duration_since(found.opened) < MAX_AGE
-                && now.saturating_duration_since(found.used) < MAX_IDLE;
-            if fresh {
-                return Some(found);
-            }
-        }
-        None
+        // Every stale one goes, not only those on top: under light load the bottom of the
+        // stack is never reached.
+        ready.retain(|found| {
+            now.saturating_duration_since(found.opened) < MAX_AGE
+                && now.saturating_duration_since(found.used) < MAX_IDLE
+        });
+        ready.pop()
     }
 
     fn give_back(&self, connection: Box<DB::Connection>, opened: Instant) {

@@ -134,10 +134,14 @@
 //! most of what a session costs on PostgreSQL (see `BENCHMARKS.md`); without load nothing
 //! waits. Each update still writes only a live row, and one statement holds at most one
 //! update per row (a second update of the same session waits for the next statement, so
-//! updates of one session apply in turn, never one lost inside a statement). A call whose
-//! request is cancelled while it waits leaves the queue and is never run later. If the
-//! statement that took a call fails or is cancelled, the call runs its own statement, within
-//! its own time limit.
+//! updates of one session apply in turn, never one lost inside a statement). Calls are taken
+//! into a statement only by a call that already holds a connection, right before it is sent;
+//! a call whose request is cancelled while it waits leaves the queue and is never run later.
+//! If the shared statement fails, every call it carried runs its own statement, within its
+//! own time limit. If the call that sent it is cancelled meanwhile (its request went away),
+//! the database may still apply the statement: the loads it carried run their own, and the
+//! updates fail as `Unavailable` (whether they were applied is unknown), as a lone update
+//! cut short does.
 //!
 //! # Outages and lost replies
 //!
@@ -153,8 +157,8 @@
 //! sqlx's pool, which tests every connection given back to it with a round trip of its own
 //! (twice the round trips of a one-statement call). A connection is kept only after a call
 //! that completed; one whose call failed, timed out or was cancelled is closed, so no reply
-//! of an unfinished call is ever read as another's. Kept connections are replaced after 30
-//! minutes, and after 10 minutes unused (sqlx's defaults). SQLite keeps the pool: its test is
+//! of an unfinished call is ever read as another's. Kept connections that are 30 minutes old
+//! or have been unused for 10 minutes (sqlx's defaults) are closed by the next call. SQLite keeps the pool: its test is
 //! no network round trip.
 //!
 //! A connection can also break after the server executed a statement and before its reply

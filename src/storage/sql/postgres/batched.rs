@@ -15,6 +15,7 @@
 //! Both statements are one statement, so they are atomic as a whole; each call's answer is the
 //! one its own statement would have given.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::postgres::PgRow;
@@ -22,6 +23,7 @@ use sqlx::{AssertSqlSafe, Postgres, Row};
 
 use super::PostgresStorage;
 use crate::storage::sql::batch::{Batch, Turn};
+use crate::storage::sql::call::is_dead_connection;
 use crate::storage::sql::row::{RECORD_COLUMNS, Written};
 use crate::storage::sql::table::TableName;
 
@@ -110,31 +112,58 @@ impl PostgresStorage {
             key: key.to_owned(),
             now,
         };
-        let (turn, taken) = match self.batches.load.turn(call, |_, _| true).await {
+        let leader = match self.batches.load.turn(call).await {
             Turn::Answered(found) => return Ok(found),
-            Turn::Alone(turn) => (Some(turn), None),
-            Turn::Orphaned => (None, None),
-            Turn::Leads(turn, taken) => (Some(turn), Some(taken)),
+            // A read: whatever became of the statement that carried it, it can run again.
+            Turn::Rerun | Turn::Abandoned => {
+                return self
+                    .load_alone(self.connections.lease().await?, key, now)
+                    .await;
+            }
+            Turn::Alone(turn) => {
+                let found = self
+                    .load_alone(self.connections.lease().await?, key, now)
+                    .await;
+                drop(turn);
+                return found;
+            }
+            Turn::Leads(leader) => leader,
         };
         let mut lease = self.connections.lease().await?;
-        let Some(taken) = taken.filter(|taken| taken.inputs.len() > 1) else {
+        let (turn, taken) = leader.take(|_, _| true);
+        if taken.inputs.len() < 2 {
             let found = self.load_alone(lease, key, now).await;
             drop(turn);
             return found;
-        };
+        }
         let keys: Vec<&str> = taken.inputs.iter().map(|c| c.key.as_str()).collect();
         let nows: Vec<i64> = taken.inputs.iter().map(|c| c.now).collect();
         let rows = sqlx::query::<Postgres>(AssertSqlSafe(self.batches.load_many.clone()))
             .bind(&keys[..])
             .bind(&nows[..])
             .fetch_all(lease.connection()?)
-            .await?;
-        lease.done();
+            .await;
+        let rows = match rows {
+            Ok(rows) => {
+                lease.done();
+                rows
+            }
+            Err(error) => {
+                drop((lease, turn));
+                taken.rerun();
+                return self
+                    .after_failed_batch(error, || async {
+                        self.load_alone(self.connections.lease().await?, key, now)
+                            .await
+                    })
+                    .await;
+            }
+        };
         drop(turn);
         let mut found: Vec<Option<PgRow>> = taken.inputs.iter().map(|_| None).collect();
         for row in rows {
             let at = row.try_get::<i64, _>(RECORD_COLUMNS.len() + 1)?;
-            if let Some(slot) = usize::try_from(at - 1).ok().and_then(|i| found.get_mut(i)) {
+            if let Some(slot) = ordinal(at).and_then(|i| found.get_mut(i)) {
                 *slot = Some(row);
             }
         }
@@ -149,21 +178,38 @@ impl PostgresStorage {
         w: &Written<'_>,
         now: i64,
     ) -> Result<bool, sqlx::Error> {
-        let distinct =
-            |taken: &[UpdateCall], next: &UpdateCall| taken.iter().all(|call| call.key != next.key);
-        let call = || UpdateCall::of(key, w, now);
-        let (turn, taken) = match self.batches.update.turn(call, distinct).await {
+        let leader = match self
+            .batches
+            .update
+            .turn(|| UpdateCall::of(key, w, now))
+            .await
+        {
             Turn::Answered(written) => return Ok(written),
-            Turn::Alone(turn) => (Some(turn), None),
-            Turn::Orphaned => (None, None),
-            Turn::Leads(turn, taken) => (Some(turn), Some(taken)),
+            Turn::Rerun => {
+                return self
+                    .update_alone(self.connections.lease().await?, key, w, now)
+                    .await;
+            }
+            // The statement may still be applied after a write sent now, and undo it.
+            Turn::Abandoned => return Err(abandoned()),
+            Turn::Alone(turn) => {
+                let written = self
+                    .update_alone(self.connections.lease().await?, key, w, now)
+                    .await;
+                drop(turn);
+                return written;
+            }
+            Turn::Leads(leader) => leader,
         };
         let mut lease = self.connections.lease().await?;
-        let Some(taken) = taken.filter(|taken| taken.inputs.len() > 1) else {
+        let (turn, taken) = leader.take(|taken: &[UpdateCall], next: &UpdateCall| {
+            taken.iter().all(|call| call.key != next.key)
+        });
+        if taken.inputs.len() < 2 {
             let written = self.update_alone(lease, key, w, now).await;
             drop(turn);
             return written;
-        };
+        }
         let calls = &taken.inputs;
         let keys: Vec<&str> = calls.iter().map(|c| c.key.as_str()).collect();
         let data: Vec<&[u8]> = calls.iter().map(|c| c.data.as_slice()).collect();
@@ -191,19 +237,63 @@ impl PostgresStorage {
             .bind(&addresses[..])
             .bind(&nows[..])
             .fetch_all(lease.connection()?)
-            .await?;
-        lease.done();
+            .await;
+        let rows = match rows {
+            Ok(rows) => {
+                lease.done();
+                rows
+            }
+            Err(error) => {
+                drop((lease, turn));
+                taken.rerun();
+                return self
+                    .after_failed_batch(error, || async {
+                        self.update_alone(self.connections.lease().await?, key, w, now)
+                            .await
+                    })
+                    .await;
+            }
+        };
         drop(turn);
         let mut written = vec![false; calls.len()];
         for row in rows {
             let at = row.try_get::<i64, _>(0)?;
-            if let Some(slot) = usize::try_from(at - 1)
-                .ok()
-                .and_then(|i| written.get_mut(i))
-            {
+            if let Some(slot) = ordinal(at).and_then(|i| written.get_mut(i)) {
                 *slot = true;
             }
         }
         Ok(taken.answer(written).unwrap_or_default())
     }
+
+    /// After a shared statement failed with `error`: a broken connection goes back to
+    /// [`run`](crate::storage::sql::call::run), which sends the call again; any other error may
+    /// come from another call's values, so this call runs its own statement (`alone`).
+    async fn after_failed_batch<T, F, Fut>(
+        &self,
+        error: sqlx::Error,
+        alone: F,
+    ) -> Result<T, sqlx::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        if is_dead_connection(&error) {
+            return Err(error);
+        }
+        tracing::debug!(%error, "PostgreSQL session storage: a shared statement failed; each call runs its own");
+        alone().await
+    }
+}
+
+/// The index of the call whose ordinal (from 1) a row carries.
+fn ordinal(at: i64) -> Option<usize> {
+    usize::try_from(at.checked_sub(1)?).ok()
+}
+
+/// The error of an update whose shared statement was abandoned by the call that sent it: the
+/// database may still apply it, so whether this update was applied is unknown.
+fn abandoned() -> sqlx::Error {
+    sqlx::Error::Protocol(
+        "the shared statement that carried this update was cancelled after it was sent; whether it was applied is unknown".into(),
+    )
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use typed_sessions::storage::{PostgresStorage, Record, SessionId, SessionStorage};
+use typed_sessions::storage::{
+    PostgresStorage, Record, SessionId, SessionStorage, StorageErrorKind,
+};
 
 use super::lost_replies::behind_proxy_with;
 use crate::common::session_key;
@@ -110,4 +112,52 @@ async fn concurrent_updates_of_one_session_each_write_and_the_row_holds_one_of_t
         writes.contains(&stored),
         "the row holds one of the writes, whole"
     );
+}
+
+/// A value PostgreSQL refuses (a NUL in a text column) fails its own update only: the shared
+/// statement that carried it fails, and every other call it carried runs its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_the_database_refuses_fails_its_own_update_only() {
+    let builder = PostgresStorage::builder().max_connections(1);
+    let Some((_proxy, storage)) = behind_proxy_with("a refused value in a batch", builder).await
+    else {
+        return;
+    };
+    let storage = Arc::new(storage);
+    let t = base();
+    let ids: Vec<SessionId> = (0..30).map(|_| SessionId::generate()).collect();
+    for id in &ids {
+        storage
+            .create(session_key(id), &record("{\"n\":0}", t, HOUR), t)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for (n, id) in ids.iter().cloned().enumerate() {
+        let storage = Arc::clone(&storage);
+        tasks.push(tokio::spawn(async move {
+            let mut written = record(&format!("{{\"n\":{}}}", n + 1), t, HOUR);
+            if n == 15 {
+                written.meta.device = Some("bad\0device".into());
+            }
+            let result = storage.update(session_key(&id), &written, t).await;
+            (n, id, written, result)
+        }));
+    }
+    for task in tasks {
+        let (n, id, written, result) = task.await.unwrap();
+        let stored = storage.load(session_key(&id), t).await.unwrap().unwrap();
+        if n == 15 {
+            let error = result.unwrap_err();
+            assert_eq!(
+                error.kind(),
+                StorageErrorKind::Backend,
+                "the refused value is an error of the request, not an outage: {error:?}"
+            );
+            assert_eq!(stored.data, b"{\"n\":0}".to_vec(), "and is not written");
+        } else {
+            assert!(result.unwrap(), "update {n} wrote");
+            assert_eq!(stored, written);
+        }
+    }
 }
