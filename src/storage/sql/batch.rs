@@ -244,8 +244,8 @@ impl<I, O> Taken<I, O> {
     }
 
     /// The statement failed, so nothing of it was applied: each other call runs its own.
-    pub(crate) fn rerun(self) {
-        for sender in self.answers.into_iter().skip(1) {
+    pub(crate) fn rerun(&mut self) {
+        for sender in std::mem::take(&mut self.answers).into_iter().skip(1) {
             let _ = sender.send(Err(Rerun));
         }
     }
@@ -381,7 +381,7 @@ mod tests {
             let Poll::Ready(Turn::Leads(leader)) = poll(b.as_mut()) else {
                 panic!("the first queued call gets the turn");
             };
-            let (turn, taken) = leader.take(any);
+            let (turn, mut taken) = leader.take(any);
             if failed {
                 taken.rerun();
                 assert!(matches!(poll(c.as_mut()), Poll::Ready(Turn::Rerun)));

@@ -20,7 +20,6 @@ macro_rules! sql_storage {
 
         impl $storage {
             /// The `load` statement on `lease`'s connection: the live row of `key` at `now`.
-            #[allow(dead_code)]
             async fn load_alone(
                 &self,
                 mut lease: $crate::storage::sql::connections::Lease<'_, $db>,
@@ -39,7 +38,6 @@ macro_rules! sql_storage {
             }
 
             /// The `update` statement on `lease`'s connection: whether it wrote the live row.
-            #[allow(dead_code)]
             async fn update_alone(
                 &self,
                 mut lease: $crate::storage::sql::connections::Lease<'_, $db>,

@@ -18,12 +18,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
 use super::PostgresStorage;
 use crate::storage::sql::batch::{Batch, Turn};
 use crate::storage::sql::call::is_dead_connection;
+use crate::storage::sql::connections::Lease;
 use crate::storage::sql::row::{RECORD_COLUMNS, Written};
 use crate::storage::sql::table::TableName;
 
@@ -129,8 +131,8 @@ impl PostgresStorage {
             }
             Turn::Leads(leader) => leader,
         };
-        let mut lease = self.connections.lease().await?;
-        let (turn, taken) = leader.take(|_, _| true);
+        let lease = self.connections.lease().await?;
+        let (turn, mut taken) = leader.take(|_, _| true);
         if taken.inputs.len() < 2 {
             let found = self.load_alone(lease, key, now).await;
             drop(turn);
@@ -138,18 +140,13 @@ impl PostgresStorage {
         }
         let keys: Vec<&str> = taken.inputs.iter().map(|c| c.key.as_str()).collect();
         let nows: Vec<i64> = taken.inputs.iter().map(|c| c.now).collect();
-        let rows = sqlx::query::<Postgres>(AssertSqlSafe(self.batches.load_many.clone()))
+        let query = sqlx::query::<Postgres>(AssertSqlSafe(self.batches.load_many.clone()))
             .bind(&keys[..])
-            .bind(&nows[..])
-            .fetch_all(lease.connection()?)
-            .await;
-        let rows = match rows {
-            Ok(rows) => {
-                lease.done();
-                rows
-            }
+            .bind(&nows[..]);
+        let rows = match fetch_shared(lease, query).await {
+            Ok(rows) => rows,
             Err(error) => {
-                drop((lease, turn));
+                drop(turn);
                 taken.rerun();
                 return self
                     .after_failed_batch(error, || async {
@@ -201,8 +198,8 @@ impl PostgresStorage {
             }
             Turn::Leads(leader) => leader,
         };
-        let mut lease = self.connections.lease().await?;
-        let (turn, taken) = leader.take(|taken: &[UpdateCall], next: &UpdateCall| {
+        let lease = self.connections.lease().await?;
+        let (turn, mut taken) = leader.take(|taken: &[UpdateCall], next: &UpdateCall| {
             taken.iter().all(|call| call.key != next.key)
         });
         if taken.inputs.len() < 2 {
@@ -224,7 +221,7 @@ impl PostgresStorage {
         let addresses: Vec<Option<&str>> = calls.iter().map(|c| c.address.as_deref()).collect();
         let nows: Vec<i64> = calls.iter().map(|c| c.now).collect();
         let [created, expires, revisions, last_seen, lifetime_ends] = &times;
-        let rows = sqlx::query::<Postgres>(AssertSqlSafe(self.batches.update_many.clone()))
+        let query = sqlx::query::<Postgres>(AssertSqlSafe(self.batches.update_many.clone()))
             .bind(&keys[..])
             .bind(&data[..])
             .bind(&created[..])
@@ -235,16 +232,11 @@ impl PostgresStorage {
             .bind(&versions[..])
             .bind(&devices[..])
             .bind(&addresses[..])
-            .bind(&nows[..])
-            .fetch_all(lease.connection()?)
-            .await;
-        let rows = match rows {
-            Ok(rows) => {
-                lease.done();
-                rows
-            }
+            .bind(&nows[..]);
+        let rows = match fetch_shared(lease, query).await {
+            Ok(rows) => rows,
             Err(error) => {
-                drop((lease, turn));
+                drop(turn);
                 taken.rerun();
                 return self
                     .after_failed_batch(error, || async {
@@ -283,6 +275,17 @@ impl PostgresStorage {
         tracing::debug!(%error, "PostgreSQL session storage: a shared statement failed; each call runs its own");
         alone().await
     }
+}
+
+/// The rows of the shared statement `query`, sent on `lease`, whose connection is then ready
+/// for the next call; if it fails, the connection is closed.
+async fn fetch_shared(
+    mut lease: Lease<'_, Postgres>,
+    query: Query<'_, Postgres, PgArguments>,
+) -> Result<Vec<PgRow>, sqlx::Error> {
+    let rows = query.fetch_all(lease.connection()?).await?;
+    lease.done();
+    Ok(rows)
 }
 
 /// The index of the call whose ordinal (from 1) a row carries.
