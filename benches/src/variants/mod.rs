@@ -53,6 +53,9 @@ pub enum Variant {
     TypedIdMemoryPrincipal,
     /// [`Variant::TypedIdRedis`] with a principal.
     TypedIdRedisPrincipal,
+    /// [`Variant::TypedIdRedisPrincipal`]'s logins without the principal index: the user is
+    /// kept in the session value.
+    TypedIdRedisUser,
     /// [`Variant::TypedIdMemory`] counting with a conditional update (`modify`) instead of
     /// `get` and `set`.
     TypedIdMemoryModify,
@@ -139,7 +142,7 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 24] = [
+    pub const ALL: [Variant; 25] = [
         Variant::Baseline,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -155,6 +158,7 @@ impl Variant {
         Variant::TypedIdPostgresRelaxed,
         Variant::TypedIdMemoryPrincipal,
         Variant::TypedIdRedisPrincipal,
+        Variant::TypedIdRedisUser,
         Variant::TypedIdMemoryModify,
         Variant::TypedIdRedisModify,
         Variant::TowerSessionsMemory,
@@ -184,6 +188,7 @@ impl Variant {
             Variant::TypedIdPostgresRelaxed => "typed-id-postgres-relaxed",
             Variant::TypedIdMemoryPrincipal => "typed-id-memory-principal",
             Variant::TypedIdRedisPrincipal => "typed-id-redis-principal",
+            Variant::TypedIdRedisUser => "typed-id-redis-user",
             Variant::TypedIdMemoryModify => "typed-id-memory-modify",
             Variant::TypedIdRedisModify => "typed-id-redis-modify",
             Variant::TowerSessionsMemory => "tower-sessions-memory",
@@ -214,6 +219,7 @@ impl Variant {
             | Variant::TypedIdPostgresRelaxed
             | Variant::TypedIdMemoryPrincipal
             | Variant::TypedIdRedisPrincipal
+            | Variant::TypedIdRedisUser
             | Variant::TypedIdMemoryModify
             | Variant::TypedIdRedisModify => Family::Ours,
             _ => Family::Peer,
@@ -234,6 +240,7 @@ impl Variant {
             Variant::TypedIdRedis
             | Variant::TypedIdRedisCached
             | Variant::TypedIdRedisPrincipal
+            | Variant::TypedIdRedisUser
             | Variant::TypedIdRedisModify
             | Variant::TowerSessionsRedis
             | Variant::ActixSessionRedis => Some(Backend::Redis),
@@ -315,6 +322,9 @@ impl Variant {
             Variant::TypedIdRedisPrincipal => {
                 "typed-id-redis, each new session a login filed under one of 1 000 principals (`set_principal`)"
             }
+            Variant::TypedIdRedisUser => {
+                "typed-id-redis-principal without the principal index: each login keeps its user (one of 1 000) in the session value"
+            }
             Variant::TypedIdMemoryModify => {
                 "typed-id-memory, the count changed with `modify` (conditional update) instead of `get` + `set`"
             }
@@ -381,6 +391,7 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedIdPostgresRelaxed
         | Variant::TypedIdMemoryPrincipal
         | Variant::TypedIdRedisPrincipal
+        | Variant::TypedIdRedisUser
         | Variant::TypedIdMemoryModify
         | Variant::TypedIdRedisModify => typed::router(variant, env).await,
         Variant::TowerSessionsMemory => Ok(tower_sessions::memory_router()),

@@ -49,6 +49,7 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         Variant::TypedIdRedisPrincipal | Variant::TypedIdRedisModify => {
             by_id(Redis::open(variant, env).await?)?
         }
+        Variant::TypedIdRedisUser => by_id_with_user(Redis::open(variant, env).await?)?,
         other => return Err(format!("{other} is not a typed-sessions variant").into()),
     };
     let routes = match variant {
@@ -58,6 +59,7 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         Variant::TypedIdMemoryModify | Variant::TypedIdRedisModify => {
             routes(get(counter_by_modify))
         }
+        Variant::TypedIdRedisUser => routes(get(counter_with_user_in_value)),
         _ => routes(get(counter)),
     };
     Ok(routes.layer(layer))
@@ -87,6 +89,40 @@ async fn counter_with_principal(sessions: Sessions) -> Result<String, Response> 
             .set_principal::<Counter>(Some(&format!("user{user}")))
             .map_err(IntoResponse::into_response)?;
     }
+    Ok(body)
+}
+
+/// A logged-in counter that keeps its user itself, as an application does without the
+/// principal index.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Login {
+    count: u64,
+    user: String,
+}
+
+/// [`counter_with_principal`] without the principal index: a new session is a login whose
+/// user (one of 1 000) is kept in the session value.
+async fn counter_with_user_in_value(sessions: Sessions) -> Result<String, Response> {
+    static USERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let previous = sessions
+        .get::<Login>()
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let next = match previous {
+        Some(login) => Login {
+            count: login.count + 1,
+            user: login.user,
+        },
+        None => {
+            let user = USERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 1000;
+            Login {
+                count: 1,
+                user: format!("user{user}"),
+            }
+        }
+    };
+    let body = next.count.to_string();
+    sessions.set(next).map_err(IntoResponse::into_response)?;
     Ok(body)
 }
 
@@ -212,6 +248,14 @@ trait Storage {
 fn by_id(storage: Arc<dyn SessionStorage>) -> Result<SessionsLayer, BoxError> {
     Ok(SessionsConfig::new()
         .cookie_with_storage::<Counter, _>(COUNTER_NAME, storage.clone(), |c| c)
+        .cookie_with_storage::<Large, _>(LARGE_NAME, storage, |c| c)
+        .build()?)
+}
+
+/// [`by_id`] with [`Login`] as the counter session.
+fn by_id_with_user(storage: Arc<dyn SessionStorage>) -> Result<SessionsLayer, BoxError> {
+    Ok(SessionsConfig::new()
+        .cookie_with_storage::<Login, _>(COUNTER_NAME, storage.clone(), |c| c)
         .cookie_with_storage::<Large, _>(LARGE_NAME, storage, |c| c)
         .build()?)
 }

@@ -8,6 +8,7 @@ use super::cache::{ClientSideCache, LocalCache};
 use super::connection::{Conn, storage_error};
 use super::keeper;
 use super::keys::Keys;
+use super::record::RecentPrincipals;
 use super::target::Target;
 use super::{DEFAULT_PREFIX, RedisStorage};
 use crate::storage::DEFAULT_CALL_TIMEOUT;
@@ -158,6 +159,7 @@ impl RedisStorageBuilder {
             keys,
             timeout: self.timeout,
             cache,
+            recent: Arc::new(RecentPrincipals::new()),
         })
     }
 }

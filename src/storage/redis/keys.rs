@@ -19,7 +19,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::{IndexRef, Metadata, Namespace, SessionKey, StorageError};
+use crate::storage::{Metadata, Namespace, SessionKey, StorageError};
 
 /// Hashed in front of every principal, so these hashes never meet another use of SHA-256 over
 /// the same bytes.
@@ -70,18 +70,6 @@ impl Principal {
             Some(hex) => Principal { hex: *hex },
             None => Principal::of(namespace, principal),
         })
-    }
-
-    /// Keeps `hex` (a record header's index reference, as read) in `meta` as its principal's,
-    /// if it is one: 64 lowercase hex digits. Only a value this storage wrote holds a principal
-    /// beside its reference, and it wrote them together.
-    pub(super) fn remember(namespace: &Namespace, meta: &mut Metadata, hex: [u8; HEX_LEN]) {
-        let Some(principal) = &meta.principal else {
-            return;
-        };
-        if crate::codec::hex::is_lower(&hex) {
-            meta.index_ref = IndexRef::new(namespace.tag(), principal, hex);
-        }
     }
 
     /// The hash as 64 lowercase hex characters: what a record's header refers to.

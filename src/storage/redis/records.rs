@@ -174,7 +174,7 @@ impl SessionStorage for RedisStorage {
         let Some(value) = self.get(deadline, "load", &key).await? else {
             return Ok(None);
         };
-        match record::decode_in(value, session.namespace()) {
+        match record::decode_in(value, session.namespace(), &self.recent) {
             Stored::Record(record) if record.is_expired(now) => Ok(None),
             Stored::Record(record) => {
                 if let (Some(cache), Some(ticket)) = (self.cache.as_deref(), ticket) {
@@ -260,7 +260,7 @@ impl SessionStorage for RedisStorage {
                 } else if let Some(ticket) = ticket
                     // Decoded only for the cache: without one, a write decodes nothing.
                     && let Stored::Record(written) =
-                        record::decode_in(encoded.value, session.namespace())
+                        record::decode_in(encoded.value, session.namespace(), &self.recent)
                 {
                     // Redis holds exactly what was written: keep it.
                     ticket.written(written, true, now);

@@ -303,3 +303,39 @@ async fn a_cluster_refuses_a_principal_s_session_outside_its_slot() {
     assert_eq!(error.kind(), StorageErrorKind::Backend);
     assert!(error.to_string().contains("hash tag"), "{error}");
 }
+
+/// Reads of a logged-in session share its principal's text: the storage keeps the principals
+/// it read lately (its clones too), so a user's requests do not allocate it again. The text is
+/// always the record's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_a_principal_s_sessions_share_its_text() {
+    let Some(storage) = super::redis::fresh("principal reads").await else {
+        return;
+    };
+    let t = base();
+    let mut ids = Vec::new();
+    for principal in ["ada", "ada", "bob"] {
+        let id = id_of(&storage, principal);
+        let r = record("{}", t, HOUR).with_principal(principal);
+        storage.create(session_key(&id), &r, t).await.unwrap();
+        ids.push((id, principal));
+    }
+    let clone = storage.clone();
+    let mut read = Vec::new();
+    for (id, principal) in ids.iter().chain(&ids) {
+        for s in [&storage, &clone] {
+            let loaded = s.load(session_key(id), t).await.unwrap().unwrap();
+            let text = loaded.meta.principal.unwrap();
+            assert_eq!(&*text, *principal);
+            read.push(text);
+        }
+    }
+    // Ada's two sessions, read four times in a row: one text.
+    let first = &read[0];
+    assert!(
+        read[..4].iter().all(|p| std::sync::Arc::ptr_eq(p, first)),
+        "every read of ada's two sessions shares one text"
+    );
+    assert!(!std::sync::Arc::ptr_eq(&read[4], first));
+    assert!(std::sync::Arc::ptr_eq(&read[4], &read[5]));
+}

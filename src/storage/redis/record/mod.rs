@@ -30,9 +30,12 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+mod recent;
+
+pub(super) use self::recent::RecentPrincipals;
 use super::keys::Principal;
 use crate::storage::millis::{from_millis, to_millis};
-use crate::storage::{Metadata, Namespace, Record, Revision};
+use crate::storage::{IndexRef, Metadata, Namespace, Record, Revision};
 
 /// Byte 0 of format 1.
 pub(super) const V1: u8 = 1;
@@ -166,18 +169,32 @@ pub(super) enum Stored {
 
 /// What `value` holds, read for a session of `namespace`: [`decode`]'s answer, and a record
 /// remembers its principal's index reference (see [`Principal::of_meta`]), so that writing it
-/// back does not hash its principal again.
-pub(super) fn decode_in(value: Vec<u8>, namespace: &Namespace) -> Stored {
-    let reference = principal_ref(&value).and_then(|r| <[u8; REF_LEN]>::try_from(r).ok());
-    let mut stored = decode(value);
-    if let (Stored::Record(record), Some(reference)) = (&mut stored, reference) {
-        Principal::remember(namespace, &mut record.meta, reference);
-    }
-    stored
+/// back does not hash its principal again. A principal read lately (`recent`) is shared, text
+/// and reference, instead of built again.
+pub(super) fn decode_in(
+    value: Vec<u8>,
+    namespace: &Namespace,
+    recent: &RecentPrincipals,
+) -> Stored {
+    decode_with(value, |reference, text| {
+        recent.resolve(namespace.tag(), reference, text)
+    })
 }
 
 /// What `value` holds. Never panics, whatever the bytes.
-pub(super) fn decode(mut value: Vec<u8>) -> Stored {
+pub(super) fn decode(value: Vec<u8>) -> Stored {
+    decode_with(value, |_, text| {
+        let principal = std::str::from_utf8(text).ok()?;
+        Some((Arc::from(principal), IndexRef::default()))
+    })
+}
+
+/// What `value` holds, its principal (if any) built by `principal_of` from the index
+/// reference and the text the header holds (`None`: the value is not a record).
+fn decode_with(
+    mut value: Vec<u8>,
+    principal_of: impl FnOnce(&[u8; REF_LEN], &[u8]) -> Option<(Arc<str>, IndexRef)>,
+) -> Stored {
     match value.first() {
         Some(&V1) => {
             let Some((created, expires)) = v1_times(&value) else {
@@ -188,7 +205,7 @@ pub(super) fn decode(mut value: Vec<u8>) -> Stored {
                 Record::new(value, created, expires).with_revision(Revision::from_u64(0)),
             )
         }
-        Some(&V2) => match parse_v2(&value) {
+        Some(&V2) => match parse_v2(&value, principal_of) {
             Some((data_at, record)) => {
                 value.drain(..data_at);
                 Stored::Record(Record {
@@ -234,7 +251,10 @@ fn v1_times(value: &[u8]) -> Option<(SystemTime, SystemTime)> {
 }
 
 /// The record of a format 2 value, without its data, and where the data starts.
-fn parse_v2(value: &[u8]) -> Option<(usize, Record)> {
+fn parse_v2(
+    value: &[u8],
+    principal_of: impl FnOnce(&[u8; REF_LEN], &[u8]) -> Option<(Arc<str>, IndexRef)>,
+) -> Option<(usize, Record)> {
     let mut r = Reader::at(value, 1);
     let created_at = from_millis(r.u64()?);
     let expires_at = from_millis(r.u64()?);
@@ -243,14 +263,20 @@ fn parse_v2(value: &[u8]) -> Option<(usize, Record)> {
     meta.lifetime_ends_at = from_millis(r.u64()?);
     meta.last_seen = from_millis(r.u64()?);
     let flags = r.u8()?;
-    if flags & FLAG_PRINCIPAL != 0 {
-        r.bytes(REF_LEN)?;
-    }
+    let reference = if flags & FLAG_PRINCIPAL != 0 {
+        Some(<&[u8; REF_LEN]>::try_from(r.bytes(REF_LEN)?).ok()?)
+    } else {
+        None
+    };
     if flags & FLAG_VERSION != 0 {
         meta.version = Some(r.u32()?);
     }
+    if let Some(reference) = reference {
+        let (principal, index_ref) = principal_of(reference, r.text_bytes()?)?;
+        meta.principal = Some(principal);
+        meta.index_ref = index_ref;
+    }
     for (bit, field) in [
-        (FLAG_PRINCIPAL, &mut meta.principal),
         (FLAG_DEVICE, &mut meta.device),
         (FLAG_ADDRESS, &mut meta.address),
     ] {
@@ -298,9 +324,14 @@ impl<'a> Reader<'a> {
         Some(u64::from_be_bytes(self.bytes(8)?.try_into().ok()?))
     }
 
-    fn text(&mut self) -> Option<Arc<str>> {
+    /// A length-prefixed text's bytes, not checked.
+    fn text_bytes(&mut self) -> Option<&'a [u8]> {
         let len = usize::try_from(self.u32()?).ok()?;
-        std::str::from_utf8(self.bytes(len)?).ok().map(Arc::from)
+        self.bytes(len)
+    }
+
+    fn text(&mut self) -> Option<Arc<str>> {
+        std::str::from_utf8(self.text_bytes()?).ok().map(Arc::from)
     }
 }
 

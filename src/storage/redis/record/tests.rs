@@ -206,7 +206,8 @@ proptest! {
 #[test]
 fn a_record_read_back_writes_the_same_reference_without_hashing_and_never_a_stale_one() {
     let written = encode(&full(b"{}"), &ns());
-    let Stored::Record(read) = decode_in(written.value.clone(), &ns()) else {
+    let Stored::Record(read) = decode_in(written.value.clone(), &ns(), &RecentPrincipals::new())
+    else {
         panic!("a record");
     };
     let principal = read.meta.principal.as_ref().unwrap();
@@ -251,7 +252,7 @@ fn a_record_read_back_writes_the_same_reference_without_hashing_and_never_a_stal
     // A damaged reference in the header is not remembered.
     let mut damaged = written.value.clone();
     damaged[42] = b'G';
-    let Stored::Record(read) = decode_in(damaged, &ns()) else {
+    let Stored::Record(read) = decode_in(damaged, &ns(), &RecentPrincipals::new()) else {
         panic!("a record");
     };
     assert_eq!(
