@@ -247,9 +247,14 @@ async fn a_dropped_cluster_connection_empties_the_cache() {
     until_gone(&reader, &ids[0], Instant::now()).await;
 }
 
-/// An outage with the cache on is what it is without: `503` at once (nothing is served from
-/// the cache once the connection is gone), the cookie kept, and the session back after the
-/// restart.
+/// An outage with the cache on is what it is without: `503` (nothing is served from the cache
+/// once the client has seen the connection go), the cookie kept, and the session back after
+/// the restart.
+///
+/// The client learns of the lost connection from its connection task, which reads the end of
+/// the stream; until it has run, a cached session is still served, as it would be had the
+/// server died a moment later. So the outage begins for the requests once the cache has
+/// stopped serving, which must happen within a second of the server's end.
 async fn outage_with_the_cache(url: &str, stop: impl FnOnce(), restart: impl FnOnce()) {
     let timeout = Duration::from_secs(1);
     let storage = RedisStorage::builder()
@@ -258,6 +263,18 @@ async fn outage_with_the_cache(url: &str, stop: impl FnOnce(), restart: impl FnO
         .connect(url)
         .await
         .unwrap();
+    let observed = storage.clone();
+    let stop = move || {
+        stop();
+        let stopped = Instant::now();
+        while observed.client_side_cache_stats().unwrap().serving {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(1),
+                "the cache still serves a second after the server ended"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
     super::http::outage_and_recovery(std::sync::Arc::new(storage), timeout, stop, restart).await;
 }
 

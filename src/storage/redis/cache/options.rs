@@ -57,6 +57,9 @@ pub const DEFAULT_CLIENT_CACHE_CAPACITY: usize = 10_000;
 ///   the cache empties when that report arrives, and a check every second (`CLIENT
 ///   TRACKINGINFO` on every primary) finds connections the library opened without a report
 ///   (a new primary after a failover), empties the cache and switches tracking on there.
+///   Either way a loss counts from when the client sees it (the end of the stream, read by
+///   the connection's task, or a failed call): a read answered from the cache in between is
+///   what it would have been just before the server went away.
 /// * **A silent network failure is found within seconds.** A connection that stops answering
 ///   without closing delivers no invalidations either: a `PING` every second (bounded by the
 ///   storage's timeout) finds it, and the cache empties.
