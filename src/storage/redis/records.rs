@@ -190,7 +190,7 @@ impl SessionStorage for RedisStorage {
                     "a Redis session value is not in the expected format; it is removed"
                 );
                 // A repair: it gets a deadline of its own (see `call_bound`).
-                self.remove(self.deadline(), &key).await?;
+                Box::pin(self.remove(self.deadline(), &key)).await?;
                 Ok(None)
             }
         }
@@ -254,8 +254,9 @@ impl SessionStorage for RedisStorage {
                     // stored with (a caller that updates in place what only an id change may
                     // move): the stored principal stays, as the index says. Not cached: the
                     // ticket, held until the rewrite ends, only ends the write. A repair: it
-                    // gets a deadline of its own (see `call_bound`).
-                    self.restore_principal(self.deadline(), session, record, old, now)
+                    // gets a deadline of its own (see `call_bound`). Boxed, as every repair
+                    // here: rare, and kept out of the size of every call's future.
+                    Box::pin(self.restore_principal(self.deadline(), session, record, old, now))
                         .await?;
                 } else if let Some(ticket) = ticket
                     // Decoded only for the cache: without one, a write decodes nothing.
@@ -277,7 +278,7 @@ impl SessionStorage for RedisStorage {
                     "Redis update replaced an ended record; removing it"
                 );
                 // A repair: it gets a deadline of its own (see `call_bound`).
-                self.remove(self.deadline(), &key).await?;
+                Box::pin(self.remove(self.deadline(), &key)).await?;
                 Ok(false)
             }
         }

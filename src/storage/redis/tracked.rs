@@ -84,6 +84,13 @@ impl Tracked {
         if let Some(live) = self.current().clone() {
             return Ok(live);
         }
+        // Rare, and its future (a connect, then the tracking command) is large: boxed, so
+        // that the future of every call that finds a connection stays small.
+        Box::pin(self.open_live()).await
+    }
+
+    /// Opens a connection with tracking and publishes it (unless another call just did).
+    async fn open_live(&self) -> RedisResult<Live> {
         let _opening = self.0.opening.lock().await;
         if let Some(live) = self.current().clone() {
             return Ok(live);
