@@ -62,8 +62,9 @@ impl Principal {
         }
     }
 
-    /// The principal of `meta` in `namespace`: the reference its record was read with when
-    /// [`remember`](Self::remember) kept one for this very principal, else [`of`](Self::of).
+    /// The principal of `meta` in `namespace`: the reference its record was read with, when
+    /// the read remembered one for this very principal (see `record::decode_in`), else
+    /// [`of`](Self::of).
     pub(super) fn of_meta(namespace: &Namespace, meta: &Metadata) -> Option<Principal> {
         let principal = meta.principal.as_ref()?;
         Some(match meta.index_ref.get(namespace.tag(), principal) {

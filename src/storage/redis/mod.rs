@@ -91,9 +91,10 @@
 //!
 //! A record carries its principal's text and the reference of its index (the hash in the
 //! index key's name), so a request of a logged-in user touches neither the index nor SHA-256.
-//! The storage keeps up to 1024 principals it read lately; a record naming one of them again
-//! shares that principal's text and reference rather than building both anew, so reading a
-//! logged-in session allocates no more than reading an anonymous one.
+//! The storage keeps up to 1024 principals it has read (with their references); a record
+//! naming one of them again shares that principal's text and reference rather than building
+//! both anew, so after a user's first request, reading their session allocates no more than
+//! reading an anonymous one.
 //!
 //! # Round trips and atomicity
 //!

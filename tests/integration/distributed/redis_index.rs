@@ -338,4 +338,11 @@ async fn reads_of_a_principal_s_sessions_share_its_text() {
     );
     assert!(!std::sync::Arc::ptr_eq(&read[4], first));
     assert!(std::sync::Arc::ptr_eq(&read[4], &read[5]));
+    // Read again after bob: both are still shared, each its own.
+    assert!(read[6..10].iter().all(|p| std::sync::Arc::ptr_eq(p, first)));
+    assert!(
+        read[10..]
+            .iter()
+            .all(|p| std::sync::Arc::ptr_eq(p, &read[4]))
+    );
 }

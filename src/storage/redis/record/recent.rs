@@ -1,23 +1,28 @@
-//! The principals a storage read lately, each with the index reference its records carry.
+//! The principals a storage has read, each with the index reference its records carry.
 //!
 //! A logged-in session's value holds its principal's text and the 64-digit reference of the
 //! principal's index. Read back, the text becomes the record's shared `Arc<str>` and the
 //! reference is remembered beside it ([`IndexRef`]), so that writing the record back hashes
 //! nothing. Both are allocations, and the text is checked as UTF-8 and the reference as
 //! lowercase hex on every read. A user's requests read the same principal again and again, so
-//! the storage keeps the last ones it built in a small table: a record that names a principal
-//! seen before, with the same reference in the same namespace, shares that principal's text and
-//! reference instead.
+//! the storage keeps the ones it built in a small table: a record that names a principal found
+//! there, with the same reference in the same namespace, shares that principal's text and
+//! reference instead. A principal's first read (a miss) allocates its text, its reference and
+//! its entry; the reads after it allocate nothing for it.
 //!
 //! An entry is a pure function of what was read (namespace, reference, text), so it can never
 //! be stale: a hit returns exactly what a miss would build, in an allocation shared with
 //! earlier reads. The table is bounded: 1024 entries, and a principal may sit in one of two,
 //! chosen by the first and the second ten bits of its reference (a hash, so evenly spread). A
-//! new principal takes the first of its two if that one is free, else the second, replacing
-//! whoever was there; so two principals that share one entry both stay, unless a third takes
-//! their other entries. An empty entry is a pointer, so the table costs 16 KiB until it fills,
-//! and at most about 250 bytes per entry beside the principals' texts. A read never waits for
-//! the table: an entry another thread holds is a miss.
+//! principal read and not found goes to the first of its two entries if that one is empty,
+//! otherwise to its second, replacing whoever sits there. So a principal in its first entry
+//! stays until another principal whose second entry that is replaces it, and two principals
+//! with the same first entry both find a place unless others already hold their second
+//! entries. The table is kept for as long as the storage: an entry holds a principal's text
+//! after its sessions ended, until another takes the entry. Each entry is a mutex and a
+//! pointer (16 bytes), so the table costs 16 KiB until it fills, and at most about 250 bytes
+//! per entry beside the principals' texts. A read never waits for the table: an entry another
+//! thread holds is a miss.
 
 use std::sync::{Arc, Mutex};
 
