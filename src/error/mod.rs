@@ -9,7 +9,7 @@
 //!   `503 Service Unavailable`, everything else to `500`, both with a generic body; the detail goes
 //!   to `tracing`, never to the client.
 //! * [`StorageError`]: what a storage backend reports (also exported as
-//!   [`storage::StorageError`](crate::storage::StorageError)). It reaches handlers wrapped in
+//!   [`storage::StorageError`]). It reaches handlers wrapped in
 //!   [`SessionError::Storage`].
 //!
 //! The [`Sessions`](crate::Sessions) extractor's only failure has a type of its own,

@@ -4,7 +4,7 @@
 //! * [`read`]: the incoming transport value → transport decoding → transformer chain (in
 //!   reverse) → the tracker (by value: the serializer; by id: the storage, then the
 //!   serializer);
-//! * [`write`]: a value → serializer → transformer chain → the transport's header.
+//! * [`write`](mod@write): a value → serializer → transformer chain → the transport's header.
 //!
 //! [`Pipelines`] is the whole compiled configuration that every request shares.
 

@@ -13,11 +13,11 @@ impl Sessions {
     /// Logs a user in: stores `value` as the by-id session of type `T` under a new id (the old
     /// one, if any, ends: no session fixation), filed under the principal its value names (or
     /// the one given to [`set_principal`](Self::set_principal) before). When the configuration
-    /// limits sessions per principal with [`OnLimit::Refuse`](crate::storage::OnLimit::Refuse)
+    /// limits sessions per principal with [`OnLimit::Refuse`]
     /// and the user is at the limit, the login is refused here with
     /// [`SessionError::SessionLimit`] and nothing changes, so the handler can say why (the
     /// limit is checked again when the response leaves, where a concurrent login of the same
-    /// user may still be refused; [`OnLimit::EndOldest`](crate::storage::OnLimit::EndOldest)
+    /// user may still be refused; [`OnLimit::EndOldest`]
     /// ends the oldest sessions then).
     ///
     /// ```

@@ -4,13 +4,13 @@
 //! One [`RequestState`] per request. When the request arrives it only takes cheap handles on
 //! the headers that may hold session values; the slots (one per registered session) are built,
 //! and the headers scanned, when a handler first uses a session. A slot is loaded at most once,
-//! and what the handler asks for is a small [`Intent`] behind a mutex that is never held across
+//! and what the handler asks for is a small [`Intent`](crate::tracker::Intent) behind a mutex that is never held across
 //! an `.await`.
 //!
 //! # Commit
 //!
-//! When the inner service answers, [`RequestState::finish`] commits the request, then applies
-//! each session's intent exactly once. A change made concurrently (from a task the handler
+//! When the inner service answers, [`RequestState::commit`] commits the request, then
+//! [`RequestState::write_out`] applies each session's intent exactly once. A change made concurrently (from a task the handler
 //! spawned) is either applied or refused with [`SessionError::TooLate`], never lost: a change
 //! first marks the request used, then checks the commit flag under its slot's lock; the commit
 //! sets the flag, then looks at the used mark (both sequentially consistent), and takes each

@@ -120,7 +120,7 @@ pub enum OnLimit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PrincipalSession {
-    /// Names the session for [`SessionStorage::delete_of`](super::SessionStorage::delete_of).
+    /// Names the session for [`SessionStorage::delete_of`].
     pub handle: SessionHandle,
     /// The session's record (its data, times and metadata).
     pub record: Record,

@@ -78,7 +78,7 @@ pub const DEFAULT_STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`SessionsConfig::cookie`](super::SessionsConfig::cookie) and its siblings; each method
 /// takes and returns the builder, so settings chain.
 ///
-/// `T` is the session type and `K` the [kind](kind) of session, which decides which settings
+/// `T` is the session type and `K` the [kind] of session, which decides which settings
 /// exist. The serializer is JSON unless [`serializer`](Self::serializer) replaces it.
 ///
 /// ```

@@ -1,7 +1,7 @@
 //! The principal index of the default layout, on disk.
 //!
 //! An entry is an empty file `root/principals/<o0o1>/<o>/<k>`: `k` is the session's storage
-//! key (the name of its record file, and its [`SessionHandle`](crate::storage::SessionHandle)
+//! key (the name of its record file, and its [`SessionHandle`]
 //! in hex), `o` the [`Owner`], a hash of the namespace and the principal (no user name becomes
 //! part of a path), and `o0o1` its first two characters. The record file is the truth: it
 //! keeps its namespace and principal, and an entry counts only while the record it names says

@@ -1,5 +1,5 @@
 //! By id: the transported string is a session id; the session is a
-//! [`Record`](crate::storage::Record) in a storage, filed under the id within the session's
+//! [`Record`] in a storage, filed under the id within the session's
 //! [`Namespace`](crate::id::Namespace).
 //!
 //! [`ById::decide`] turns what the handler asked for into one [`IdWrite`]; [`ById::execute`]
