@@ -238,7 +238,7 @@ pub struct RedisStorage {
     keys: Keys,
     timeout: Duration,
     cache: Option<SharedCache>,
-    /// The principals read lately, shared by the records that name them again.
+    /// The principals this storage has read, shared by the records that name them again.
     recent: Arc<RecentPrincipals>,
 }
 

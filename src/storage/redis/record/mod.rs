@@ -169,7 +169,7 @@ pub(super) enum Stored {
 
 /// What `value` holds, read for a session of `namespace`: [`decode`]'s answer, and a record
 /// remembers its principal's index reference (see [`Principal::of_meta`]), so that writing it
-/// back does not hash its principal again. A principal read lately (`recent`) is shared, text
+/// back does not hash its principal again. A principal kept in `recent` is shared, text
 /// and reference, instead of built again.
 pub(super) fn decode_in(
     value: Vec<u8>,

@@ -35,7 +35,7 @@ const ENTRIES: usize = 1024;
 /// Length of an index reference.
 const REF_LEN: usize = 64;
 
-/// The principals read lately (see the [module documentation](self)).
+/// The principals a storage has read (see the [module documentation](self)).
 pub(in crate::storage::redis) struct RecentPrincipals {
     entries: Box<[Mutex<Option<Box<Recent>>>]>,
 }
