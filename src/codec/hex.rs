@@ -97,7 +97,7 @@ fn value(c: u8) -> u8 {
 
 /// Decodes lowercase hex strictly (even length, `0-9a-f` only).
 pub(crate) fn decode_lower(text: &str) -> Option<Vec<u8>> {
-    let mut out = vec![0u8; text.len() / 2];
+    let mut out = super::zeroed(text.len() / 2);
     decode_lower_into(text.as_bytes(), &mut out).then_some(out)
 }
 

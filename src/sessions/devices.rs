@@ -7,7 +7,7 @@ use super::Sessions;
 use crate::error::{SessionError, StorageError};
 use crate::state::Entry;
 use crate::storage::{Device, OnLimit, SessionHandle, principal::newest_first};
-use crate::tracker::{ById, Change};
+use crate::tracker::{ById, Change, Stored};
 
 impl Sessions {
     /// Logs a user in: stores `value` as the by-id session of type `T` under a new id (the old
@@ -219,7 +219,7 @@ async fn current_principal(
     }
     entry.touch();
     let written = entry.inspect(|intent| match &intent.change {
-        Change::Written(written) => Some(written.stored.clone()),
+        Change::Written(written) => Some(Stored::clone(&written.stored)),
         Change::Clear => None,
         _ => None,
     });

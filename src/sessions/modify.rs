@@ -77,7 +77,7 @@ impl Sessions {
                 .downcast_ref::<T>()
                 .cloned()
                 .map_or(Base::Gone, |value| {
-                    Base::Stored(value, written.stored.clone())
+                    Base::Stored(value, Stored::clone(&written.stored))
                 }),
             Change::Clear => Base::Gone,
         });
@@ -130,7 +130,7 @@ impl Sessions {
                     entry.record_written(Written {
                         value: new.value,
                         serialized: new.serialized,
-                        stored: Stored::of(stored.id, record),
+                        stored: Box::new(Stored::of(stored.id, record)),
                     });
                     return Ok(Some(next));
                 }

@@ -50,7 +50,7 @@ pub(crate) enum Change {
 pub(crate) struct Written {
     pub(crate) value: AnyValue,
     pub(crate) serialized: Vec<u8>,
-    pub(crate) stored: Stored,
+    pub(crate) stored: Box<Stored>,
 }
 
 /// A value set by the handler: serialized at once, and for by-value sessions also rendered,

@@ -46,7 +46,7 @@ pub(crate) struct Valid {
     /// the current version.
     pub(crate) migrated: bool,
     /// For by-id sessions: the id and the stored record's times.
-    pub(crate) stored: Option<Stored>,
+    pub(crate) stored: Option<Box<Stored>>,
     /// The value came protected with a previous key: re-send it under the current one.
     pub(crate) stale_key: bool,
     /// The expiry the protected value carried, cut to the configured ttl (kept when it is
@@ -153,7 +153,7 @@ impl Loaded {
 
     /// The stored record of a valid by-id session.
     pub(crate) fn stored(&self) -> Option<&Stored> {
-        self.valid().and_then(|v| v.stored.as_ref())
+        self.valid().and_then(|v| v.stored.as_deref())
     }
 
     /// The id of a well-formed by-id session whose record is unusable (broken or expired).

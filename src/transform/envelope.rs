@@ -257,9 +257,12 @@ pub(crate) fn decode(value: &str) -> Result<Vec<u8>, Rejection> {
     if value.len() > MAX_VALUE_LEN {
         return Err(Rejection::TooLong);
     }
+    // `decode_vec` into a buffer of our own: `decode` allocates zeroed memory (`calloc`).
+    let mut bytes = Vec::new();
     URL_SAFE_NO_PAD
-        .decode(value)
-        .map_err(|_| Rejection::Malformed)
+        .decode_vec(value, &mut bytes)
+        .map_err(|_| Rejection::Malformed)?;
+    Ok(bytes)
 }
 
 /// base64url without padding; refuses output over [`MAX_VALUE_LEN`].
@@ -273,7 +276,7 @@ pub(crate) fn encode(bytes: &[u8]) -> Result<String, TransformError> {
     }
     // Straight into an exactly sized buffer: `encode_string` goes through base64's chunked
     // encoder, several times slower on values of a few hundred bytes.
-    let mut out = vec![0u8; len];
+    let mut out = crate::codec::zeroed(len);
     let written = URL_SAFE_NO_PAD
         .encode_slice(bytes, &mut out)
         .map_err(|_| TransformError::Failed("base64 encoding failed".into()))?;

@@ -206,13 +206,13 @@ impl ById {
                 outcome: Outcome::Valid(Valid {
                     migrated: migrated.is_some(),
                     serialized: migrated.unwrap_or(record.data),
-                    stored: Some(Stored {
+                    stored: Some(Box::new(Stored {
                         id,
                         created_at: record.created_at,
                         expires_at: record.expires_at,
                         revision: record.revision,
                         meta: record.meta,
-                    }),
+                    })),
                     stale_key: false,
                     value_expires_at: None,
                     expiry_cut: false,
