@@ -71,9 +71,16 @@ impl<'r> Outgoing<'r> {
 #[inline]
 pub(super) fn vary<'n>(headers: &mut HeaderMap, names: impl Iterator<Item = &'n HeaderName>) {
     for name in names {
-        let present = headers.get_all(VARY).iter().any(|v| names_header(v, name));
-        if !present {
-            headers.append(VARY, HeaderValue::from(name.clone()));
+        // One lookup: a response without `Vary` (the usual case) gets it inserted in place.
+        match headers.entry(VARY) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(HeaderValue::from(name.clone()));
+            }
+            Entry::Occupied(mut occupied) => {
+                if !occupied.iter().any(|v| names_header(v, name)) {
+                    occupied.append(HeaderValue::from(name.clone()));
+                }
+            }
         }
     }
 }
@@ -92,10 +99,6 @@ fn names_header(value: &HeaderValue, name: &HeaderName) -> bool {
 /// is added, so browsers may still cache it for the one user it belongs to.
 #[inline]
 pub(super) fn keep_private(headers: &mut HeaderMap) {
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        return;
-    }
     let mut occupied = match headers.entry(CACHE_CONTROL) {
         Entry::Vacant(vacant) => {
             vacant.insert(HeaderValue::from_static("no-store"));
