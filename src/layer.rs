@@ -29,6 +29,35 @@ use crate::state::RequestState;
 /// The sessions middleware, built by [`SessionsConfig::build`](crate::SessionsConfig::build).
 ///
 /// Add it to an axum `Router` (or any tower stack) with `.layer(...)`. Cloning is cheap.
+///
+/// `Router::layer` wraps each route separately, and axum then clones the layered route's
+/// boxed service and boxes its future on every request. Wrapping the whole router with
+/// [`Layer::layer`] does neither. Give the router its state first (`with_state`): a router
+/// without one turns each handler into a route again on every request.
+///
+/// ```
+/// # #[cfg(feature = "axum")] {
+/// use axum::{Router, routing::get};
+/// use tower::{Layer as _, ServiceExt as _};
+/// use typed_sessions::{Encrypt, Key, Sessions, SessionsConfig};
+///
+/// async fn visits(sessions: Sessions) -> Result<String, typed_sessions::SessionError> {
+///     let visits = sessions.get::<u64>().await?.unwrap_or(0) + 1;
+///     sessions.set(visits)?;
+///     Ok(visits.to_string())
+/// }
+///
+/// let sessions = SessionsConfig::new()
+///     .cookie::<u64>("visits", |cookie| cookie.transform(Encrypt::new(Key::generate())))
+///     .build()?;
+/// let app = sessions.layer(Router::new().route("/", get(visits)).with_state(()));
+/// // Served with `axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))`.
+/// # let request = http::Request::get("/").body(axum::body::Body::empty())?;
+/// # let response = tokio::runtime::Runtime::new()?.block_on(app.oneshot(request))?;
+/// # assert!(response.headers().contains_key(http::header::SET_COOKIE));
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct SessionsLayer {
     pipelines: Arc<Pipelines>,

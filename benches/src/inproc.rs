@@ -2,7 +2,7 @@
 //! and the callgrind recipe.
 //!
 //! The same client logic as the load generator (one cookie jar per simulated client, every body
-//! checked), calling the variant's service directly: `Router::oneshot` for axum variants,
+//! checked), calling the variant's service directly: `oneshot` on the variant's [`AxumApp`](crate::variants::AxumApp) for axum variants,
 //! `Service::call` on the initialised app for actix-web. A [`Probe`] is started just before the
 //! service is called and stopped when its response future resolves, so a probe sees the
 //! server's work only (building the request, reading the body and parsing `Set-Cookie` are
@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::Router;
+use crate::variants::AxumApp;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -87,7 +87,7 @@ pub trait Target {
     ) -> Result<Reply, String>;
 }
 
-impl Target for Router {
+impl Target for AxumApp {
     async fn call(
         &mut self,
         path: &'static str,
@@ -101,9 +101,9 @@ impl Target for Router {
         let request = request
             .body(Body::empty())
             .map_err(|e| format!("building the request: {e}"))?;
-        let router = self.clone();
-        let response = server_call(async move { router.oneshot(request).await }, probe).await;
-        let response = response.map_err(|e| format!("router error: {e}"))?;
+        let app = self.clone();
+        let response = server_call(async move { app.oneshot(request).await }, probe).await;
+        let response = response.map_err(|e| format!("service error: {e}"))?;
         let status = response.status().as_u16();
         let set_cookies = response
             .headers()
@@ -246,13 +246,12 @@ pub fn run_with(
                     redis_url: redis.map(str::to_owned),
                     ..ServerEnv::default()
                 };
-                // `with_state` turns every handler into a route once, as `axum::serve` does
-                // for each connection; without it axum rebuilds the route on every request.
-                let mut router = crate::variants::axum_router(variant, &env)
+                // Every router is made ready with `with_state` (each handler made a route
+                // once, as `axum::serve` does for each connection) by `AxumApp`.
+                let mut app = crate::variants::axum_app(variant, &env)
                     .await
-                    .map_err(|e| format!("{variant}: {e}"))?
-                    .with_state(());
-                drive.run(&mut router, probe).await
+                    .map_err(|e| format!("{variant}: {e}"))?;
+                drive.run(&mut app, probe).await
             })
         }
     }

@@ -1,9 +1,15 @@
 //! Allocations per request, in-process: `allocs [--variants a,b] [--scenarios s,t]
-//! [--requests 20000] [--warmup 1000] [--clients 32] [--pin CORE] [--json]`.
+//! [--requests 20000] [--warmup 1000] [--clients 32] [--pin CORE] [--json] [--sizes]
+//! [--trace-size BYTES]`.
 //!
 //! A counting global allocator counts allocations (and reallocations) and their bytes only
 //! while a service call runs (see [`inproc`](typed_sessions_bench::inproc)): the server's work,
-//! not the driver's. Prints a table on stderr, and with `--json` the results on stdout.
+//! not the driver's. Prints a table on stderr, and with `--json` the results on stdout. With
+//! `--sizes` it also prints, per variant and scenario, how many allocations of each size a
+//! request makes (sizes over 1,032 bytes miss glibc's per-thread cache and take its slower
+//! path). With `--trace-size BYTES` it prints where the first eight allocations of exactly
+//! that size were made (build with `CARGO_PROFILE_RELEASE_DEBUG=line-tables-only` for
+//! readable backtraces).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +23,19 @@ use typed_sessions_bench::variants::Variant;
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 static BYTES: AtomicU64 = AtomicU64::new(0);
+/// Allocations by size in bytes; the last bucket holds every size from its index up.
+static SIZES: [AtomicU64; SIZE_BUCKETS] = [const { AtomicU64::new(0) }; SIZE_BUCKETS];
+const SIZE_BUCKETS: usize = 8193;
+/// The size `--trace-size` asks about (0: none), and how many backtraces were printed.
+static TRACE_SIZE: AtomicU64 = AtomicU64::new(0);
+static TRACED: AtomicU64 = AtomicU64::new(0);
+/// How many backtraces `--trace-size` prints.
+const TRACES: u64 = 8;
+
+thread_local! {
+    /// Set while this thread captures a backtrace, whose own allocations are not traced.
+    static TRACING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// The system allocator, counting while [`COUNTING`] is set.
 struct Counting;
@@ -26,7 +45,23 @@ impl Counting {
         if COUNTING.load(Ordering::Relaxed) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
             BYTES.fetch_add(size as u64, Ordering::Relaxed);
+            SIZES[size.min(SIZE_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+            if TRACE_SIZE.load(Ordering::Relaxed) == size as u64 {
+                Counting::trace(size);
+            }
         }
+    }
+
+    /// Prints where this allocation of `size` bytes is made, for the first [`TRACES`].
+    fn trace(size: usize) {
+        if TRACING.with(|tracing| tracing.replace(true)) {
+            return;
+        }
+        if TRACED.fetch_add(1, Ordering::Relaxed) < TRACES {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            eprintln!("=== an allocation of {size} bytes\n{backtrace}");
+        }
+        TRACING.with(|tracing| tracing.set(false));
     }
 }
 
@@ -79,7 +114,8 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let args = Args::parse(&["json"])?;
+    let args = Args::parse(&["json", "sizes"])?;
+    TRACE_SIZE.store(args.get("trace-size", 0)?, Ordering::Relaxed);
     if let Some(core) = args.opt::<usize>("pin")? {
         typed_sessions_bench::affinity::pin_current(core).map_err(|e| e.to_string())?;
     }
@@ -122,11 +158,17 @@ fn run() -> Result<(), String> {
             };
             ALLOCATIONS.store(0, Ordering::Relaxed);
             BYTES.store(0, Ordering::Relaxed);
+            SIZES
+                .iter()
+                .for_each(|bucket| bucket.store(0, Ordering::Relaxed));
             match inproc::run_with(*variant, &drive, &CountingProbe, args.value("redis")) {
                 Ok(n) => {
                     let n = n.max(1) as f64;
                     result.allocations_per_request = ALLOCATIONS.load(Ordering::Relaxed) as f64 / n;
                     result.bytes_per_request = BYTES.load(Ordering::Relaxed) as f64 / n;
+                    if args.flag("sizes") {
+                        print_sizes(variant, scenario, n);
+                    }
                 }
                 Err(e) => {
                     failed = true;
@@ -148,4 +190,21 @@ fn run() -> Result<(), String> {
         return Err("some variants failed".into());
     }
     Ok(())
+}
+
+/// The allocations per request by size, for sizes a request allocates at least once in a
+/// hundred requests.
+fn print_sizes(variant: &Variant, scenario: &Scenario, requests: f64) {
+    eprintln!(
+        "{} {}: allocations per request by size",
+        variant.name(),
+        scenario.name()
+    );
+    for (size, bucket) in SIZES.iter().enumerate() {
+        let per_request = bucket.load(Ordering::Relaxed) as f64 / requests;
+        if per_request >= 0.01 {
+            let bound = if size == SIZE_BUCKETS - 1 { "+" } else { "" };
+            eprintln!("  {size:>6}{bound:<1} bytes  {per_request:>6.2}");
+        }
+    }
 }

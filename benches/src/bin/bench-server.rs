@@ -47,13 +47,13 @@ fn run() -> Result<(), BoxError> {
                 .enable_all()
                 .build()?;
             runtime.block_on(async {
-                let router = variants::axum_router(variant, &env).await?;
+                let app = variants::axum_app(variant, &env).await?;
                 let listener = tokio::net::TcpListener::bind(addr).await?;
                 announce(listener.local_addr()?)?;
                 let listener = listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                axum::serve(listener, router).await?;
+                axum::serve(listener, axum::ServiceExt::into_make_service(app)).await?;
                 Ok(())
             })
         }

@@ -7,6 +7,7 @@
 pub mod actix;
 pub mod axum_extra;
 pub mod baseline;
+pub mod served;
 pub mod tower_sessions;
 pub mod typed;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::scenario::Scenario;
+pub use served::AxumApp;
 
 /// A boxed error for server start-up.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -374,9 +376,9 @@ impl FromStr for Variant {
 }
 
 /// The axum router of an axum variant (connecting to its storage service if it has one).
-pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Router, BoxError> {
+pub async fn axum_app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxError> {
     match variant {
-        Variant::Baseline => Ok(baseline::router()),
+        Variant::Baseline => Ok(AxumApp::bare(baseline::router())),
         Variant::TypedValuePlain
         | Variant::TypedValueEncrypt
         | Variant::TypedValueSign
@@ -393,14 +395,14 @@ pub async fn axum_router(variant: Variant, env: &ServerEnv) -> Result<axum::Rout
         | Variant::TypedIdRedisPrincipal
         | Variant::TypedIdRedisUser
         | Variant::TypedIdMemoryModify
-        | Variant::TypedIdRedisModify => typed::router(variant, env).await,
-        Variant::TowerSessionsMemory => Ok(tower_sessions::memory_router()),
-        Variant::TowerSessionsRedis => tower_sessions::redis_router(env.redis(variant)?).await,
+        | Variant::TypedIdRedisModify => typed::app(variant, env).await,
+        Variant::TowerSessionsMemory => Ok(tower_sessions::memory_app()),
+        Variant::TowerSessionsRedis => tower_sessions::redis_app(env.redis(variant)?).await,
         Variant::TowerSessionsPostgres => {
-            tower_sessions::postgres_router(env.postgres(variant)?).await
+            tower_sessions::postgres_app(env.postgres(variant)?).await
         }
-        Variant::AxumExtraSigned => Ok(axum_extra::signed_router()),
-        Variant::AxumExtraPrivate => Ok(axum_extra::private_router()),
+        Variant::AxumExtraSigned => Ok(AxumApp::bare(axum_extra::signed_router())),
+        Variant::AxumExtraPrivate => Ok(AxumApp::bare(axum_extra::private_router())),
         Variant::ActixSessionCookie | Variant::ActixSessionRedis => {
             Err(format!("{variant} is an actix-web variant, not an axum one").into())
         }

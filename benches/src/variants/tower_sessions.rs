@@ -5,9 +5,7 @@
 //! map, holding the same `Counter` / `Large` values under the keys `counter` / `large`, the
 //! shape of tower-sessions' own counter example.
 
-use axum::Router;
-
-use super::BoxError;
+use super::{AxumApp, BoxError};
 
 /// The handlers and routes, once per tower-sessions version.
 macro_rules! routes {
@@ -65,14 +63,14 @@ mod v014 {
 }
 
 /// tower-sessions 0.15 with `MemoryStore::default()`.
-pub fn memory_router() -> Router {
+pub fn memory_app() -> AxumApp {
     let layer = tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default());
-    v015::routes().layer(layer)
+    AxumApp::wrapped(layer, v015::routes(), AxumApp::TowerSessionsMemory)
 }
 
 /// tower-sessions 0.14 with `tower-sessions-redis-store`: a fred `Pool` of 6 clients, as in
 /// the store's README.
-pub async fn redis_router(url: &str) -> Result<Router, BoxError> {
+pub async fn redis_app(url: &str) -> Result<AxumApp, BoxError> {
     use tower_sessions_redis_store::RedisStore;
     use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
@@ -81,12 +79,16 @@ pub async fn redis_router(url: &str) -> Result<Router, BoxError> {
     let _connection = pool.connect();
     pool.wait_for_connect().await?;
     let layer = tower_sessions_014::SessionManagerLayer::new(RedisStore::new(pool));
-    Ok(v014::routes().layer(layer))
+    Ok(AxumApp::wrapped(
+        layer,
+        v014::routes(),
+        AxumApp::TowerSessionsRedis,
+    ))
 }
 
 /// tower-sessions 0.14 with `tower-sessions-sqlx-store`'s `PostgresStore` on a default sqlx
 /// pool, after `migrate()`, as in the store's example.
-pub async fn postgres_router(url: &str) -> Result<Router, BoxError> {
+pub async fn postgres_app(url: &str) -> Result<AxumApp, BoxError> {
     use tower_sessions_sqlx_store::PostgresStore;
     use tower_sessions_sqlx_store::sqlx::PgPool;
 
@@ -94,5 +96,9 @@ pub async fn postgres_router(url: &str) -> Result<Router, BoxError> {
     let store = PostgresStore::new(pool);
     store.migrate().await?;
     let layer = tower_sessions_014::SessionManagerLayer::new(store);
-    Ok(v014::routes().layer(layer))
+    Ok(AxumApp::wrapped(
+        layer,
+        v014::routes(),
+        AxumApp::TowerSessionsPostgres,
+    ))
 }

@@ -15,7 +15,7 @@ use typed_sessions::config::kind;
 use typed_sessions::storage::{MemoryStorage, Record, SessionStorage};
 use typed_sessions::{SessionBuilder, SessionData, Sessions, SessionsConfig, SessionsLayer};
 
-use super::{BoxError, ServerEnv, Variant};
+use super::{AxumApp, BoxError, ServerEnv, Variant};
 use crate::app::KEY;
 use crate::app::{
     COUNTER_NAME, COUNTER_PATH, Counter, LARGE_NAME, LARGE_PATH, Large, UNTOUCHED_BODY,
@@ -25,8 +25,8 @@ use crate::app::{
 /// The builder of a cookie carried by value.
 type ValueCookie<T> = SessionBuilder<T, kind::CookieByValue>;
 
-/// The router of one of our variants.
-pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxError> {
+/// The application of one of our variants: its routes wrapped whole by the sessions layer.
+pub async fn app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxError> {
     let layer = match variant {
         Variant::TypedValuePlain => by_value::<Plain>()?,
         Variant::TypedValueEncrypt => by_value::<Encrypted>()?,
@@ -62,7 +62,7 @@ pub async fn router(variant: Variant, env: &ServerEnv) -> Result<Router, BoxErro
         Variant::TypedIdRedisUser => routes(get(counter_with_user_in_value)),
         _ => routes(get(counter)),
     };
-    Ok(routes.layer(layer))
+    Ok(AxumApp::wrapped(layer, routes, AxumApp::Typed))
 }
 
 fn routes(counter: axum::routing::MethodRouter) -> Router {
