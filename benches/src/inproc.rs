@@ -2,17 +2,17 @@
 //! and the callgrind recipe.
 //!
 //! The same client logic as the load generator (one cookie jar per simulated client, every body
-//! checked), calling the variant's service directly: `oneshot` on the variant's [`AxumApp`](crate::variants::AxumApp) for axum variants,
+//! checked), calling the variant's service directly: `oneshot` on the service inside the variant's [`AxumApp`](crate::variants::AxumApp) for axum variants,
 //! `Service::call` on the initialised app for actix-web. A [`Probe`] is started just before the
 //! service is called and stopped when its response future resolves, so a probe sees the
 //! server's work only (building the request, reading the body and parsing `Set-Cookie` are
 //! outside).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::variants::AxumApp;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -87,7 +87,14 @@ pub trait Target {
     ) -> Result<Reply, String>;
 }
 
-impl Target for AxumApp {
+/// An axum service called in-process.
+pub struct AxumTarget<S>(pub S);
+
+impl<S> Target for AxumTarget<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone,
+{
     async fn call(
         &mut self,
         path: &'static str,
@@ -101,8 +108,8 @@ impl Target for AxumApp {
         let request = request
             .body(Body::empty())
             .map_err(|e| format!("building the request: {e}"))?;
-        let app = self.clone();
-        let response = server_call(async move { app.oneshot(request).await }, probe).await;
+        let service = self.0.clone();
+        let response = server_call(async move { service.oneshot(request).await }, probe).await;
         let response = response.map_err(|e| format!("service error: {e}"))?;
         let status = response.status().as_u16();
         let set_cookies = response
@@ -248,10 +255,10 @@ pub fn run_with(
                 };
                 // Every router is made ready with `with_state` (each handler made a route
                 // once, as `axum::serve` does for each connection) by `AxumApp`.
-                let mut app = crate::variants::axum_app(variant, &env)
+                let app = crate::variants::axum_app(variant, &env)
                     .await
                     .map_err(|e| format!("{variant}: {e}"))?;
-                drive.run(&mut app, probe).await
+                crate::with_service!(app, service => drive.run(&mut AxumTarget(service), probe).await)
             })
         }
     }

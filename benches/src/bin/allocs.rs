@@ -12,6 +12,7 @@
 //! readable backtraces).
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use typed_sessions_bench::cli::Args;
@@ -42,7 +43,8 @@ struct Counting;
 
 impl Counting {
     fn count(size: usize) {
-        if COUNTING.load(Ordering::Relaxed) {
+        // What a backtrace for `--trace-size` allocates is the tool's, not the server's.
+        if COUNTING.load(Ordering::Relaxed) && !TRACING.with(std::cell::Cell::get) {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
             BYTES.fetch_add(size as u64, Ordering::Relaxed);
             SIZES[size.min(SIZE_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
@@ -59,7 +61,11 @@ impl Counting {
         }
         if TRACED.fetch_add(1, Ordering::Relaxed) < TRACES {
             let backtrace = std::backtrace::Backtrace::force_capture();
-            eprintln!("=== an allocation of {size} bytes\n{backtrace}");
+            // Never panic inside the allocator: a failed write is ignored.
+            let _ = writeln!(
+                std::io::stderr(),
+                "=== an allocation of {size} bytes\n{backtrace}"
+            );
         }
         TRACING.with(|tracing| tracing.set(false));
     }

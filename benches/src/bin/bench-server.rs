@@ -53,7 +53,10 @@ fn run() -> Result<(), BoxError> {
                 let listener = listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                axum::serve(listener, axum::ServiceExt::into_make_service(app)).await?;
+                typed_sessions_bench::with_service!(app, service => {
+                    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+                    axum::serve(listener, service).await?
+                });
                 Ok(())
             })
         }

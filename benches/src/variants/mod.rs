@@ -375,7 +375,8 @@ impl FromStr for Variant {
     }
 }
 
-/// The axum router of an axum variant (connecting to its storage service if it has one).
+/// The application of an axum variant: its router, wrapped whole by its session middleware if
+/// it has one (connecting to its storage service if it has one).
 pub async fn axum_app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxError> {
     match variant {
         Variant::Baseline => Ok(AxumApp::bare(baseline::router())),
