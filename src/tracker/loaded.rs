@@ -45,7 +45,8 @@ pub(crate) struct Valid {
     /// The value was of an older version and was migrated: the response writes it back under
     /// the current version.
     pub(crate) migrated: bool,
-    /// For by-id sessions: the id and the stored record's times.
+    /// For by-id sessions: the id and the stored record's times (boxed, to keep each session's
+    /// slot in the per-request state small).
     pub(crate) stored: Option<Box<Stored>>,
     /// The value came protected with a previous key: re-send it under the current one.
     pub(crate) stale_key: bool,
