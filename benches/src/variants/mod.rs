@@ -7,6 +7,7 @@
 pub mod actix;
 pub mod axum_extra;
 pub mod baseline;
+pub mod redis_floor;
 pub mod served;
 pub mod tower_sessions;
 pub mod typed;
@@ -26,6 +27,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Variant {
     /// axum without sessions.
     Baseline,
+    /// axum without sessions, `/counter` making one Redis `SET` round trip: the floor of any
+    /// Redis session that changes on every request.
+    FloorRedisSet,
     /// Ours, by value, no transformer (not a production setting: the floor of the by-value path).
     TypedValuePlain,
     /// Ours, by value, modern encryption (`Encrypt`, XChaCha20-Poly1305).
@@ -144,8 +148,9 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 25] = [
+    pub const ALL: [Variant; 26] = [
         Variant::Baseline,
+        Variant::FloorRedisSet,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
         Variant::TypedValueSign,
@@ -176,6 +181,7 @@ impl Variant {
     pub fn name(self) -> &'static str {
         match self {
             Variant::Baseline => "baseline",
+            Variant::FloorRedisSet => "floor-redis-set",
             Variant::TypedValuePlain => "typed-value-plain",
             Variant::TypedValueEncrypt => "typed-value-encrypt",
             Variant::TypedValueSign => "typed-value-sign",
@@ -206,7 +212,7 @@ impl Variant {
     /// Who wrote it.
     pub fn family(self) -> Family {
         match self {
-            Variant::Baseline => Family::Baseline,
+            Variant::Baseline | Variant::FloorRedisSet => Family::Baseline,
             Variant::TypedValuePlain
             | Variant::TypedValueEncrypt
             | Variant::TypedValueSign
@@ -239,7 +245,8 @@ impl Variant {
     /// The storage service it needs, if any.
     pub fn backend(self) -> Option<Backend> {
         match self {
-            Variant::TypedIdRedis
+            Variant::FloorRedisSet
+            | Variant::TypedIdRedis
             | Variant::TypedIdRedisCached
             | Variant::TypedIdRedisPrincipal
             | Variant::TypedIdRedisUser
@@ -265,9 +272,9 @@ impl Variant {
         }
     }
 
-    /// The baseline has no sessions: every count it answers is 1.
+    /// The baseline (and the Redis floor) has no sessions: every count it answers is 1.
     pub fn stateless(self) -> bool {
-        self == Variant::Baseline
+        matches!(self, Variant::Baseline | Variant::FloorRedisSet)
     }
 
     /// Whether it can run in-process with no storage service (for the allocation and
@@ -286,6 +293,9 @@ impl Variant {
     pub fn configuration(self) -> &'static str {
         match self {
             Variant::Baseline => "axum 0.8, no session layer; `/counter` answers `1`",
+            Variant::FloorRedisSet => {
+                "the baseline whose `/counter` makes one Redis `SET` (redis-rs, one multiplexed connection) before answering `1`: the floor of a session written to Redis on every request"
+            }
             Variant::TypedValuePlain => {
                 "typed-sessions, cookie by value, no transformer (not for production: the by-value floor)"
             }
@@ -380,6 +390,9 @@ impl FromStr for Variant {
 pub async fn axum_app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxError> {
     match variant {
         Variant::Baseline => Ok(AxumApp::bare(baseline::router())),
+        Variant::FloorRedisSet => Ok(AxumApp::bare(
+            redis_floor::router(env.redis(variant)?).await?,
+        )),
         Variant::TypedValuePlain
         | Variant::TypedValueEncrypt
         | Variant::TypedValueSign
