@@ -39,7 +39,12 @@ struct Floor {
 /// with no round trip.
 pub async fn router(url: &str) -> Result<Router, BoxError> {
     let client = redis::Client::open(url)?;
-    let conn = client.get_multiplexed_async_connection().await?;
+    // No response timeout: redis-rs's arms a timer per command, and the floor is the cheapest
+    // round trip (the storage bounds its calls with a deadline of its own).
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
     let floor = Floor {
         conn,
         next: Arc::new(AtomicU64::new(0)),

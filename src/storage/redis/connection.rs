@@ -64,9 +64,13 @@ impl Conn {
         match (target, cache) {
             (Target::Single(info), None) => {
                 let client = redis::Client::open(*info)?;
+                // No response timeout of the connection's own: every call runs under the
+                // storage's deadline already, and redis-rs arms its timer per command, whose
+                // registration wakes the runtime's driver (an `eventfd` write per command).
+                // Its expiry would not reconnect either: a timeout is not a lost connection.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
+                    .set_response_timeout(None)
                     // Reconnect promptly once the server is back: few, short retries (each
                     // request that finds the connection down starts a new round).
                     .set_number_of_retries(2)
