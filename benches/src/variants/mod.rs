@@ -7,6 +7,7 @@
 pub mod actix;
 pub mod axum_extra;
 pub mod baseline;
+pub mod handle_floor;
 pub mod redis_floor;
 pub mod served;
 pub mod tower_sessions;
@@ -27,6 +28,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Variant {
     /// axum without sessions.
     Baseline,
+    /// axum without sessions, wrapped by a middleware that only gives each request a handle
+    /// through its extensions: the floor of a session middleware on an `untouched` request.
+    FloorHandle,
     /// axum without sessions, `/counter` making one Redis `SET` round trip: the floor of any
     /// Redis session that changes on every request.
     FloorRedisSet,
@@ -148,8 +152,9 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 26] = [
+    pub const ALL: [Variant; 27] = [
         Variant::Baseline,
+        Variant::FloorHandle,
         Variant::FloorRedisSet,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
@@ -181,6 +186,7 @@ impl Variant {
     pub fn name(self) -> &'static str {
         match self {
             Variant::Baseline => "baseline",
+            Variant::FloorHandle => "floor-handle",
             Variant::FloorRedisSet => "floor-redis-set",
             Variant::TypedValuePlain => "typed-value-plain",
             Variant::TypedValueEncrypt => "typed-value-encrypt",
@@ -212,7 +218,7 @@ impl Variant {
     /// Who wrote it.
     pub fn family(self) -> Family {
         match self {
-            Variant::Baseline | Variant::FloorRedisSet => Family::Baseline,
+            Variant::Baseline | Variant::FloorHandle | Variant::FloorRedisSet => Family::Baseline,
             Variant::TypedValuePlain
             | Variant::TypedValueEncrypt
             | Variant::TypedValueSign
@@ -272,9 +278,12 @@ impl Variant {
         }
     }
 
-    /// The baseline (and the Redis floor) has no sessions: every count it answers is 1.
+    /// The baseline (and the floors) has no sessions: every count it answers is 1.
     pub fn stateless(self) -> bool {
-        matches!(self, Variant::Baseline | Variant::FloorRedisSet)
+        matches!(
+            self,
+            Variant::Baseline | Variant::FloorHandle | Variant::FloorRedisSet
+        )
     }
 
     /// Whether it can run in-process with no storage service (for the allocation and
@@ -293,6 +302,9 @@ impl Variant {
     pub fn configuration(self) -> &'static str {
         match self {
             Variant::Baseline => "axum 0.8, no session layer; `/counter` answers `1`",
+            Variant::FloorHandle => {
+                "the baseline wrapped by a middleware that only puts an `Arc` handle into each request's extensions and reads it back on the response: the floor of a session middleware on a request that does not use its session"
+            }
             Variant::FloorRedisSet => {
                 "the baseline whose `/counter` makes one Redis `SET` (redis-rs, one multiplexed connection) before answering `1`: the floor of a session written to Redis on every request"
             }
@@ -390,6 +402,11 @@ impl FromStr for Variant {
 pub async fn axum_app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxError> {
     match variant {
         Variant::Baseline => Ok(AxumApp::bare(baseline::router())),
+        Variant::FloorHandle => Ok(AxumApp::wrapped(
+            handle_floor::HandleLayer,
+            baseline::router(),
+            AxumApp::HandleFloor,
+        )),
         Variant::FloorRedisSet => Ok(AxumApp::bare(
             redis_floor::router(env.redis(variant)?).await?,
         )),

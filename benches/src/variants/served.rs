@@ -37,6 +37,8 @@ pub enum AxumApp {
     Router(Router),
     /// Routes wrapped by this library's [`SessionsLayer`](typed_sessions::SessionsLayer).
     Typed(typed_sessions::SessionsService<Router>),
+    /// Routes wrapped by the least a session middleware does ([`super::handle_floor`]).
+    HandleFloor(super::handle_floor::HandleService<Router>),
     /// Routes wrapped by tower-sessions 0.15 (memory store).
     TowerSessionsMemory(TowerSessionsMemory),
     /// Routes wrapped by tower-sessions 0.14 (Redis store).
@@ -69,6 +71,7 @@ macro_rules! with_service {
         match $app {
             $crate::variants::AxumApp::Router($service) => $body,
             $crate::variants::AxumApp::Typed($service) => $body,
+            $crate::variants::AxumApp::HandleFloor($service) => $body,
             $crate::variants::AxumApp::TowerSessionsMemory($service) => $body,
             $crate::variants::AxumApp::TowerSessionsRedis($service) => $body,
             $crate::variants::AxumApp::TowerSessionsPostgres($service) => $body,
