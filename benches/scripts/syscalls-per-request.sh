@@ -19,7 +19,9 @@ scenario=${SCENARIO:-fresh}
 duration=${DURATION:-5}
 [ $# -gt 0 ] || set -- baseline typed-value-encrypt typed-id-memory
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pids=()
+# Whatever stops the script, nothing it started outlives it.
+trap 'for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done; rm -rf "$work"' EXIT
 report() { # report FILE REQUESTS LABEL
     echo "$3"
     awk -v n="$2" '$NF ~ /^[a-z_0-9]+$/ && $NF != "total" && $4 ~ /^[0-9]+$/ {
@@ -37,14 +39,18 @@ for variant in "$@"; do
             redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
                 --loglevel warning --dir "$work" > /dev/null &
             redis=$!
+            pids+=("$redis")
+            answered=
             for _ in $(seq 100); do
-                redis-cli -p "$port" ping 2> /dev/null | grep -q PONG && break
+                redis-cli -p "$port" ping 2> /dev/null | grep -q PONG && { answered=1; break; }
                 sleep 0.1
             done
+            [ -n "$answered" ] || { echo "$variant: redis-server did not answer" >&2; exit 1; }
             server_args+=(--redis "redis://127.0.0.1:$port") ;;
     esac
     "$bin/bench-server" --variant "$variant" --port 0 "${server_args[@]}" > "$work/server.out" 2>&1 &
     server=$!
+    pids+=("$server")
     addr=
     for _ in $(seq 100); do
         addr=$(awk '/^listening/{print $2}' "$work/server.out")
@@ -57,9 +63,11 @@ for variant in "$@"; do
         "${load_args[@]}" > /dev/null 2>&1
     strace -c -f -p "$server" -o "$work/strace.txt" 2> /dev/null &
     tracer=$!
+    pids+=("$tracer")
     if [ -n "$redis" ]; then
         strace -c -f -p "$redis" -o "$work/strace-redis.txt" 2> /dev/null &
         redis_tracer=$!
+        pids+=("$redis_tracer")
     fi
     sleep 1
     "$bin/loadgen" --addr "$addr" --scenario "$scenario" --warmup 0 --duration "$duration" \

@@ -63,27 +63,36 @@ impl Pipeline {
         by_id.ids.parse(&unwrapped.value)
     }
 
-    /// Loads the session from what the request brought when that needs no storage call: no
-    /// value, or a by-value session's (valid or not). `None` for a by-id session's value,
-    /// which [`load`](Self::load) reads from the storage.
-    pub(crate) fn load_at_once(
+    /// Loads the session a request brought. Never fails on client input; fails only when the
+    /// storage does.
+    pub(crate) async fn load(
         &self,
         incoming: Option<&Incoming>,
         now: SystemTime,
-    ) -> Option<Loaded> {
-        let loaded = match (incoming, &self.tracker) {
-            (None, _) => Loaded::absent(),
-            (Some(_), Tracker::ById(_)) => return None,
-            (Some(incoming), Tracker::ByValue(by_value)) => match self.unwrap(incoming, now) {
-                Err(reason) => Loaded::invalid(reason, None),
-                Ok(unwrapped) => {
-                    let mut loaded = ByValue::load(
+    ) -> Result<Loaded, StorageError> {
+        let Some(incoming) = incoming else {
+            self.metrics.loaded(&self.name, "absent", None);
+            return Ok(Loaded::absent());
+        };
+        let loaded = match self.unwrap(incoming, now) {
+            Err(reason) => Loaded::invalid(reason, None),
+            Ok(unwrapped) => {
+                let mut loaded = match &self.tracker {
+                    Tracker::ByValue(_) => ByValue::load(
                         self.codec.as_ref(),
                         &self.name,
                         unwrapped.value.into_owned(),
-                    );
-                    if let Outcome::Valid(valid) = &mut loaded.outcome {
-                        valid.stale_key = unwrapped.stale_key;
+                    ),
+                    Tracker::ById(by_id) => {
+                        by_id
+                            .load(self.codec.as_ref(), &unwrapped.value, now)
+                            .await?
+                    }
+                };
+                if let Outcome::Valid(valid) = &mut loaded.outcome {
+                    valid.stale_key = unwrapped.stale_key;
+                    valid.value_expires_at = unwrapped.expires_at;
+                    if let Tracker::ByValue(by_value) = &self.tracker {
                         (valid.value_expires_at, valid.expiry_cut) =
                             by_value.cut_expiry(unwrapped.expires_at, now);
                         if valid.expiry_cut {
@@ -93,38 +102,6 @@ impl Pipeline {
                             );
                         }
                     }
-                    loaded
-                }
-            },
-        };
-        self.record_load(&loaded);
-        Some(loaded)
-    }
-
-    /// Loads the session a request brought: decoded, verified, deserialized, and for a by-id
-    /// session read from its storage. Never fails on client input; fails only when the storage
-    /// does.
-    pub(crate) async fn load(
-        &self,
-        incoming: Option<&Incoming>,
-        now: SystemTime,
-    ) -> Result<Loaded, StorageError> {
-        if let Some(loaded) = self.load_at_once(incoming, now) {
-            return Ok(loaded);
-        }
-        // What `load_at_once` leaves: a by-id session's value.
-        let (Some(incoming), Tracker::ById(by_id)) = (incoming, &self.tracker) else {
-            return Ok(Loaded::absent());
-        };
-        let loaded = match self.unwrap(incoming, now) {
-            Err(reason) => Loaded::invalid(reason, None),
-            Ok(unwrapped) => {
-                let mut loaded = by_id
-                    .load(self.codec.as_ref(), &unwrapped.value, now)
-                    .await?;
-                if let Outcome::Valid(valid) = &mut loaded.outcome {
-                    valid.stale_key = unwrapped.stale_key;
-                    valid.value_expires_at = unwrapped.expires_at;
                 }
                 loaded
             }

@@ -99,18 +99,6 @@ impl<'a> Entry<'a> {
     /// Loads the session on first use; later calls return the same result.
     pub(crate) async fn load(&self) -> Result<&'a Loaded, SessionError> {
         let (slot, pipeline, state) = (self.slot, self.pipeline, self.state);
-        if let Some(loaded) = slot.loaded.get() {
-            return Ok(loaded);
-        }
-        // No storage read (no value, or a by-value session's): set at once, without waiting on
-        // the cell. If a concurrent `get` set it meanwhile, its result stands (both come from
-        // the same input); if one is still loading, the wait below gets its result.
-        if let Some(loaded) = pipeline.load_at_once(slot.incoming.as_ref(), state.now()) {
-            let _ = slot.loaded.set(loaded);
-            if let Some(loaded) = slot.loaded.get() {
-                return Ok(loaded);
-            }
-        }
         slot.loaded
             .get_or_try_init(|| pipeline.load(slot.incoming.as_ref(), state.now()))
             .await

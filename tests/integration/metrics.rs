@@ -275,3 +275,78 @@ fn storage_errors_are_counted_and_nothing_is_recorded_when_off() {
         "a configuration without metrics(true) records nothing"
     );
 }
+
+/// Tasks a handler spawns may `get` the same session at the same time, on several threads: the
+/// session is loaded for the request once, and counted once, whichever task gets there first
+/// (a load that let two racing tasks each decode and count it fails this test).
+#[test]
+fn concurrent_gets_of_one_session_count_one_load() {
+    const REQUESTS: u64 = 200;
+    const TASKS: usize = 8;
+    let recorder: &'static DebuggingRecorder = Box::leak(Box::new(DebuggingRecorder::new()));
+    let totals = Totals::new(recorder.snapshotter());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        // Every worker records into this test's recorder for as long as it runs.
+        .on_thread_start(move || std::mem::forget(metrics::set_default_local_recorder(recorder)))
+        .build()
+        .unwrap();
+    let layer = SessionsConfig::new()
+        .metrics(true)
+        .cookie::<Prefs>("raced", |c| c.transform(Encrypt::new(Key::generate())))
+        .build()
+        .unwrap();
+    let router = axum::Router::new()
+        .route(
+            "/set",
+            route(|s: Sessions| async move {
+                s.set(Prefs {
+                    theme: "dark".into(),
+                })?;
+                Ok::<_, SessionError>("set")
+            }),
+        )
+        .route(
+            "/race",
+            route(|s: Sessions| async move {
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|_| {
+                        let s = s.clone();
+                        tokio::spawn(async move { s.get::<Prefs>().await })
+                    })
+                    .collect();
+                let mut found = 0;
+                for task in tasks {
+                    if task.await.expect("a task panicked")?.is_some() {
+                        found += 1;
+                    }
+                }
+                Ok::<_, SessionError>(found.to_string())
+            }),
+        )
+        .layer(layer);
+    runtime.block_on(async {
+        let cookie = get(&router, "/set", None)
+            .await
+            .cookie_pair("raced")
+            .unwrap();
+        for _ in 0..REQUESTS {
+            let answer = get(&router, "/race", Some(&cookie)).await;
+            assert_eq!(
+                answer.body,
+                TASKS.to_string(),
+                "every task sees the session"
+            );
+        }
+    });
+    drop(runtime);
+    assert_eq!(
+        counter(
+            &totals,
+            "typed_sessions_loaded_total",
+            &[("session", "raced"), ("outcome", "valid")]
+        ),
+        REQUESTS
+    );
+}

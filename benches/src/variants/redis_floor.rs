@@ -26,7 +26,8 @@ const VALUE: [u8; VALUE_LEN] = [b'v'; VALUE_LEN];
 pub const VALUE_LEN: usize = 64;
 /// How many keys the writes cycle through (the sessions of a load are a few hundred).
 const KEYS: u64 = 1024;
-/// How long a written key lives, in milliseconds (a session's default idle time).
+/// How long a written key lives, in milliseconds (30 minutes: any expiry does, the keys are
+/// rewritten long before).
 const TTL_MILLIS: u64 = 30 * 60 * 1000;
 
 #[derive(Clone)]

@@ -65,9 +65,10 @@ impl Conn {
             (Target::Single(info), None) => {
                 let client = redis::Client::open(*info)?;
                 // No response timeout of the connection's own: every call runs under the
-                // storage's deadline already, and redis-rs arms its timer per command, whose
-                // registration wakes the runtime's driver (an `eventfd` write per command).
-                // Its expiry would not reconnect either: a timeout is not a lost connection.
+                // storage's deadline already, and redis-rs would arm a second timer per
+                // command, whose registration can wake the runtime's driver (an `eventfd`
+                // write). Its expiry would not reconnect either: a timeout is not a lost
+                // connection.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
                     .set_response_timeout(None)
