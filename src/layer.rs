@@ -198,7 +198,7 @@ where
         if state.pipelines.by_value_only {
             return Poll::Ready(Ok(state.write_out_by_value(response)));
         }
-        let mut finishing: Finishing<B> = Box::pin(async move { state.write_out(response).await });
+        let mut finishing: Finishing<B> = Box::pin(state.write_out(response));
         let poll = finishing.as_mut().poll(cx);
         if poll.is_pending() {
             *this.finishing = Some(finishing);

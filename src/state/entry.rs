@@ -12,7 +12,7 @@ use super::{Now, RequestState};
 use crate::error::SessionError;
 use crate::metrics::Event;
 use crate::pipeline::Pipeline;
-use crate::tracker::by_id::{Context, Sent};
+use crate::tracker::by_id::{Context, IdWrite, Sent};
 use crate::tracker::{ById, ByValue, Change, Intent, Loaded, ValueWrite, Written};
 use crate::transport::incoming::Incoming;
 
@@ -168,6 +168,24 @@ impl<'a> Entry<'a> {
         Ok(())
     }
 
+    /// The by-id tracker's decision on what the handler asked (`None` if it asked nothing).
+    /// Not part of the `async` [`finish_by_id`](Self::finish_by_id), whose future would
+    /// otherwise keep room for the intent while the storage works.
+    fn decide_by_id(&self, by_id: &ById, now: SystemTime) -> Option<IdWrite<'a>> {
+        let intent = self.take_intent()?;
+        let (slot, pipeline) = (self.slot, self.pipeline);
+        let ctx = Context {
+            now,
+            client: self.state.client(),
+        };
+        Some(by_id.decide(
+            intent,
+            slot.loaded.get(),
+            || pipeline.brought_id(slot.incoming.as_ref(), now),
+            ctx,
+        ))
+    }
+
     /// Applies the by-id tracker's decision: the storage work, then the header.
     pub(crate) async fn finish_by_id(
         &self,
@@ -175,25 +193,23 @@ impl<'a> Entry<'a> {
         now: SystemTime,
         out: &mut Outgoing<'_>,
     ) -> Result<(), SessionError> {
-        let Some(intent) = self.take_intent() else {
+        if !self.is_used() {
+            return Ok(());
+        }
+        let slot = self.slot;
+        if slot.incoming.is_some()
+            && slot.loaded.get().is_none()
+            && self.inspect(Intent::needs_current)
+        {
+            // A write on the current session needs its id and creation time. Boxed: a handler
+            // that writes a session has almost always read it already, and the future that
+            // waits for the response's writes stays small.
+            Box::pin(self.load()).await?;
+        }
+        let Some(write) = self.decide_by_id(by_id, now) else {
             return Ok(());
         };
-        let (slot, pipeline) = (self.slot, self.pipeline);
-        if intent.needs_current() && slot.incoming.is_some() {
-            // A write on the current session needs its id and creation time.
-            self.load().await?;
-        }
-        let ctx = Context {
-            now,
-            client: self.state.client(),
-        };
-        let write = by_id.decide(
-            intent,
-            slot.loaded.get(),
-            || pipeline.brought_id(slot.incoming.as_ref(), now),
-            ctx,
-        );
-        match by_id.execute(write, self.state.request(), now).await {
+        match by_id.execute(&write, self.state.request(), now).await {
             Ok(sent) => self.send(sent, now, out),
             Err(failed) => {
                 self.send(failed.sent, now, out)?;

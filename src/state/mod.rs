@@ -203,20 +203,34 @@ impl RequestState {
     /// If a storage write fails, the response is replaced by an error response (`503` for an
     /// outage) that still carries the headers of every session whose change did happen, so
     /// the client never holds an id the server already ended. Every session is attempted.
-    pub(crate) async fn write_out<B: Default>(&self, mut response: Response<B>) -> Response<B> {
-        let now = Now::of(self);
-        let mut out = Outgoing::new(response.headers_mut());
-        let mut failure = None;
-        for entry in self.entries() {
-            let result = match &entry.pipeline.tracker {
-                Tracker::ByValue(by_value) => entry.finish_by_value(by_value, &now, &mut out),
-                Tracker::ById(by_id) => entry.finish_by_id(by_id, now.get(), &mut out).await,
-            };
-            if let Err(error) = result {
-                failure.get_or_insert(error);
+    ///
+    /// A plain function returning an `async move` block, not an `async fn`: the block holds
+    /// `self` and `response` once, where an `async fn` keeps a second copy of each argument, and
+    /// the layer boxes this future for every by-id write.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would keep a second copy of its arguments in the boxed future"
+    )]
+    pub(crate) fn write_out<B: Default + Send>(
+        self: Arc<Self>,
+        mut response: Response<B>,
+    ) -> impl Future<Output = Response<B>> + Send {
+        async move {
+            let now = Now::of(&self);
+            let mut out = Outgoing::new(response.headers_mut());
+            let mut failure = None;
+            for entry in self.entries() {
+                let result = match &entry.pipeline.tracker {
+                    Tracker::ByValue(by_value) => entry.finish_by_value(by_value, &now, &mut out),
+                    Tracker::ById(by_id) => entry.finish_by_id(by_id, now.get(), &mut out).await,
+                };
+                if let Err(error) = result {
+                    failure.get_or_insert(error);
+                }
             }
+            let outcome = response_of(out, failure);
+            self.respond(outcome, response)
         }
-        self.respond(response_of(out, failure), response)
     }
 
     /// [`write_out`](Self::write_out) without a future, for configurations whose sessions all

@@ -22,24 +22,32 @@ impl ById {
     }
 
     /// Carries out `write` at `now`.
+    ///
+    /// `write` is borrowed and each kind of write runs in a future of its own, the rare ones
+    /// (ending a session first, a new id for a stored session) boxed: the future a response
+    /// waits on then holds no copy of the write and only what the common writes (an update, a
+    /// new session) need.
     pub(crate) async fn execute<'a>(
         &self,
-        write: IdWrite<'a>,
+        write: &IdWrite<'a>,
         request: Option<&RequestInfo>,
         now: SystemTime,
     ) -> Result<Sent<'a>, Failed<'a>> {
-        let name = self.storage.namespace().name();
         match write {
             IdWrite::Nothing => Ok(Sent::Nothing),
-            IdWrite::Remove { end, event } => {
-                if let Some(id) = end {
-                    self.storage.delete(&id).await?;
-                    tracing::debug!(session = %name, id = %id.log_tag(), "session cleared");
-                }
-                if let Some(event) = event {
-                    self.metrics.event(name, event);
-                }
-                Ok(Sent::Remove)
+            IdWrite::Update {
+                id,
+                record,
+                event,
+                implicit,
+            } => self.update(id, record, *event, *implicit, now).await,
+            IdWrite::Create {
+                end: None,
+                id,
+                record,
+                ..
+            } if record.meta.principal.is_none() => {
+                self.create_new(id.as_ref(), record, request, now).await
             }
             IdWrite::Create {
                 end,
@@ -47,101 +55,194 @@ impl ById {
                 id,
                 record,
             } => {
-                let ended = match end {
-                    Some(old) => {
-                        self.storage.delete(&old).await?;
-                        if cleared {
-                            self.metrics.event(name, Event::Cleared);
-                        }
-                        true
-                    }
-                    None => false,
-                };
-                // Once the old session is gone, the client must drop it even if the new one
-                // cannot be stored.
-                let on_failure = |error: SessionError| Failed {
-                    error,
-                    sent: if ended { Sent::Remove } else { Sent::Nothing },
-                };
-                if let Some(principal) = &record.meta.principal {
-                    self.make_room(principal, None, now)
-                        .await
-                        .map_err(on_failure)?;
-                }
-                let id = match id {
-                    Some(id) => id,
-                    None => self.new_id(&record, request).map_err(on_failure)?,
-                };
-                let id = self.create(id, &record, now).await.map_err(on_failure)?;
-                self.metrics.event(name, Event::Created);
-                Ok(Sent::Id {
-                    id: Cow::Owned(id),
-                    implicit: false,
-                    until: self.until(&record),
-                })
+                Box::pin(self.replace(end.as_deref(), *cleared, id.as_ref(), record, request, now))
+                    .await
             }
             IdWrite::Regenerate { from, to, record } => {
-                let not_sent = |error| Failed {
-                    error,
-                    sent: Sent::Nothing,
-                };
-                if let Some(principal) = &record.meta.principal {
-                    let replaced = SessionHandle::of(self.storage.namespace().key(&from));
-                    self.make_room(principal, Some(&replaced), now)
-                        .await
-                        .map_err(not_sent)?;
-                }
-                let to = match to {
-                    Some(id) => id,
-                    None => self.new_id(&record, request).map_err(not_sent)?,
-                };
-                if self.storage.change_id(&from, &to, &record, now).await? {
-                    self.metrics.event(name, Event::Regenerated);
-                    Ok(Sent::Id {
-                        id: Cow::Owned(to),
-                        implicit: false,
-                        until: self.until(&record),
-                    })
-                } else {
-                    tracing::debug!(session = %name, "session ended by a concurrent request; not regenerated");
-                    Ok(Sent::Remove)
-                }
+                Box::pin(self.regenerate(from, to.as_ref(), record, request, now)).await
             }
-            IdWrite::Update {
-                id,
-                record,
-                event,
-                implicit,
-            } => {
-                if self.storage.update(id, &record, now).await? {
-                    self.metrics.event(name, event);
-                    Ok(Sent::Id {
-                        id: Cow::Borrowed(id),
-                        implicit,
-                        until: self.until(&record),
-                    })
-                } else {
-                    // Deleted meanwhile (a concurrent logout): deletion wins, nothing is
-                    // recreated.
-                    tracing::debug!(session = %name, id = %id.log_tag(), "session ended by a concurrent request; not written back");
-                    Ok(Sent::Remove)
-                }
-            }
+            IdWrite::Remove { end, event } => Box::pin(self.remove(end.as_deref(), *event)).await,
             IdWrite::Resend {
                 id,
                 implicit,
                 until,
             } => {
-                if implicit {
-                    self.metrics.event(name, Event::Reissued);
+                if *implicit {
+                    self.metrics
+                        .event(self.storage.namespace().name(), Event::Reissued);
                 }
                 Ok(Sent::Id {
                     id: Cow::Borrowed(id),
-                    implicit,
-                    until,
+                    implicit: *implicit,
+                    until: *until,
                 })
             }
         }
+    }
+
+    /// Writes the stored session `id` back: a new value or a renewed deadline.
+    async fn update<'a>(
+        &self,
+        id: &'a SessionId,
+        record: &Record,
+        event: Event,
+        implicit: bool,
+        now: SystemTime,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let name = self.storage.namespace().name();
+        if self.storage.update(id, record, now).await? {
+            self.metrics.event(name, event);
+            Ok(Sent::Id {
+                id: Cow::Borrowed(id),
+                implicit,
+                until: self.until(record),
+            })
+        } else {
+            // Deleted meanwhile (a concurrent logout): deletion wins, nothing is recreated.
+            tracing::debug!(session = %name, id = %id.log_tag(), "session ended by a concurrent request; not written back");
+            Ok(Sent::Remove)
+        }
+    }
+
+    /// Stores a new session under `id` (the application's) or a random one, with no session
+    /// to end first and no principal's limit to keep.
+    async fn create_new<'a>(
+        &self,
+        id: Option<&SessionId>,
+        record: &Record,
+        request: Option<&RequestInfo>,
+        now: SystemTime,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let not_sent = |error| Failed {
+            error,
+            sent: Sent::Nothing,
+        };
+        let name = self.storage.namespace().name();
+        let mut id = match id {
+            Some(id) => id.clone(),
+            None => self.new_id(record, request).map_err(not_sent)?,
+        };
+        // A generated id that collides (it never should: 256 random bits) is drawn again.
+        for _ in 0..CREATE_ATTEMPTS {
+            match self
+                .storage
+                .create(&id, record, now)
+                .await
+                .map_err(|e| not_sent(e.into()))?
+            {
+                Created::Inserted => {
+                    self.metrics.event(name, Event::Created);
+                    return Ok(Sent::Id {
+                        id: Cow::Owned(id),
+                        implicit: false,
+                        until: self.until(record),
+                    });
+                }
+                Created::Collision if self.ids.can_redraw() => {
+                    tracing::warn!(session = %name, "session id collision; trying a new id");
+                    let prefix = self.id_prefix(record.meta.principal.as_deref());
+                    id = SessionId::generate_with_prefix(prefix.as_deref());
+                }
+                Created::Collision => break,
+            }
+        }
+        Err(not_sent(SessionError::IdTaken {
+            name: name.to_owned(),
+        }))
+    }
+
+    /// Stores a new session after ending `end` (the one the request brought, after a `clear`
+    /// when `cleared`, or a broken record under its id) and making room under the record's
+    /// principal's limit.
+    async fn replace<'a>(
+        &self,
+        end: Option<&SessionId>,
+        cleared: bool,
+        id: Option<&SessionId>,
+        record: &Record,
+        request: Option<&RequestInfo>,
+        now: SystemTime,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let ended = match end {
+            Some(old) => {
+                self.storage.delete(old).await?;
+                if cleared {
+                    self.metrics
+                        .event(self.storage.namespace().name(), Event::Cleared);
+                }
+                true
+            }
+            None => false,
+        };
+        // Once the old session is gone, the client must drop it even if the new one cannot be
+        // stored.
+        let on_failure = |error: SessionError| Failed {
+            error,
+            sent: if ended { Sent::Remove } else { Sent::Nothing },
+        };
+        if let Some(principal) = &record.meta.principal {
+            self.make_room(principal, None, now)
+                .await
+                .map_err(on_failure)?;
+        }
+        self.create_new(id, record, request, now)
+            .await
+            .map_err(|failed| on_failure(failed.error))
+    }
+
+    /// Moves the stored session `from` to a new id (`to`, or a random one).
+    async fn regenerate<'a>(
+        &self,
+        from: &SessionId,
+        to: Option<&SessionId>,
+        record: &Record,
+        request: Option<&RequestInfo>,
+        now: SystemTime,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let name = self.storage.namespace().name();
+        let not_sent = |error| Failed {
+            error,
+            sent: Sent::Nothing,
+        };
+        if let Some(principal) = &record.meta.principal {
+            let replaced = SessionHandle::of(self.storage.namespace().key(from));
+            self.make_room(principal, Some(&replaced), now)
+                .await
+                .map_err(not_sent)?;
+        }
+        let to = match to {
+            Some(id) => id.clone(),
+            None => self.new_id(record, request).map_err(not_sent)?,
+        };
+        if self.storage.change_id(from, &to, record, now).await? {
+            self.metrics.event(name, Event::Regenerated);
+            Ok(Sent::Id {
+                id: Cow::Owned(to),
+                implicit: false,
+                until: self.until(record),
+            })
+        } else {
+            tracing::debug!(session = %name, "session ended by a concurrent request; not regenerated");
+            Ok(Sent::Remove)
+        }
+    }
+
+    /// Ends the session the request brought (`end`, when it has a record); the client is told
+    /// to drop its copy.
+    async fn remove<'a>(
+        &self,
+        end: Option<&SessionId>,
+        event: Option<Event>,
+    ) -> Result<Sent<'a>, Failed<'a>> {
+        let name = self.storage.namespace().name();
+        if let Some(id) = end {
+            self.storage.delete(id).await?;
+            tracing::debug!(session = %name, id = %id.log_tag(), "session cleared");
+        }
+        if let Some(event) = event {
+            self.metrics.event(name, event);
+        }
+        Ok(Sent::Remove)
     }
 
     /// A new id for `record`: random, or from the application's generator, starting with the
@@ -201,31 +302,6 @@ impl ById {
             }
         }
     }
-
-    /// Stores a new session under `id` (or, for generated ids, a fresh one if `id` collides).
-    /// Returns the id it was stored under.
-    async fn create(
-        &self,
-        mut id: SessionId,
-        record: &Record,
-        now: SystemTime,
-    ) -> Result<SessionId, SessionError> {
-        let name = self.storage.namespace().name();
-        for _ in 0..CREATE_ATTEMPTS {
-            match self.storage.create(&id, record, now).await? {
-                Created::Inserted => return Ok(id),
-                Created::Collision if self.ids.can_redraw() => {
-                    tracing::warn!(session = %name, "session id collision; trying a new id");
-                    let prefix = self.id_prefix(record.meta.principal.as_deref());
-                    id = SessionId::generate_with_prefix(prefix.as_deref());
-                }
-                Created::Collision => break,
-            }
-        }
-        Err(SessionError::IdTaken {
-            name: name.to_owned(),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -269,7 +345,7 @@ mod tests {
             id: None,
             record,
         };
-        match by_id.execute(write, Some(&request), now).await {
+        match by_id.execute(&write, Some(&request), now).await {
             Ok(_) => Ok(()),
             Err(failed) => Err(failed.error),
         }
