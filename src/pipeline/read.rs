@@ -74,27 +74,20 @@ impl Pipeline {
             self.metrics.loaded(&self.name, "absent", None);
             return Ok(Loaded::absent());
         };
-        let loaded = match self.unwrap(incoming, now) {
-            Err(reason) => Loaded::invalid(reason, None),
-            Ok(unwrapped) => {
-                let mut loaded = match &self.tracker {
-                    Tracker::ByValue(_) => ByValue::load(
+        let loaded = match &self.tracker {
+            Tracker::ByValue(by_value) => match self.unwrap(incoming, now) {
+                Err(reason) => Loaded::invalid(reason, None),
+                Ok(unwrapped) => {
+                    let (stale_key, expires_at) = (unwrapped.stale_key, unwrapped.expires_at);
+                    let mut loaded = ByValue::load(
                         self.codec.as_ref(),
                         &self.name,
                         unwrapped.value.into_owned(),
-                    ),
-                    Tracker::ById(by_id) => {
-                        by_id
-                            .load(self.codec.as_ref(), &unwrapped.value, now)
-                            .await?
-                    }
-                };
-                if let Outcome::Valid(valid) = &mut loaded.outcome {
-                    valid.stale_key = unwrapped.stale_key;
-                    valid.value_expires_at = unwrapped.expires_at;
-                    if let Tracker::ByValue(by_value) = &self.tracker {
+                    );
+                    if let Outcome::Valid(valid) = &mut loaded.outcome {
+                        valid.stale_key = stale_key;
                         (valid.value_expires_at, valid.expiry_cut) =
-                            by_value.cut_expiry(unwrapped.expires_at, now);
+                            by_value.cut_expiry(expires_at, now);
                         if valid.expiry_cut {
                             tracing::debug!(
                                 session = %self.name,
@@ -102,8 +95,31 @@ impl Pipeline {
                             );
                         }
                     }
+                    loaded
                 }
-                loaded
+            },
+            Tracker::ById(by_id) => {
+                // Only the id and two small fields of the unwrapped value are kept across the
+                // storage read, so that the future stays small.
+                let brought = self.unwrap(incoming, now).map(|read| {
+                    (
+                        by_id.ids.parse(&read.value),
+                        read.stale_key,
+                        read.expires_at,
+                    )
+                });
+                match brought {
+                    Err(reason) => Loaded::invalid(reason, None),
+                    Ok((None, ..)) => Loaded::invalid(Invalid::MalformedId, None),
+                    Ok((Some(id), stale_key, expires_at)) => {
+                        let mut loaded = by_id.load_id(self.codec.as_ref(), id, now).await?;
+                        if let Outcome::Valid(valid) = &mut loaded.outcome {
+                            valid.stale_key = stale_key;
+                            valid.value_expires_at = expires_at;
+                        }
+                        loaded
+                    }
+                }
             }
         };
         self.record_load(&loaded);

@@ -15,6 +15,10 @@ use crate::storage::{
 };
 
 /// One session's handle on its storage.
+///
+/// The calls made on every request (`load`, `create`, `update`) are plain functions returning
+/// the timed future: an `async fn` would wrap it in one more future that keeps a second copy of
+/// its arguments, and these futures are part of what a request's handler and response wait on.
 #[derive(Debug)]
 pub(crate) struct StorageCalls {
     storage: Arc<dyn SessionStorage>,
@@ -43,36 +47,33 @@ impl StorageCalls {
         &self.namespace
     }
 
-    pub(crate) async fn load(
-        &self,
-        id: &SessionId,
+    pub(crate) fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
         now: SystemTime,
-    ) -> Result<Option<Record>, StorageError> {
+    ) -> impl Future<Output = Result<Option<Record>, StorageError>> + 'a {
         let key = self.namespace.key(id);
         self.timed("load", self.storage.as_ref().load(key, now))
-            .await
     }
 
-    pub(crate) async fn create(
-        &self,
-        id: &SessionId,
-        record: &Record,
+    pub(crate) fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
         now: SystemTime,
-    ) -> Result<Created, StorageError> {
+    ) -> impl Future<Output = Result<Created, StorageError>> + 'a {
         let key = self.namespace.key(id);
         self.timed("create", self.storage.as_ref().create(key, record, now))
-            .await
     }
 
-    pub(crate) async fn update(
-        &self,
-        id: &SessionId,
-        record: &Record,
+    pub(crate) fn update<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
         now: SystemTime,
-    ) -> Result<bool, StorageError> {
+    ) -> impl Future<Output = Result<bool, StorageError>> + 'a {
         let key = self.namespace.key(id);
         self.timed("update", self.storage.as_ref().update(key, record, now))
-            .await
     }
 
     pub(crate) async fn update_if(

@@ -157,21 +157,8 @@ impl From<StorageError> for Failed<'_> {
 }
 
 impl ById {
-    /// Looks up the session whose (unwrapped) id the request brought. Never fails on client
-    /// input; fails only when the storage does.
-    pub(crate) async fn load(
-        &self,
-        codec: &dyn ErasedCodec,
-        text: &str,
-        now: SystemTime,
-    ) -> Result<Loaded, StorageError> {
-        match self.ids.parse(text) {
-            Some(id) => self.load_id(codec, id, now).await,
-            None => Ok(Loaded::invalid(Invalid::MalformedId, None)),
-        }
-    }
-
-    /// Looks up the session `id` (again, after a conflict).
+    /// Looks up the session `id` (the one the request brought, or again after a conflict).
+    /// Never fails on client input; fails only when the storage does.
     pub(crate) async fn load_id(
         &self,
         codec: &dyn ErasedCodec,
