@@ -168,9 +168,10 @@ impl<'a> Entry<'a> {
         Ok(())
     }
 
-    /// The by-id tracker's decision on what the handler asked (`None` if it asked nothing).
-    /// Not part of the `async` [`finish_by_id`](Self::finish_by_id), whose future would
-    /// otherwise keep room for the intent while the storage works.
+    /// The by-id tracker's decision on what the handler asked, taking the intent (`None` if
+    /// the handler never used the session). Not part of the `async`
+    /// [`finish_by_id`](Self::finish_by_id), whose future would otherwise keep room for the
+    /// intent while the storage works.
     fn decide_by_id(&self, by_id: &ById, now: SystemTime) -> Option<IdWrite<'a>> {
         let intent = self.take_intent()?;
         let (slot, pipeline) = (self.slot, self.pipeline);
@@ -204,7 +205,12 @@ impl<'a> Entry<'a> {
             // A write on the current session needs its id and creation time. Boxed: a handler
             // that writes a session has almost always read it already, and the future that
             // waits for the response's writes stays small.
-            Box::pin(self.load()).await?;
+            if let Err(error) = Box::pin(self.load()).await {
+                // The intent is spent all the same: a handle that outlives the response never
+                // reads back a value that was not stored.
+                drop(self.take_intent());
+                return Err(error);
+            }
         }
         let Some(write) = self.decide_by_id(by_id, now) else {
             return Ok(());
@@ -302,6 +308,34 @@ mod tests {
         );
         let response = state.write_out_by_value(http::Response::new(()));
         assert!(response.headers().contains_key(SET_COOKIE));
+    }
+
+    /// The future a response waits on while by-id sessions are written is boxed on every such
+    /// request. glibc serves blocks of up to 1,032 bytes from a per-thread cache; a larger one
+    /// takes the allocator's slower path (a measured cost: BENCHMARKS.md, "A by-id write-out
+    /// that fits the allocator's fast path"). Measured with axum's body, as axum serves it.
+    #[cfg(feature = "axum")]
+    #[test]
+    fn the_by_id_write_out_fits_the_allocators_per_thread_cache() {
+        let layer = SessionsConfig::new()
+            .cookie_with_storage::<Visit, _>(
+                "v",
+                std::sync::Arc::new(crate::storage::MemoryStorage::new()),
+                |c| c,
+            )
+            .build()
+            .unwrap();
+        let state = std::sync::Arc::new(RequestState::new(
+            layer.pipelines(),
+            &http::Request::new(()),
+            None,
+        ));
+        let future = state.write_out(http::Response::new(axum::body::Body::empty()));
+        let size = std::mem::size_of_val(&future);
+        assert!(
+            size <= 1032,
+            "the boxed write-out is {size} bytes, over glibc's per-thread cache (1,032)"
+        );
     }
 
     /// After the commit, a change is refused, not kept.

@@ -148,6 +148,8 @@ pub struct ProbeStorage {
     pub updates: Arc<AtomicUsize>,
     pub deletes: Arc<AtomicUsize>,
     pub failing: Arc<AtomicBool>,
+    /// Only `create` fails (the other calls work).
+    pub failing_creates: Arc<AtomicBool>,
 }
 
 impl ProbeStorage {
@@ -160,6 +162,11 @@ impl ProbeStorage {
 
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Makes only `create` fail, like a backend that refuses new records.
+    pub fn fail_creates(&self, failing: bool) {
+        self.failing_creates.store(failing, Ordering::SeqCst);
     }
 
     fn check(&self) -> Result<(), StorageError> {
@@ -190,6 +197,11 @@ impl SessionStorage for ProbeStorage {
     ) -> Result<Created, StorageError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         self.check()?;
+        if self.failing_creates.load(Ordering::SeqCst) {
+            return Err(StorageError::unavailable(
+                "probe storage refuses new records",
+            ));
+        }
         self.inner.create(key, record, now).await
     }
     async fn update(

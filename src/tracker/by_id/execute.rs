@@ -23,10 +23,10 @@ impl ById {
 
     /// Carries out `write` at `now`.
     ///
-    /// `write` is borrowed and each kind of write runs in a future of its own, the rare ones
-    /// (ending a session first, a new id for a stored session) boxed: the future a response
-    /// waits on then holds no copy of the write and only what the common writes (an update, a
-    /// new session) need.
+    /// `write` is borrowed and each kind of write runs in a future of its own. The rare ones
+    /// are boxed: a new session that ends another first or is filed under a principal, a new
+    /// id for a stored session, a removal. The future a response waits on then holds no copy
+    /// of the write, and only what the common writes (an update, a new session) need.
     pub(crate) async fn execute<'a>(
         &self,
         write: &IdWrite<'a>,
@@ -104,8 +104,9 @@ impl ById {
         }
     }
 
-    /// Stores a new session under `id` (the application's) or a random one, with no session
-    /// to end first and no principal's limit to keep.
+    /// Stores a new session under `id` (the application's) or a random one. It neither ends
+    /// a session nor makes room under a principal's limit: [`replace`](Self::replace) does
+    /// that first when a write needs it.
     async fn create_new<'a>(
         &self,
         id: Option<&SessionId>,

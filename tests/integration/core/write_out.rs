@@ -79,6 +79,52 @@ async fn clear_then_set_ends_the_old_session_and_starts_one_under_a_new_id() {
     assert_eq!(first.body, first.cookie_value("s").unwrap());
 }
 
+/// The old session is deleted before the new one is stored; when the store then fails, the
+/// response is an error that still tells the client to drop the id the server just ended.
+#[tokio::test]
+async fn a_login_whose_new_session_cannot_be_stored_still_drops_the_ended_one() {
+    let storage = ProbeStorage::default();
+    let layer = SessionsConfig::new()
+        .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
+        .build()
+        .unwrap();
+    let router = user_routes()
+        .route("/login", route(clear_then_set))
+        .layer(layer);
+    let old = get(&router, "/set/u", None)
+        .await
+        .cookie_value("s")
+        .unwrap();
+    storage.fail_creates(true);
+    let deletes = storage.deletes.load(Ordering::SeqCst);
+    let login = get(&router, "/login", Some(&format!("s={old}"))).await;
+    assert_eq!(login.status, 503);
+    assert_eq!(
+        storage.deletes.load(Ordering::SeqCst),
+        deletes + 1,
+        "the old session was ended first"
+    );
+    assert!(
+        login.removes_cookie("s"),
+        "the client is told to drop the ended id: {:?}",
+        login.set_cookie("s")
+    );
+    storage.fail_creates(false);
+    assert_eq!(
+        get(&router, "/get", Some(&format!("s={old}"))).await.body,
+        "none"
+    );
+    // Without a session to end, a failed store sends nothing: the client had no cookie.
+    storage.fail_creates(true);
+    let first = get(&router, "/login", None).await;
+    assert_eq!(first.status, 503);
+    assert!(
+        first.set_cookie("s").is_none(),
+        "{:?}",
+        first.set_cookie("s")
+    );
+}
+
 #[tokio::test]
 async fn clear_then_set_by_value_sends_the_new_value() {
     let layer = SessionsConfig::new()
