@@ -28,9 +28,9 @@ async fn clear_then_set(sessions: Sessions) -> Result<String, SessionError> {
     Ok(id.map_or_else(|| "none".into(), |id| id.as_str().to_owned()))
 }
 
-fn by_id(storage: &Arc<MemoryStorage>) -> Router {
+fn by_id(storage: impl SessionStorage) -> Router {
     let layer = SessionsConfig::new()
-        .cookie_with_storage::<TestUserSession, _>("s", Arc::clone(storage), |c| c)
+        .cookie_with_storage::<TestUserSession, _>("s", storage, |c| c)
         .build()
         .unwrap();
     user_routes()
@@ -41,7 +41,7 @@ fn by_id(storage: &Arc<MemoryStorage>) -> Router {
 #[tokio::test]
 async fn clear_then_set_ends_the_old_session_and_starts_one_under_a_new_id() {
     let storage = Arc::new(MemoryStorage::new());
-    let router = by_id(&storage);
+    let router = by_id(Arc::clone(&storage));
     // An attacker gets a real session and plants its id in the victim's browser.
     let planted = get(&router, "/set/attacker", None)
         .await
@@ -84,13 +84,7 @@ async fn clear_then_set_ends_the_old_session_and_starts_one_under_a_new_id() {
 #[tokio::test]
 async fn a_login_whose_new_session_cannot_be_stored_still_drops_the_ended_one() {
     let storage = ProbeStorage::default();
-    let layer = SessionsConfig::new()
-        .cookie_with_storage::<TestUserSession, _>("s", storage.clone(), |c| c)
-        .build()
-        .unwrap();
-    let router = user_routes()
-        .route("/login", route(clear_then_set))
-        .layer(layer);
+    let router = by_id(storage.clone());
     let old = get(&router, "/set/u", None)
         .await
         .cookie_value("s")
