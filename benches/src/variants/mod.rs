@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod handle_floor;
 pub mod redis_floor;
 pub mod served;
+pub mod session_floor;
 pub mod tower_sessions;
 pub mod typed;
 
@@ -34,6 +35,12 @@ pub enum Variant {
     /// axum without sessions, `/counter` making one Redis `SET` round trip: the floor of any
     /// Redis session that changes on every request.
     FloorRedisSet,
+    /// axum without sessions, `/counter` keeping an encrypted session in its cookie by hand:
+    /// the floor of [`Variant::TypedValueEncrypt`].
+    FloorEncrypt,
+    /// axum without sessions, `/counter` keeping a session in a map under an id cookie by hand:
+    /// the floor of [`Variant::TypedIdMemory`].
+    FloorMemory,
     /// Ours, by value, no transformer (not a production setting: the floor of the by-value path).
     TypedValuePlain,
     /// Ours, by value, modern encryption (`Encrypt`, XChaCha20-Poly1305).
@@ -152,10 +159,12 @@ impl ServerEnv {
 
 impl Variant {
     /// Every variant, in report order.
-    pub const ALL: [Variant; 27] = [
+    pub const ALL: [Variant; 29] = [
         Variant::Baseline,
         Variant::FloorHandle,
         Variant::FloorRedisSet,
+        Variant::FloorEncrypt,
+        Variant::FloorMemory,
         Variant::TypedValuePlain,
         Variant::TypedValueEncrypt,
         Variant::TypedValueSign,
@@ -188,6 +197,8 @@ impl Variant {
             Variant::Baseline => "baseline",
             Variant::FloorHandle => "floor-handle",
             Variant::FloorRedisSet => "floor-redis-set",
+            Variant::FloorEncrypt => "floor-encrypt",
+            Variant::FloorMemory => "floor-memory",
             Variant::TypedValuePlain => "typed-value-plain",
             Variant::TypedValueEncrypt => "typed-value-encrypt",
             Variant::TypedValueSign => "typed-value-sign",
@@ -218,7 +229,11 @@ impl Variant {
     /// Who wrote it.
     pub fn family(self) -> Family {
         match self {
-            Variant::Baseline | Variant::FloorHandle | Variant::FloorRedisSet => Family::Baseline,
+            Variant::Baseline
+            | Variant::FloorHandle
+            | Variant::FloorRedisSet
+            | Variant::FloorEncrypt
+            | Variant::FloorMemory => Family::Baseline,
             Variant::TypedValuePlain
             | Variant::TypedValueEncrypt
             | Variant::TypedValueSign
@@ -312,6 +327,12 @@ impl Variant {
             }
             Variant::FloorRedisSet => {
                 "the baseline whose `/counter` makes one Redis `SET` (redis-rs, one multiplexed connection) before answering `1`: the floor of a session written to Redis on every request"
+            }
+            Variant::FloorEncrypt => {
+                "no middleware: `/counter` reads and writes its session by hand as `Encrypt` does (base64url, AES-256-GCM, header and name authenticated, expiry checked, nonce from a per-thread ChaCha12), with our response headers: the floor of typed-value-encrypt"
+            }
+            Variant::FloorMemory => {
+                "no middleware: `/counter` keeps its session by hand in a `Mutex<HashMap>` (1 000 other sessions) under a 256-bit hex id cookie, expiry checked, with our response headers: the floor of typed-id-memory"
             }
             Variant::TypedValuePlain => {
                 "typed-sessions, cookie by value, no transformer (not for production: the by-value floor)"
@@ -415,6 +436,8 @@ pub async fn axum_app(variant: Variant, env: &ServerEnv) -> Result<AxumApp, BoxE
         Variant::FloorRedisSet => Ok(AxumApp::bare(
             redis_floor::router(env.redis(variant)?).await?,
         )),
+        Variant::FloorEncrypt => Ok(AxumApp::bare(session_floor::encrypted_router())),
+        Variant::FloorMemory => Ok(AxumApp::bare(session_floor::memory_router())),
         Variant::TypedValuePlain
         | Variant::TypedValueEncrypt
         | Variant::TypedValueSign
