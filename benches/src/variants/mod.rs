@@ -43,7 +43,7 @@ pub enum Variant {
     FloorMemory,
     /// Ours, by value, no transformer (not a production setting: the floor of the by-value path).
     TypedValuePlain,
-    /// Ours, by value, modern encryption (`Encrypt`, XChaCha20-Poly1305).
+    /// Ours, by value, modern encryption (`Encrypt`, AES-256-GCM, the default AEAD).
     TypedValueEncrypt,
     /// Ours, by value, modern signing (`Sign`, HMAC-SHA-256).
     TypedValueSign,
@@ -332,7 +332,7 @@ impl Variant {
                 "no middleware: `/counter` reads and writes its session by hand as `Encrypt` does (base64url, AES-256-GCM, header and name authenticated, expiry checked, nonce from a per-thread ChaCha12), with our response headers: the floor of typed-value-encrypt"
             }
             Variant::FloorMemory => {
-                "no middleware: `/counter` keeps its session by hand in a `Mutex<HashMap>` (1 000 other sessions) under a 256-bit hex id cookie, expiry checked, with our response headers: the floor of typed-id-memory"
+                "no middleware: `/counter` keeps its session by hand in a bounded `Mutex<IndexMap>` (1 000 other sessions, a cheap seeded id hash) under its name and a 256-bit hex id cookie, expiry checked, with our response headers: the floor of typed-id-memory"
             }
             Variant::TypedValuePlain => {
                 "typed-sessions, cookie by value, no transformer (not for production: the by-value floor)"
