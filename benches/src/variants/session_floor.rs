@@ -230,7 +230,7 @@ static SEALED: LazyLock<Sealed> = LazyLock::new(|| {
 
 impl Sealed {
     fn open<T: DeserializeOwned>(&self, name: &str, value: &str, now: SystemTime) -> Option<T> {
-        if value.len() > 4096 {
+        if value.len() > typed_sessions::transform::MAX_VALUE_LEN {
             return None;
         }
         // Into a buffer of our own: `decode` allocates zeroed memory.
